@@ -1,0 +1,78 @@
+"""The one process: REST APIs, the Streamlit admin UI at /ui/, health and docs.
+
+    uvicorn api_server:app          (or: python api_server.py)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from fastapi import FastAPI  # noqa: E402
+from fastapi.responses import JSONResponse, RedirectResponse  # noqa: E402
+
+from core.config import Settings  # noqa: E402
+from core.container import build_services, set_services  # noqa: E402
+
+ROOT = Path(__file__).parent
+log = logging.getLogger("almanac")
+
+
+def banner(settings: Settings, admin_key: str) -> str:
+    base = f"http://{'localhost' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
+    return (
+        "\n  Almanac is running\n"
+        f"    Admin UI     {base}/ui/\n"
+        f"    API docs     {base}/docs\n"
+        f"    Health       {base}/health\n"
+        f"    Data dir     {settings.resolved_data_dir}\n"
+        f"    Admin API key  {admin_key}\n"
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    import streamlit.starlette
+
+    ui = streamlit.starlette.App(str(ROOT / "app.py"))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202
+        services = build_services(settings, start_workers=True)
+        set_services(services)
+        app.state.services = services
+        print(banner(settings, services.admin_api_key), flush=True)
+        async with ui.lifespan()(app):
+            yield
+        services.close()
+        set_services(None)
+
+    app = FastAPI(title="Almanac", version="0.1.0", lifespan=lifespan,
+                  description="Self-hosted knowledge bases and agents. REST dialects mount under /api.")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/ui/")
+
+    @app.get("/health", tags=["system"])
+    def health() -> JSONResponse:
+        report = app.state.services.health()
+        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+
+    app.mount("/ui", ui)
+    return app
+
+
+app = create_app()
+
+if __name__ == "__main__":
+    import uvicorn
+
+    s = Settings()
+    uvicorn.run("api_server:app", host=s.host, port=s.port, log_level="info")

@@ -1,0 +1,1 @@
+"""Almanac core: domain services with no web-framework imports."""

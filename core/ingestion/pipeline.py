@@ -1,0 +1,138 @@
+"""One document's journey: read -> clean -> split -> index.
+
+After `splitting` the new chunks replace the old ones in a single transaction, so the
+document is full-text searchable at once; `indexing` then embeds them in batches and
+marks each batch embedded, so a restarted task continues where it stopped. Chunk ids
+are derived from (task, position): redoing a stage rewrites the same ids and can
+never duplicate a chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from sqlalchemy import delete, func, select
+
+from core.chunks import embed_and_store, fill_chunk, refresh_document_counts
+from core.embedding import EmbeddingService
+from core.errors import AlmanacError
+from core.ingestion.cleaning import clean
+from core.ingestion.keywords import extract_keywords
+from core.ingestion.readers import read_document
+from core.ingestion.splitting import split
+from core.ingestion.tasks import TaskLost, TaskQueue
+from core.schemas import ChunkConfig
+from storage.db import Database
+from storage.files import BlobStore
+from storage.orm import Chunk, Document, KnowledgeBase, Task, UploadFile
+from storage.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 32
+_CHUNK_NS = uuid.UUID("8f7c1d52-3b1e-4a55-9d40-2f6f3c0a9e11")
+
+
+def chunk_id_for(task_id: str, position: int) -> str:
+    return uuid.uuid5(_CHUNK_NS, f"{task_id}:{position}").hex
+
+
+class Pipeline:
+    def __init__(self, db: Database, blobs: BlobStore, vectors: VectorStore, embeddings: EmbeddingService,
+                 queue: TaskQueue):
+        self.db, self.blobs, self.vectors, self.embeddings, self.queue = db, blobs, vectors, embeddings, queue
+
+    def run(self, task: Task) -> None:
+        """Process one claimed task to a final state. Never raises."""
+        started = time.monotonic()
+        try:
+            if task.indexing_at is None:  # fresh, or interrupted before its chunks were written
+                self._parse_and_split(task)
+            n = self._index(task)
+            self.queue.finish(task.id, "completed", f"Completed: {n} chunks in {time.monotonic() - started:.1f} s")
+        except TaskLost:
+            self._discard_if_cancelled(task)
+        except AlmanacError as exc:
+            self.queue.finish(task.id, "error", "Failed", error=exc.message)
+        except Exception as exc:  # noqa: BLE001 - any failure must end the task, not the worker
+            log.exception("ingestion task %s failed", task.id)
+            self.queue.finish(task.id, "error", "Failed", error=f"Unexpected error: {type(exc).__name__}: {exc}")
+
+    def _parse_and_split(self, task: Task) -> None:
+        with self.db.session() as s:
+            doc = s.get(Document, task.doc_id)
+            kb = s.get(KnowledgeBase, task.kb_id)
+            if doc is None or kb is None:
+                raise TaskLost(task.id)
+            upload = s.get(UploadFile, doc.file_id) if doc.file_id else None
+            config = ChunkConfig.model_validate(doc.chunk_config or kb.chunk_config)
+            name, key = doc.name, upload.storage_key if upload else None
+        self.queue.advance(task.id, state="parsing", progress=0.02, message=f"Reading {name}")
+        if key is None:
+            raise AlmanacError("The original file of this document is missing")
+        parsed = read_document(name, self.blobs.get(key))
+        for section in parsed.sections:
+            section.text = clean(section.text, config.preprocess)
+
+        self.queue.advance(task.id, state="splitting", progress=0.1, message="Splitting into chunks")
+        drafts = split(parsed, config.split_config())
+        if not drafts:
+            raise AlmanacError("No text to index was found in this document")
+        keywords = (extract_keywords([d.content for d in drafts], top_k=config.keywords_per_chunk)
+                    if config.keywords_per_chunk else [[] for _ in drafts])
+        self.queue.advance(task.id, progress=0.2, message=f"Writing {len(drafts)} chunks")
+        with self.db.session() as s:
+            new_ids = [chunk_id_for(task.id, i) for i in range(len(drafts))]
+            old_ids = set(s.scalars(select(Chunk.id).where(Chunk.doc_id == task.doc_id))) - set(new_ids)
+            s.execute(delete(Chunk).where(Chunk.doc_id == task.doc_id))
+            for i, (draft, kws) in enumerate(zip(drafts, keywords, strict=True)):
+                chunk = Chunk(id=new_ids[i], tenant_id=task.tenant_id, kb_id=task.kb_id, doc_id=task.doc_id,
+                              position=i, meta=draft.meta, enabled=True, embedded=False)
+                fill_chunk(chunk, draft.content, kws, list(draft.questions))
+                s.add(chunk)
+            s.flush()
+            refresh_document_counts(s, task.doc_id)
+            doc = s.get(Document, task.doc_id)
+            doc.kind = parsed.kind
+        # Committed: the document is full-text searchable from here on.
+        self.vectors.delete(task.kb_id, sorted(old_ids))
+
+    def _index(self, task: Task) -> int:
+        self.queue.advance(task.id, state="indexing", progress=0.25, message="Embedding chunks")
+        with self.db.session() as s:
+            total = s.scalar(select(func.count(Chunk.id)).where(Chunk.doc_id == task.doc_id)) or 0
+            done = total - (s.scalar(select(func.count(Chunk.id)).where(
+                Chunk.doc_id == task.doc_id, Chunk.embedded.is_(False))) or 0)
+        while True:
+            with self.db.session() as s:
+                batch = s.scalars(
+                    select(Chunk).where(Chunk.doc_id == task.doc_id, Chunk.embedded.is_(False))
+                    .order_by(Chunk.position).limit(EMBED_BATCH)
+                ).all()
+                if not batch:
+                    break
+                kb = s.get(KnowledgeBase, task.kb_id)
+                doc = s.get(Document, task.doc_id)
+                if kb is None or doc is None:
+                    raise TaskLost(task.id)
+                embed_and_store(s, self.embeddings, self.vectors, kb, list(batch), doc.enabled)
+            done += len(batch)
+            self.queue.advance(task.id, progress=0.25 + 0.74 * done / max(total, 1),
+                               message=f"Embedded {done}/{total} chunks")
+        return total
+
+    def _discard_if_cancelled(self, task: Task) -> None:
+        """A cancelled run leaves no half-indexed chunks: once it has split, the chunks are its own.
+
+        (Cancelled before the split, the document keeps its previous chunks.)
+        """
+        with self.db.session() as s:
+            current = s.get(Task, task.id)
+            if current is None or current.state != "cancelled" or current.splitting_at is None:
+                return
+            ours = list(s.scalars(select(Chunk.id).where(Chunk.doc_id == task.doc_id)))
+            s.execute(delete(Chunk).where(Chunk.doc_id == task.doc_id))
+            refresh_document_counts(s, task.doc_id)
+        self.vectors.delete(task.kb_id, ours)

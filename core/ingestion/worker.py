@@ -1,0 +1,96 @@
+"""Bounded pool of ingestion threads that claim tasks from the database.
+
+Threads are enough here: reading and splitting are short, and the embedding engine and
+the databases release the GIL. More capacity = more processes (`python -m core.cli
+worker`) on any machine sharing the database and the Chroma server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from core.ingestion.pipeline import Pipeline
+from core.ingestion.tasks import TaskQueue
+
+log = logging.getLogger(__name__)
+
+
+class IngestionWorkers:
+    def __init__(self, pipeline: Pipeline, queue: TaskQueue, concurrency: int, poll_seconds: float = 1.0):
+        self.pipeline, self.queue = pipeline, queue
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def state(self) -> dict:
+        return {"running": self.running, "threads": len(self._threads), "busy": self._busy,
+                "worker_id": self.queue.worker}
+
+    def start(self) -> None:
+        if self.running or self.concurrency <= 0:
+            return
+        self._stop.clear()
+        recovered = self.queue.recover()
+        if recovered:
+            log.info("resuming %d interrupted ingestion task(s)", recovered)
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"ingest-{i}", daemon=True) for i in range(self.concurrency)
+        ]
+        for t in self._threads:
+            t.start()
+
+    def notify(self) -> None:
+        """New work was queued: wake idle threads now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout)
+        self._threads = []
+
+    def _loop(self) -> None:
+        idle_rounds = 0
+        while not self._stop.is_set():
+            try:
+                task = self.queue.claim()
+            except Exception:  # noqa: BLE001 - e.g. database briefly locked; try again later
+                log.exception("could not claim an ingestion task")
+                task = None
+            if task is None:
+                idle_rounds += 1
+                if idle_rounds % 30 == 0:  # now and then, adopt tasks of workers that died elsewhere
+                    self.queue.recover()
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+                continue
+            idle_rounds = 0
+            with self._busy_lock:
+                self._busy += 1
+            try:
+                self.pipeline.run(task)
+            finally:
+                with self._busy_lock:
+                    self._busy -= 1
+
+    def drain(self, timeout: float = 60.0) -> bool:
+        """Process waiting tasks in the calling thread until none are left (CLI and tests)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            task = self.queue.claim()
+            if task is None:
+                return True
+            self.pipeline.run(task)
+        return False

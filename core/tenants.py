@@ -1,0 +1,79 @@
+"""Tenants and API keys. Keys are stored as SHA-256 hashes; the plain key is shown once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+
+from sqlalchemy import select
+
+from core.config import Settings
+from core.errors import Forbidden, NotFound
+from storage.db import Database
+from storage.orm import ApiKey, Tenant, utcnow
+
+DEFAULT_TENANT_ID = "default"
+KEY_PREFIX = "almanac-"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def generate_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+class TenantService:
+    def __init__(self, db: Database, settings: Settings):
+        self.db, self.settings = db, settings
+
+    def ensure_default(self) -> str:
+        """Create the default tenant and its admin key on first start; return the admin key.
+
+        ALMANAC_ADMIN_API_KEY wins; otherwise a generated key is kept in the data dir
+        (readable only by its owner) so every later start prints the same one.
+        """
+        key = self.settings.admin_api_key
+        key_file = self.settings.admin_key_file
+        if not key and key_file.exists():
+            key = key_file.read_text().strip()
+        if not key:
+            key = generate_key()
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(key + "\n")
+        with self.db.session() as s:
+            if s.get(Tenant, DEFAULT_TENANT_ID) is None:
+                s.add(Tenant(id=DEFAULT_TENANT_ID, name="Default workspace"))
+                s.flush()
+            if s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key))) is None:
+                s.add(ApiKey(tenant_id=DEFAULT_TENANT_ID, name="admin", key_hash=hash_key(key), key_prefix=key[:12]))
+        return key
+
+    def create_tenant(self, name: str) -> str:
+        with self.db.session() as s:
+            tenant = Tenant(name=name)
+            s.add(tenant)
+            s.flush()
+            return tenant.id
+
+    def create_api_key(self, tenant_id: str, name: str = "") -> str:
+        """A new key for the tenant; the only time the plain key is available."""
+        key = generate_key()
+        with self.db.session() as s:
+            if s.get(Tenant, tenant_id) is None:
+                raise NotFound(f"Tenant '{tenant_id}' not found")
+            s.add(ApiKey(tenant_id=tenant_id, name=name, key_hash=hash_key(key), key_prefix=key[:12]))
+        return key
+
+    def resolve(self, key: str) -> str:
+        """The tenant an API key belongs to; Forbidden when the key is unknown."""
+        with self.db.session() as s:
+            row = s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key or "")))
+            if row is None:
+                raise Forbidden("Invalid API key")
+            row.last_used_at = utcnow()
+            return row.tenant_id

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Start everything: the API, the admin UI (/ui/) and the ingestion workers, in one process.
+set -euo pipefail
+cd "$(dirname "$0")"
+. scripts/setup-venv.sh
+exec .venv/bin/python api_server.py "$@"

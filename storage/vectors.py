@@ -1,0 +1,103 @@
+"""Vector store: one Chroma collection per knowledge base, cosine space.
+
+Embedded (PersistentClient in the data dir) by default, a Chroma server when
+ALMANAC_CHROMA_URL is set. We always pass our own embeddings: Chroma's default
+embedding function would try to download a model.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+
+def _collection_name(kb_id: str) -> str:
+    return f"kb_{kb_id}"
+
+
+class VectorStore:
+    def __init__(self, path: Path | None = None, url: str = ""):
+        self._path, self._url = path, url
+        self._client = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self):  # noqa: ANN201 - chromadb client type differs per mode
+        # Created on first use: importing/connecting Chroma costs time and, for a server, I/O.
+        with self._lock:
+            if self._client is None:
+                import chromadb
+                from chromadb.config import Settings
+
+                settings = Settings(anonymized_telemetry=False, allow_reset=False)
+                if self._url:
+                    u = urlparse(self._url)
+                    self._client = chromadb.HttpClient(
+                        host=u.hostname or "localhost",
+                        port=u.port or (443 if u.scheme == "https" else 8000),
+                        ssl=u.scheme == "https",
+                        settings=settings,
+                    )
+                else:
+                    assert self._path is not None
+                    self._path.mkdir(parents=True, exist_ok=True)
+                    self._client = chromadb.PersistentClient(path=str(self._path), settings=settings)
+            return self._client
+
+    def _collection(self, kb_id: str):  # noqa: ANN202
+        return self.client.get_or_create_collection(
+            _collection_name(kb_id), embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+    def upsert(self, kb_id: str, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
+        if len(ids):
+            self._collection(kb_id).upsert(ids=list(ids), embeddings=vectors, metadatas=list(metadatas))
+
+    def set_metadata(self, kb_id: str, ids: Sequence[str], metadatas: Sequence[dict]) -> None:
+        """Update filter fields (e.g. `enabled`) of vectors that exist; unknown ids are ignored."""
+        if not ids:
+            return
+        col = self._collection(kb_id)
+        present = set(col.get(ids=list(ids), include=[])["ids"])
+        keep = [(i, m) for i, m in zip(ids, metadatas, strict=True) if i in present]
+        if keep:
+            col.update(ids=[i for i, _ in keep], metadatas=[m for _, m in keep])
+
+    def delete(self, kb_id: str, ids: Sequence[str]) -> None:
+        if ids:
+            self._collection(kb_id).delete(ids=list(ids))
+
+    def drop(self, kb_id: str) -> None:
+        try:
+            self.client.delete_collection(_collection_name(kb_id))
+        except Exception:  # noqa: BLE001 - already gone is fine
+            pass
+
+    def query(self, kb_id: str, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """Nearest chunk ids with cosine similarity (1 - cosine distance)."""
+        col = self._collection(kb_id)
+        total = col.count()
+        if total == 0 or n <= 0:
+            return []
+        res = col.query(query_embeddings=[vector], n_results=min(n, total), where=where or None, include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+    def get_vectors(self, kb_id: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        res = self._collection(kb_id).get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(res["ids"], res["embeddings"], strict=True)}
+
+    def count(self, kb_id: str) -> int:
+        return self._collection(kb_id).count()
+
+    def health(self) -> dict:
+        try:
+            self.client.heartbeat()
+            return {"ok": True, "mode": "server" if self._url else "embedded"}
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            return {"ok": False, "mode": "server" if self._url else "embedded", "error": str(exc)}

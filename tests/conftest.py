@@ -1,0 +1,39 @@
+"""Shared fixtures: a fresh data dir and services per test, offline."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from core.config import Settings  # noqa: E402
+from core.container import Services, build_services  # noqa: E402
+from core.tenants import DEFAULT_TENANT_ID  # noqa: E402
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", ingest_workers=0, embedding_model="mock:words-64")
+
+
+@pytest.fixture
+def svc(settings) -> Services:
+    services = build_services(settings)
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def tenant() -> str:
+    return DEFAULT_TENANT_ID
+
+
+def ingest(svc: Services, tenant: str, kb_id: str, files: list[tuple[str, bytes]], **kw) -> list:
+    """Upload and process files in this thread; returns the documents after processing."""
+    docs = svc.documents.upload(tenant, kb_id, files, **kw)
+    assert svc.workers.drain(timeout=120)
+    return [svc.documents.get(tenant, d.id) for d in docs]

@@ -1,0 +1,127 @@
+import time
+
+import pytest
+
+from core.errors import Conflict, InvalidInput, NotFound, TooLarge
+from tests.conftest import ingest
+
+
+@pytest.fixture
+def kb(svc, tenant):
+    return svc.knowledge.create(tenant, "Docs", chunk_config={"chunk_size": 64, "chunk_overlap": 8})
+
+
+def test_upload_and_process_reaches_completed_with_stage_times(svc, tenant, kb):
+    text = " ".join(f"Sentence number {i} talks about topic {i % 7}." for i in range(200)).encode()
+    (doc,) = ingest(svc, tenant, kb.id, [("notes.txt", text)])
+    t = doc.task
+    assert doc.status == "completed" and t.progress == 1.0 and doc.chunk_count > 5
+    assert t.created_at <= t.parsing_at <= t.splitting_at <= t.indexing_at <= t.finished_at
+    assert len(t.batch_id) == 20 and t.batch_id.isdigit()
+    assert doc.token_count > 0 and doc.char_count >= len(text) * 0.9
+    chunks = svc.chunks.list(tenant, doc.id, page_size=100).items
+    assert [c.position for c in chunks] == list(range(doc.chunk_count))
+    assert all(c.embedded and c.token_count <= 64 for c in chunks)
+    assert all(c.keywords for c in chunks)
+
+
+def test_store_without_parsing_then_parse(svc, tenant, kb):
+    (doc,) = svc.documents.upload(tenant, kb.id, [("later.md", b"# Title\n\nBody text here.")], parse=False)
+    assert doc.status == "unstart" and doc.task is None
+    assert svc.workers.drain(5)
+    assert svc.documents.get(tenant, doc.id).status == "unstart"
+    svc.documents.parse(tenant, [doc.id])
+    svc.workers.drain(30)
+    assert svc.documents.get(tenant, doc.id).status == "completed"
+
+
+def test_unsupported_and_corrupt_files_end_in_error(svc, tenant, kb):
+    docs = ingest(svc, tenant, kb.id, [("virus.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04" + bytes(range(256))),
+                                        ("broken.pdf", b"%PDF-1.7\n1 0 obj garbage"),
+                                        ("empty.txt", b"")])
+    for d in docs:
+        assert d.status == "error", d
+        assert d.task.error and "Traceback" not in d.task.error
+    assert "Unsupported" in docs[0].task.error or "not supported" in docs[0].task.error.lower()
+
+
+def test_upload_limits_and_validation(svc, tenant, kb):
+    svc.documents.max_upload_bytes = 10
+    with pytest.raises(TooLarge, match="limit"):
+        svc.documents.upload(tenant, kb.id, [("big.txt", b"x" * 11)])
+    with pytest.raises(InvalidInput):
+        svc.documents.upload(tenant, kb.id, [])
+    with pytest.raises(InvalidInput):
+        svc.documents.upload(tenant, kb.id, [("", b"x")])
+    assert svc.documents.list(tenant, kb.id).total == 0
+
+
+def test_list_search_order_rename_download_delete(svc, tenant, kb):
+    docs = svc.documents.upload(tenant, kb.id, [("b.txt", b"bbb"), ("a.txt", b"aaaa"), ("c.md", b"# c")], parse=False)
+    page = svc.documents.list(tenant, kb.id, order_by="name", desc=False)
+    assert [d.name for d in page.items] == ["a.txt", "b.txt", "c.md"]
+    assert svc.documents.list(tenant, kb.id, search=".TXT").total == 2
+    assert svc.documents.list(tenant, kb.id, page=2, page_size=2).items[0].name in {"a.txt", "b.txt", "c.md"}
+    with pytest.raises(InvalidInput):
+        svc.documents.list(tenant, kb.id, order_by="drop table")
+    renamed = svc.documents.update(tenant, docs[0].id, name="renamed.txt")
+    assert renamed.name == "renamed.txt"
+    assert svc.documents.download(tenant, docs[1].id) == ("a.txt", b"aaaa", "text/plain")
+    assert svc.documents.delete(tenant, [docs[0].id]) == 1
+    with pytest.raises(NotFound):
+        svc.documents.get(tenant, docs[0].id)
+
+
+def test_enable_only_when_completed_and_disabled_docs_vanish(svc, tenant, kb):
+    (pending,) = svc.documents.upload(tenant, kb.id, [("p.txt", b"pending text")], parse=False)
+    with pytest.raises(Conflict):
+        svc.documents.set_enabled(tenant, pending.id, False)
+    (doc,) = ingest(svc, tenant, kb.id, [("giraffe.txt", b"Giraffes are the tallest land animals.")])
+    for mode in ("semantic", "full_text", "hybrid"):
+        assert svc.retrieval.search(tenant, [kb.id], "tallest giraffes", mode=mode, record=False)
+    svc.documents.set_enabled(tenant, doc.id, False)
+    for mode in ("semantic", "full_text", "hybrid"):
+        assert not svc.retrieval.search(tenant, [kb.id], "tallest giraffes", mode=mode, record=False)
+    svc.documents.set_enabled(tenant, doc.id, True)
+    assert svc.retrieval.search(tenant, [kb.id], "tallest giraffes", mode="semantic", record=False)
+
+
+def test_reparse_replaces_chunks_without_duplicates(svc, tenant, kb):
+    (doc,) = ingest(svc, tenant, kb.id, [("r.txt", b"Alpha beta gamma. " * 60)])
+    first = doc.chunk_count
+    svc.documents.update(tenant, doc.id, chunk_config={"method": "one"})
+    svc.documents.parse(tenant, [doc.id])
+    svc.workers.drain(30)
+    doc = svc.documents.get(tenant, doc.id)
+    assert first > 1 and doc.chunk_count == 1
+    assert svc.vectors.count(kb.id) == 1
+    svc.documents.parse(tenant, [doc.id])
+    with pytest.raises(Conflict, match="Already being processed"):
+        svc.documents.parse(tenant, [doc.id])
+
+
+def test_cancel_waiting_task(svc, tenant, kb):
+    (doc,) = svc.documents.upload(tenant, kb.id, [("c.txt", b"cancel me")])
+    assert svc.documents.cancel(tenant, [doc.id]) == 1
+    svc.workers.drain(5)
+    d = svc.documents.get(tenant, doc.id)
+    assert d.status == "cancelled" and d.chunk_count == 0
+
+
+def test_background_workers_process_uploads(settings):
+    from core.container import build_services
+
+    settings.ingest_workers = 2
+    svc = build_services(settings, start_workers=True)
+    try:
+        kb = svc.knowledge.create("default", "bg")
+        docs = svc.documents.upload("default", kb.id, [(f"{i}.txt", f"file {i} text".encode()) for i in range(6)])
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            states = {svc.documents.get("default", d.id).status for d in docs}
+            if states == {"completed"}:
+                break
+            time.sleep(0.1)
+        assert states == {"completed"}
+    finally:
+        svc.close()
