@@ -51,7 +51,7 @@ class Pipeline:
             if task.indexing_at is None:  # fresh, or interrupted before its chunks were written
                 self._parse_and_split(task)
             n = self._index(task)
-            self.queue.finish(task.id, "completed", f"Completed: {n} chunks in {time.monotonic() - started:.1f} s")
+            self.queue.finish(task.id, "completed", f"Completed: {n} chunk{'s' * (n != 1)} in {time.monotonic() - started:.1f} s")
         except TaskLost:
             self._discard_if_cancelled(task)
         except AlmanacError as exc:
