@@ -28,10 +28,10 @@ def banner(settings: Settings, admin_key: str) -> str:
     base = f"http://{'localhost' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
     return (
         "\n  Almanac is running\n"
-        f"    Admin UI     {base}/ui/\n"
-        f"    API docs     {base}/docs\n"
-        f"    Health       {base}/health\n"
-        f"    Data dir     {settings.resolved_data_dir}\n"
+        f"    Admin UI       {base}/ui/\n"
+        f"    API docs       {base}/docs\n"
+        f"    Health         {base}/health\n"
+        f"    Data dir       {settings.resolved_data_dir}\n"
         f"    Admin API key  {admin_key}\n"
     )
 

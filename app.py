@@ -59,7 +59,7 @@ def latest_documents() -> None:
         cols = st.columns([4, 2, 2, 3])
         cols[0].markdown(f"**{d.name}**  \n:gray[{names.get(d.kb_id, '')}]")
         cols[1].markdown(badge(d.status))
-        cols[2].markdown(f"{d.chunk_count} chunks")
+        cols[2].markdown(f"{d.chunk_count} chunk{'s' * (d.chunk_count != 1)}")
         if d.task and d.task.active:
             cols[3].progress(d.task.progress, text=d.task.message)
         elif d.task and d.task.state == "error":

@@ -1,0 +1,41 @@
+import pytest
+
+from core.config import Settings
+from core.errors import Forbidden
+from core.tenants import DEFAULT_TENANT_ID, TenantService
+from storage.db import Database, migrate
+
+
+def service(tmp_path, **kw) -> TenantService:
+    settings = Settings(data_dir=tmp_path, **kw)
+    db = Database(settings.sqlalchemy_url)
+    migrate(db.engine)
+    return TenantService(db, settings)
+
+
+def test_admin_key_generated_once_and_kept(tmp_path):
+    svc = service(tmp_path)
+    key = svc.ensure_default()
+    assert key.startswith("almanac-") and len(key) > 30
+    assert svc.ensure_default() == key  # a restart prints the same key
+    assert (tmp_path / "admin_api_key").stat().st_mode & 0o077 == 0  # owner-only file
+    assert svc.resolve(key) == DEFAULT_TENANT_ID
+
+
+def test_configured_admin_key_wins(tmp_path):
+    svc = service(tmp_path, admin_api_key="my-secret-key")
+    assert svc.ensure_default() == "my-secret-key"
+    assert svc.resolve("my-secret-key") == DEFAULT_TENANT_ID
+    assert not (tmp_path / "admin_api_key").exists()
+
+
+def test_keys_per_tenant_and_unknown_keys(tmp_path):
+    svc = service(tmp_path)
+    svc.ensure_default()
+    acme = svc.create_tenant("Acme")
+    key = svc.create_api_key(acme, "ci")
+    assert svc.resolve(key) == acme
+    with pytest.raises(Forbidden):
+        svc.resolve("almanac-wrong")
+    with pytest.raises(Forbidden):
+        svc.resolve("")

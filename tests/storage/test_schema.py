@@ -1,0 +1,54 @@
+"""The schema: migrations, SQLite settings, and the keyword index the database keeps in step."""
+
+from sqlalchemy import text
+
+from storage import keywords
+from storage.db import Database, migrate
+from storage.orm import Chunk, Document, KnowledgeBase, Tenant
+
+
+def fresh(tmp_path) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    migrate(db.engine)
+    return db
+
+
+def test_migrations_are_idempotent_and_sqlite_uses_wal(tmp_path):
+    db = fresh(tmp_path)
+    migrate(db.engine)  # a second start changes nothing
+    with db.engine.connect() as c:
+        assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+
+
+def test_keyword_index_follows_chunk_rows(tmp_path):
+    db = fresh(tmp_path)
+    with db.session() as s:
+        for row in (Tenant(id="t", name="t"),
+                    KnowledgeBase(id="kb", tenant_id="t", name="kb", name_key="kb", embedding_model="mock:x"),
+                    Document(id="d", tenant_id="t", kb_id="kb", name="d.txt")):
+            s.add(row)
+            s.flush()
+        s.add(Chunk(id="c1", tenant_id="t", kb_id="kb", doc_id="d", position=0, content="x", content_hash="h",
+                    search_text="apple banana"))
+    with db.session() as s:
+        assert [c for c, _ in keywords.search(s, ["kb"], ["banana"], 10)] == ["c1"]
+        s.get(Chunk, "c1").search_text = "cherry"
+    with db.session() as s:
+        assert keywords.search(s, ["kb"], ["banana"], 10) == []
+        assert [c for c, _ in keywords.search(s, ["kb"], ["cherry"], 10)] == ["c1"]
+        assert keywords.document_frequencies(s, ["cherry", "nope"]) == (1, {"cherry": 1})
+        s.get(Chunk, "c1").enabled = False
+    with db.session() as s:
+        assert keywords.search(s, ["kb"], ["cherry"], 10) == []  # disabled chunks never match
+        s.delete(s.get(Document, "d"))  # cascades to the chunk, whose trigger cleans the index
+    with db.session() as s:
+        assert s.execute(text("SELECT count(*) FROM chunk_fts")).scalar() == 0
+        assert s.execute(text("SELECT count(*) FROM chunk_fts_rowids")).scalar() == 0
+
+
+def test_query_syntax_is_not_injectable(tmp_path):
+    db = fresh(tmp_path)
+    with db.session() as s:
+        assert keywords.search(s, ["kb"], ['"', "OR", "NEAR(", "*", "'; DROP TABLE chunks; --"], 10) == []
