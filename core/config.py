@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     rerank_base_url: str = ""
     rerank_api_key: str = ""
     ui_password: str = ""
+    allow_private_urls: bool = Field(False, description="Let URL imports and tools reach private addresses.")
 
     @cached_property
     def resolved_data_dir(self) -> Path:

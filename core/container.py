@@ -78,7 +78,8 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     services = Services(
         settings=settings, db=db, vectors=vectors, blobs=blobs, embeddings=embeddings, tenants=tenants,
         knowledge=KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify),
-        documents=DocumentService(db, blobs, vectors, queue, settings.max_upload_bytes, on_queued=workers.notify),
+        documents=DocumentService(db, blobs, vectors, queue, settings.max_upload_bytes, on_queued=workers.notify,
+                                  allow_private_urls=settings.allow_private_urls),
         chunks=ChunkService(db, vectors, embeddings),
         retrieval=RetrievalService(db, vectors, embeddings, settings),
         tasks=queue, workers=workers,

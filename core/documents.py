@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
+from urllib.parse import urlparse
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.chunks import vector_metadata
 from core.errors import Conflict, InvalidInput, NotFound, TooLarge
 from core.ingestion.readers import detect_type
+from core.net import fetch
 from core.ingestion.tasks import TaskQueue, new_batch_id, task_info
 from core.scope import load_kb, parse_config
 from core.schemas import ACTIVE_STATES, ChunkConfig, DocumentInfo, Page
@@ -58,10 +60,12 @@ def safe_name(name: str) -> str:
 
 class DocumentService:
     def __init__(self, db: Database, blobs: BlobStore, vectors: VectorStore, queue: TaskQueue,
-                 max_upload_bytes: int, on_queued: Callable[[], None] = lambda: None):
+                 max_upload_bytes: int, on_queued: Callable[[], None] = lambda: None,
+                 allow_private_urls: bool = False):
         self.db, self.blobs, self.vectors, self.queue = db, blobs, vectors, queue
         self.max_upload_bytes = max_upload_bytes
         self.on_queued = on_queued  # wakes the in-process workers
+        self.allow_private_urls = allow_private_urls
 
     def _load(self, s: Session, tenant_id: str, doc_id: str) -> Document:
         doc = s.get(Document, doc_id)
@@ -110,6 +114,18 @@ class DocumentService:
         if parse:
             self.on_queued()
         return infos
+
+    def import_url(self, tenant_id: str, kb_id: str, url: str, *, parse: bool = True,
+                   chunk_config: dict | None = None) -> DocumentInfo:
+        """Fetch a web page or file and add it like an upload (named after the URL)."""
+        got = fetch(url.strip(), max_bytes=self.max_upload_bytes, allow_private=self.allow_private_urls)
+        path = PurePath(urlparse(got.url).path)
+        name = path.name or urlparse(got.url).hostname or "page"
+        if "html" in got.content_type and not name.lower().endswith((".html", ".htm")):
+            name += ".html"
+        (doc,) = self.upload(tenant_id, kb_id, [(name, got.content)], parse=parse, chunk_config=chunk_config,
+                             source_type="url", source_url=got.url)
+        return doc
 
     def _queue(self, s: Session, doc: Document, batch: str) -> Task:
         task = Task(id=new_id(), tenant_id=doc.tenant_id, kb_id=doc.kb_id, doc_id=doc.id, batch_id=batch,

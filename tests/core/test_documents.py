@@ -125,3 +125,37 @@ def test_background_workers_process_uploads(settings):
         assert states == {"completed"}
     finally:
         svc.close()
+
+
+def test_import_url_and_private_address_guard(svc, tenant, kb):
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = b"<html><head><title>Owls</title></head><body><h1>Owls</h1><p>Owls hunt at night.</p></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/animals/owls"
+    try:
+        with pytest.raises(InvalidInput, match="private or local"):
+            svc.documents.import_url(tenant, kb.id, url)
+        with pytest.raises(InvalidInput, match="http"):
+            svc.documents.import_url(tenant, kb.id, "file:///etc/passwd")
+        assert svc.documents.list(tenant, kb.id).total == 0
+        svc.documents.allow_private_urls = True
+        doc = svc.documents.import_url(tenant, kb.id, url)
+        assert doc.name == "owls.html" and doc.source_type == "url" and doc.source_url == url
+        svc.workers.drain(30)
+        hits = svc.retrieval.search(tenant, [kb.id], "owls hunt", mode="full_text", record=False)
+        assert hits and "night" in hits[0].content
+    finally:
+        server.shutdown()
