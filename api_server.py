@@ -39,7 +39,12 @@ def banner(settings: Settings, admin_key: str) -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     import streamlit.starlette
+    from streamlit.runtime.pages_manager import PagesManager
 
+    # app.py declares its pages with st.navigation. Without this, Streamlit treats the
+    # pages/ folder as old-style auto pages until the first session runs app.py, and a
+    # deep link opened first would skip app.py (its sidebar, language and login).
+    PagesManager.uses_pages_directory = False
     ui = streamlit.starlette.App(str(ROOT / "app.py"))
 
     @asynccontextmanager

@@ -1,72 +1,116 @@
-"""Almanac admin UI entry point: page config, navigation and the workspace home page."""
+"""Almanac admin UI: login, sidebar (language), navigation, and the workspace home page."""
 
 from __future__ import annotations
 
+import hmac
+
 import streamlit as st
 
-from core.container import get_services
-from core.tenants import DEFAULT_TENANT_ID
-
-STATUS_BADGE = {
-    "unstart": ("gray", "not parsed"), "waiting": ("orange", "waiting"), "parsing": ("blue", "parsing"),
-    "splitting": ("blue", "splitting"), "indexing": ("violet", "indexing"), "completed": ("green", "completed"),
-    "error": ("red", "error"), "cancelled": ("gray", "cancelled"),
-}
+from pages.components.common import PAGES, TENANT, fmt_time, link, services, status_badge
+from pages.components.i18n import LANGUAGES, t
 
 
-def badge(status: str) -> str:
-    color, label = STATUS_BADGE.get(status, ("gray", status))
-    return f":{color}-badge[{label}]"
+def login_gate() -> bool:
+    """When ALMANAC_UI_PASSWORD is set, ask for it once per browser session."""
+    password = services().settings.ui_password
+    if not password or st.session_state.get("authenticated"):
+        return True
+    _, mid, _ = st.columns([1, 2, 1])
+    with mid, st.form("login"):
+        st.subheader(f"🔒 {t('login.title')}")
+        typed = st.text_input(t("login.password"), type="password")
+        if st.form_submit_button(t("login.submit"), type="primary", use_container_width=True):
+            if hmac.compare_digest(typed.encode(), password.encode()):
+                st.session_state.authenticated = True
+                st.rerun()
+            st.error(t("login.wrong"))
+    return False
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.markdown(f"### 📚 {t('app.name')}")
+        st.caption(t("app.tagline"))
+        codes = list(LANGUAGES)
+        st.session_state.setdefault("lang", "en")
+        st.selectbox(t("sidebar.language"), codes, key="lang", format_func=LANGUAGES.get)
 
 
 def home() -> None:
-    services = get_services()
-    st.title("📚 Almanac")
-    st.caption("Your knowledge bases, what is being processed, and how they are used.")
-    kbs = services.knowledge.list(DEFAULT_TENANT_ID, page_size=100).items
+    svc = services()
+    st.title(f"📚 {t('app.name')}")
+    st.caption(t("home.caption"))
+    kbs = svc.knowledge.list(TENANT, page_size=1000).items
     if not kbs:
-        st.info("No knowledge bases yet. Create one from the command line — "
-                "`python -m core.cli kb create NAME` — then add documents with "
-                "`python -m core.cli ingest NAME FOLDER`.", icon="👋")
+        st.info(t("home.empty"), icon="👋")
+        link("knowledge_bases", t("common.go_create_kb"), icon="➕")
         return
     totals = st.columns(4)
-    totals[0].metric("Knowledge bases", len(kbs))
-    totals[1].metric("Documents", sum(k.document_count for k in kbs))
-    totals[2].metric("Chunks", sum(k.chunk_count for k in kbs))
-    totals[3].metric("Hits", sum(k.hit_count for k in kbs))
+    totals[0].metric(t("home.kbs"), len(kbs))
+    totals[1].metric(t("home.documents"), sum(k.document_count for k in kbs))
+    totals[2].metric(t("home.chunks"), sum(k.chunk_count for k in kbs))
+    totals[3].metric(t("home.hits"), sum(k.hit_count for k in kbs))
 
-    st.subheader("Knowledge bases")
-    st.dataframe(
-        [{"Name": f"{k.icon or '📘'} {k.name}", "Documents": k.document_count, "Chunks": k.chunk_count,
-          "Characters": k.char_count, "Hits": k.hit_count, "Embedding model": k.embedding_model,
-          "Updated": k.updated_at.strftime("%Y-%m-%d %H:%M")} for k in kbs],
-        hide_index=True, use_container_width=True,
-    )
-    latest_documents()
+    st.subheader(t("home.kbs"))
+    for kb in kbs[:12]:
+        with st.container(border=True):
+            cols = st.columns([4, 1, 1, 1, 1, 3])
+            cols[0].markdown(f"**{kb.icon or '📘'} {kb.name}**  \n:gray[{kb.description or kb.embedding_model}]")
+            cols[1].metric(t("home.documents"), kb.document_count)
+            cols[2].metric(t("home.chunks"), kb.chunk_count)
+            cols[3].metric(t("home.characters"), f"{kb.char_count:,}")
+            cols[4].metric(t("home.hits"), kb.hit_count)
+            with cols[5]:
+                link("documents", t("home.open_documents"), icon="📄", kb=kb.id)
+                link("hit_testing", t("home.open_hit_testing"), icon="🎯", kb=kb.id)
+    left, right = st.columns([3, 2])
+    with left:
+        processing()
+    with right:
+        recent_queries({k.id: k.name for k in kbs})
 
 
 @st.fragment(run_every=2)
-def latest_documents() -> None:
-    """Refreshes itself every 2 s, so progress moves without reloading the page."""
-    services = get_services()
-    docs = services.documents.recent(DEFAULT_TENANT_ID, limit=10)
-    st.subheader("Latest documents")
+def processing() -> None:
+    """Re-runs every 2 s on its own, so progress moves without reloading the page."""
+    st.subheader(t("home.latest_documents"))
+    docs = services().documents.recent(TENANT, limit=8)
     if not docs:
-        st.caption("No documents yet.")
-        return
-    names = {k.id: k.name for k in services.knowledge.list(DEFAULT_TENANT_ID, page_size=1000).items}
+        st.caption(t("home.no_documents"))
     for d in docs:
-        cols = st.columns([4, 2, 2, 3])
-        cols[0].markdown(f"**{d.name}**  \n:gray[{names.get(d.kb_id, '')}]")
-        cols[1].markdown(badge(d.status))
-        cols[2].markdown(f"{d.chunk_count} chunk{'s' * (d.chunk_count != 1)}")
+        cols = st.columns([4, 2, 4])
+        cols[0].markdown(f"**{d.name}**")
+        cols[1].markdown(status_badge(d.status))
         if d.task and d.task.active:
-            cols[3].progress(d.task.progress, text=d.task.message)
+            cols[2].progress(d.task.progress, text=d.task.message)
         elif d.task and d.task.state == "error":
-            cols[3].markdown(f":red[{d.task.error}]")
+            cols[2].markdown(f":red[{d.task.error}]")
         else:
-            cols[3].markdown(f":gray[{d.task.message if d.task else 'Stored, not parsed'}]")
+            cols[2].caption(t("home.doc_summary", chunks=d.chunk_count, time=fmt_time(d.updated_at)))
+
+
+def recent_queries(kb_names: dict[str, str]) -> None:
+    st.subheader(t("home.recent_queries"))
+    entries = services().retrieval.recent_queries(TENANT, limit=8)
+    if not entries:
+        st.caption(t("home.no_queries"))
+    for q in entries:
+        with st.container(border=True):
+            st.markdown(f"🔎 **{q.query}**")
+            st.caption(t("home.query_summary", kb=kb_names.get(q.kb_id, "—"), mode=q.mode, n=q.result_count,
+                         ms=f"{q.elapsed_ms:.0f}", time=fmt_time(q.created_at)))
 
 
 st.set_page_config(page_title="Almanac", page_icon="📚", layout="wide")
-st.navigation([st.Page(home, title="Home", icon="🏠", default=True)]).run()
+if login_gate():
+    sidebar()
+    navigation = st.navigation({
+        t("nav.section.workspace"): [st.Page(home, title=t("nav.home"), icon="🏠", default=True)],
+        t("nav.section.knowledge"): [
+            st.Page(PAGES["knowledge_bases"], title=t("nav.knowledge_bases"), icon="📚"),
+            st.Page(PAGES["documents"], title=t("nav.documents"), icon="📄"),
+            st.Page(PAGES["chunks"], title=t("nav.chunks"), icon="🧩"),
+            st.Page(PAGES["hit_testing"], title=t("nav.hit_testing"), icon="🎯"),
+        ],
+    })
+    navigation.run()

@@ -1,0 +1,82 @@
+"""Chunk display pieces shared by the Chunks and Hit testing pages: text, badges, highlight."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import streamlit as st
+
+from core.text import search_tokens
+from pages.components.i18n import t
+
+CARD_CSS = """
+<style>
+.almanac-chunk-text { white-space: pre-wrap; line-height: 1.65; font-size: 0.95rem; overflow-wrap: anywhere; }
+.almanac-chunk-text.off { opacity: 0.5; }
+.almanac-chunk-text mark { background: #fde68a; color: inherit; padding: 0 2px; border-radius: 3px; }
+</style>
+"""
+
+
+def inject_css(extra: str = "") -> None:
+    """Page-wide styles for chunk text (and e.g. a highlighted card); takes no space."""
+    st.html(CARD_CSS + (f"<style>{extra}</style>" if extra else ""))
+
+
+def query_terms(query: str) -> list[str]:
+    """Words of a query worth highlighting, longest first (so longer matches win)."""
+    terms = {tok for tok in search_tokens(query or "") if tok.strip()}
+    return sorted(terms, key=len, reverse=True)
+
+
+def text_html(content: str, terms: list[str] | None = None, enabled: bool = True) -> str:
+    """Chunk text as safe HTML (escaped, line breaks kept), with `terms` marked."""
+    escaped = html.escape(content or "")
+    if terms:
+        pattern = re.compile("|".join(re.escape(html.escape(term)) for term in terms), re.IGNORECASE)
+        escaped = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped).replace("</mark><mark>", "")
+    # One HTML block without blank lines, so markdown never re-interprets the chunk's text.
+    body = escaped.replace("\r\n", "\n").replace("\n", "<br>")
+    return f"<div class='almanac-chunk-text{'' if enabled else ' off'}'>{body}</div>"
+
+
+def show_text(content: str, terms: list[str] | None = None, enabled: bool = True) -> None:
+    st.markdown(text_html(content, terms, enabled), unsafe_allow_html=True)
+
+
+def _badge_text(value: Any) -> str:
+    return re.sub(r"[\[\]\n]", " ", str(value)).strip()
+
+
+def badge(text: str, color: str = "gray") -> str:
+    return f":{color}-badge[{_badge_text(text)}]"
+
+
+def keyword_badges(keywords: list[str]) -> str:
+    return " ".join(badge(f"#{kw}", "blue") for kw in keywords if kw.strip())
+
+
+def meta_badges(meta: dict[str, Any]) -> str:
+    """Where the chunk came from: page(s) and the heading path, when the reader knew them."""
+    parts = []
+    pages = meta.get("pages")
+    if isinstance(pages, list) and pages:
+        first, last = pages[0], pages[-1]
+        parts.append(badge("📄 " + t("chunks.meta_pages", first=first, last=last), "violet"))
+    elif meta.get("page") is not None:
+        parts.append(badge("📄 " + t("chunks.meta_page", page=meta["page"]), "violet"))
+    headings = meta.get("headings")
+    if isinstance(headings, list) and headings:
+        trail = " › ".join(str(h) for h in headings[-3:])
+        parts.append(badge(f"§ {trail[:80]}", "gray"))
+    if meta.get("sheet"):
+        parts.append(badge(f"🗂 {meta['sheet']}" + (f" · {meta['row']}" if meta.get("row") else ""), "gray"))
+    return " ".join(parts)
+
+
+def split_keywords(text: str) -> list[str]:
+    """A comma-separated keyword field (also Chinese commas) -> unique keywords in order."""
+    words = [w.strip() for w in re.split(r"[,，、;；]", text or "")]
+    return list(dict.fromkeys(w for w in words if w))

@@ -1,0 +1,192 @@
+"""Hit testing: try a query against one knowledge base with any strategy and see what it finds.
+
+Defaults come from the knowledge base's retrieval settings; every run is logged (source "ui")
+and shows up under recent queries, which re-run with a click.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core.schemas import KnowledgeBaseInfo, SearchHit
+from pages.components.chunk_card import badge, inject_css, keyword_badges, meta_badges, query_terms, show_text
+from pages.components.common import TENANT, attempt, fmt_time, kb_picker, link, page_header, services
+from pages.components.i18n import t
+
+MODES = ("semantic", "full_text", "hybrid")
+MODE_ICONS = {"semantic": "🧠", "full_text": "🔤", "hybrid": "⚖️"}
+RESULT = "hit_testing_result"  # the last run: kept so moving a slider does not wipe the results
+RUN = "hit_testing_run"  # set by "re-run" buttons; the page runs the search once
+
+svc = services()
+
+
+def key(name: str, kb_id: str) -> str:
+    return f"hit_testing_{name}_{kb_id}"
+
+
+def mode_label(mode: str) -> str:
+    return f"{MODE_ICONS.get(mode, '')} {t('hit_testing.mode.' + mode)}"
+
+
+def init_settings(kb: KnowledgeBaseInfo) -> None:
+    """First visit of a knowledge base: the form starts from its retrieval settings."""
+    cfg = kb.retrieval_config
+    st.session_state.setdefault(key("query", kb.id), "")
+    st.session_state.setdefault(key("mode", kb.id), cfg.mode)
+    st.session_state.setdefault(key("top_k", kb.id), cfg.top_k)
+    st.session_state.setdefault(key("threshold", kb.id), float(cfg.threshold))
+    st.session_state.setdefault(key("weight", kb.id), float(cfg.vector_weight))
+
+
+def reset_settings(kb: KnowledgeBaseInfo) -> None:
+    cfg = kb.retrieval_config
+    st.session_state.update({key("mode", kb.id): cfg.mode, key("top_k", kb.id): cfg.top_k,
+                             key("threshold", kb.id): float(cfg.threshold),
+                             key("weight", kb.id): float(cfg.vector_weight)})
+
+
+def rerun_with(kb_id: str, **changes: object) -> None:
+    """Button callback: change the form (query, mode, top-k, threshold) and run the search."""
+    for name, value in changes.items():
+        st.session_state[key(name, kb_id)] = value
+    st.session_state[RUN] = True
+
+
+def query_form(kb: KnowledgeBaseInfo) -> bool:
+    """The query box and the strategy settings; True when the user asked to run."""
+    cfg = kb.retrieval_config
+    with st.container(border=True):
+        st.text_area(t("hit_testing.query"), key=key("query", kb.id), height=110,
+                     placeholder=t("hit_testing.query_placeholder"))
+        mode = st.segmented_control(t("hit_testing.strategy"), MODES, key=key("mode", kb.id), required=True,
+                                    format_func=mode_label, width="stretch")
+        st.caption(t("hit_testing.mode_help." + (mode or "hybrid")))
+        cols = st.columns(3 if mode == "hybrid" else 2)
+        cols[0].number_input(t("hit_testing.top_k"), min_value=1, max_value=100, step=1, key=key("top_k", kb.id),
+                             help=t("hit_testing.top_k_help"))
+        cols[1].slider(t("hit_testing.threshold"), 0.0, 1.0, step=0.01, key=key("threshold", kb.id),
+                       help=t("hit_testing.threshold_help"))
+        if mode == "hybrid":
+            cols[2].slider(t("hit_testing.vector_weight"), 0.0, 1.0, step=0.05, key=key("weight", kb.id),
+                           help=t("hit_testing.vector_weight_help"))
+        with st.container(horizontal=True, vertical_alignment="center"):
+            run = st.button(t("hit_testing.run"), type="primary", icon="🎯", key="hit_testing_go")
+            st.button(t("hit_testing.reset"), icon="🔄", key="hit_testing_reset", on_click=reset_settings, args=(kb,))
+            st.caption(t("hit_testing.defaults", mode=t("hit_testing.mode." + cfg.mode), k=cfg.top_k,
+                         threshold=f"{cfg.threshold:.2f}", weight=f"{cfg.vector_weight:.2f}"))
+    return run
+
+
+def run_search(kb: KnowledgeBaseInfo) -> None:
+    query = st.session_state[key("query", kb.id)].strip()
+    if not query:
+        st.warning(t("hit_testing.need_query"), icon="✍️")
+        return
+    mode = st.session_state[key("mode", kb.id)] or "hybrid"
+    threshold = float(st.session_state[key("threshold", kb.id)])
+    started = time.perf_counter()
+    hits = attempt(lambda: svc.retrieval.search(
+        TENANT, [kb.id], query, mode=mode, top_k=int(st.session_state[key("top_k", kb.id)]), threshold=threshold,
+        vector_weight=float(st.session_state[key("weight", kb.id)]) if mode == "hybrid" else None, source="ui"))
+    if hits is not None:
+        st.session_state[RESULT] = {"kb": kb.id, "query": query, "mode": mode, "threshold": threshold, "hits": hits,
+                                    "ms": (time.perf_counter() - started) * 1000}
+
+
+def score_bar(label: str, value: float | None) -> None:
+    value = max(0.0, min(1.0, value or 0.0))
+    st.progress(value, text=f"{label} · **{value:.3f}**")
+
+
+def hit_card(rank: int, h: SearchHit, mode: str, terms: list[str]) -> None:
+    with st.container(border=True):
+        left, right = st.columns([1, 3], gap="medium")
+        with left:
+            st.metric(t("hit_testing.score"), f"{h.score:.3f}")
+            if mode == "hybrid":
+                score_bar(t("hit_testing.semantic_part"), h.vector_score)
+                score_bar(t("hit_testing.keyword_part"), h.text_score)
+            else:
+                st.progress(max(0.0, min(1.0, h.score)))
+        with right:
+            st.markdown(" ".join(s for s in [f"**{rank}.** 📄 **{h.document_name}**",
+                                             badge(t("hit_testing.position", n=h.position + 1)), meta_badges(h.meta)]
+                                 if s))
+            show_text(h.content, terms)
+            with st.container(horizontal=True, vertical_alignment="center"):
+                st.markdown(keyword_badges(h.keywords) or " ", width="stretch")
+                link("chunks", t("hit_testing.open_chunk"), icon="🧩", kb=h.kb_id, doc=h.doc_id, chunk=h.chunk_id)
+
+
+def no_results(kb: KnowledgeBaseInfo, result: dict) -> None:
+    st.info(t("hit_testing.no_results", threshold=f"{result['threshold']:.2f}",
+              mode=t("hit_testing.mode." + result["mode"])), icon="🔍")
+    with st.container(horizontal=True):
+        if result["threshold"] > 0:
+            st.button(t("hit_testing.retry_threshold"), icon="⬇️", key="hit_testing_lower",
+                      on_click=rerun_with, args=(kb.id,), kwargs={"threshold": 0.0})
+        for other in MODES:
+            if other != result["mode"]:
+                st.button(t("hit_testing.retry_mode", mode=t("hit_testing.mode." + other)), icon=MODE_ICONS[other],
+                          key=f"hit_testing_try_{other}", on_click=rerun_with, args=(kb.id,), kwargs={"mode": other})
+
+
+def results(kb: KnowledgeBaseInfo) -> None:
+    result = st.session_state.get(RESULT)
+    if not result or result["kb"] != kb.id:
+        st.info(t("hit_testing.start"), icon="🎯")
+        return
+    hits = result["hits"]
+    st.subheader(t("hit_testing.results"))
+    st.caption(t("hit_testing.summary", n=len(hits), query=result["query"],
+                 mode=t("hit_testing.mode." + result["mode"]),
+                 ms=f"{result['ms']:.0f}"))
+    if not hits:
+        no_results(kb, result)
+        return
+    terms = query_terms(result["query"])
+    for rank, h in enumerate(hits, 1):
+        hit_card(rank, h, result["mode"], terms)
+
+
+def recent_queries(kb: KnowledgeBaseInfo) -> None:
+    st.subheader(f"🕘 {t('hit_testing.recent')}")
+    entries = attempt(lambda: svc.retrieval.recent_queries(TENANT, kb.id, limit=30)) or []
+    seen: set[tuple[str, str]] = set()
+    shown = 0
+    for q in entries:
+        if (q.query, q.mode) in seen or shown >= 10:
+            continue
+        seen.add((q.query, q.mode))
+        shown += 1
+        with st.container(border=True):
+            label = q.query if len(q.query) <= 80 else q.query[:79] + "…"
+            st.button(label, icon="🔎", key=f"hit_testing_recent_{q.id}", type="tertiary", help=t("hit_testing.rerun"),
+                      on_click=rerun_with, args=(kb.id,),
+                      kwargs={"query": q.query, "mode": q.mode, "top_k": max(1, min(100, q.top_k))})
+            st.caption(t("hit_testing.recent_summary", mode=t("hit_testing.mode." + q.mode), n=q.result_count,
+                         ms=f"{q.elapsed_ms:.0f}", time=fmt_time(q.created_at), source=q.source))
+    if not shown:
+        st.caption(t("hit_testing.no_recent"))
+
+
+page_header(f"🎯 {t('hit_testing.title')}", t("hit_testing.caption"))
+inject_css()
+kb = kb_picker()
+if kb is not None:
+    init_settings(kb)
+    if kb.chunk_count == 0:
+        st.info(t("hit_testing.no_chunks"), icon="📄")
+        link("documents", t("hit_testing.go_documents"), icon="📤", kb=kb.id)
+    else:
+        main, side = st.columns([7, 3], gap="large")
+        with main:
+            asked = query_form(kb)
+            if asked or st.session_state.pop(RUN, False):
+                run_search(kb)
+            results(kb)
+        with side:
+            recent_queries(kb)
