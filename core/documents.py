@@ -100,7 +100,7 @@ class DocumentService:
                 try:
                     kind = detect_type(name, data)
                 except InvalidInput:
-                    kind = PurePath(name).suffix.lstrip(".").lower()  # ingestion will report the problem
+                    kind = PurePath(name).suffix.lstrip(".").lower()[:16]  # ingestion reports it; column is 16 wide
                 doc = Document(tenant_id=tenant_id, kb_id=kb_id, file_id=upload.id, name=name, kind=kind,
                                size=len(data), source_type=source_type, source_url=source_url,
                                chunk_config=config, meta=meta or {})

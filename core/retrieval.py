@@ -72,15 +72,19 @@ class RetrievalService:
         qvecs = {m: self.embeddings.query(m, query) for m in set(models.values())} if mode != "full_text" else {}
         vec_scores: dict[str, float] = {}
         if mode != "full_text":
-            where = self._vector_filter(allowed_docs)
-            for kb_id in kb_ids:
-                vec_scores.update(self.vectors.query(kb_id, qvecs[models[kb_id]], n_candidates, where))
+            vec_scores = self._nearest(kb_ids, models, qvecs, n_candidates, self._vector_filter(allowed_docs, False))
         q_tokens = list(dict.fromkeys(search_tokens(query)))
         with self.db.session() as s:
             bm25: dict[str, float] = {}
             if mode != "semantic":
                 bm25 = dict(keywords.search(s, kb_ids, q_tokens, n_candidates, allowed_docs))
             rows = self._load(s, set(vec_scores) | set(bm25), allowed_docs)
+            if mode != "full_text" and len(vec_scores) >= n_candidates and \
+                    sum(cid in rows for cid in vec_scores) < top_k:
+                # Many of the nearest are disabled: only now pay for Chroma's metadata filter.
+                vec_scores = self._nearest(kb_ids, models, qvecs, n_candidates,
+                                           self._vector_filter(allowed_docs, True))
+                rows = self._load(s, set(vec_scores) | set(bm25), allowed_docs)
             if mode != "semantic":
                 total, dfs = keywords.document_frequencies(s, q_tokens)
                 idf = {t: _idf(total, dfs.get(t, 0)) for t in q_tokens}
@@ -129,11 +133,21 @@ class RetrievalService:
             rows = [r for r in rows if all((r.meta or {}).get(k) == v for k, v in metadata_filter.items())]
         return [r.id for r in rows]
 
+    def _nearest(self, kb_ids: list[str], models: dict[str, str], qvecs: dict, n: int,
+                 where: dict | None) -> dict[str, float]:
+        scores: dict[str, float] = {}
+        for kb_id in kb_ids:
+            scores.update(self.vectors.query(kb_id, qvecs[models[kb_id]], n, where))
+        return scores
+
     @staticmethod
-    def _vector_filter(allowed_docs: list[str] | None) -> dict:
-        if allowed_docs is None:
-            return {"enabled": True}
-        return {"$and": [{"enabled": True}, {"doc_id": {"$in": allowed_docs or [""]}}]}
+    def _vector_filter(allowed_docs: list[str] | None, enabled_only: bool) -> dict | None:
+        """Chroma `where`: the document filter, and `enabled` only when asked — filtering on
+        metadata makes Chroma's search several times slower, and the database has the last
+        word on what is enabled anyway."""
+        parts = ([{"enabled": True}] if enabled_only else []) + (
+            [{"doc_id": {"$in": allowed_docs or [""]}}] if allowed_docs is not None else [])
+        return None if not parts else parts[0] if len(parts) == 1 else {"$and": parts}
 
     @staticmethod
     def _load(s, ids: set[str], allowed_docs: list[str] | None) -> dict[str, tuple[Chunk, str]]:  # noqa: ANN001

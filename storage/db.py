@@ -8,10 +8,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# PostgreSQL advisory lock key held while migrating: processes starting together take turns.
+_MIGRATION_LOCK = 0x616C6D616E6163  # "almanac"
 
 
 def make_engine(url: str) -> Engine:
@@ -36,6 +38,11 @@ def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several API processes or workers may start at once against a fresh database:
+            # one migrates, the others wait here (the lock ends with this transaction) and
+            # then find the schema current. Without it they race on CREATE TABLE.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -65,9 +72,16 @@ class Database:
 
 
 def insert_ignore(session: Session, table, rows: list[dict]) -> None:  # noqa: ANN001 - a Table
-    """Bulk insert that skips rows whose key already exists (SQLite and PostgreSQL)."""
+    """Bulk insert that skips rows whose key already exists (SQLite and PostgreSQL).
+
+    Rows go in primary-key order: on PostgreSQL concurrent transactions inserting the same
+    keys then wait for each other in one order instead of deadlocking.
+    """
     if not rows:
         return
+    key = [c.name for c in table.primary_key.columns]
+    if all(k in rows[0] for k in key):
+        rows = sorted(rows, key=lambda r: tuple(r[k] for k in key))
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:

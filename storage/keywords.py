@@ -12,17 +12,19 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-_SQLITE_SEARCH = """
-SELECT c.id AS chunk_id, -bm25(chunk_fts) AS score
-  FROM chunk_fts
-  JOIN chunk_fts_rowids m ON m.rowid = chunk_fts.rowid
+# Two steps on SQLite: the best `pool` matches from FTS5 alone (the knowledge-base filter is
+# part of the MATCH), then only those are joined to their rows and filtered. Joining every
+# match of a common word before ranking is what would cost the time.
+_SQLITE_TOP = "SELECT rowid, bm25(chunk_fts, 1.0, 0.0) AS rank FROM chunk_fts WHERE chunk_fts MATCH :match " \
+              "ORDER BY rank LIMIT :pool"
+_SQLITE_ROWS = """
+SELECT m.rowid AS rowid, c.id AS chunk_id
+  FROM chunk_fts_rowids m
   JOIN chunks c ON c.id = m.chunk_id
   JOIN documents d ON d.id = c.doc_id
- WHERE chunk_fts MATCH :match
-   AND c.kb_id IN :kb_ids AND c.enabled AND d.enabled {doc_filter}
- ORDER BY bm25(chunk_fts)
- LIMIT :limit
+ WHERE m.rowid IN :rowids AND c.enabled AND d.enabled {doc_filter}
 """
+POOL_FACTOR = 4
 
 _PG_SEARCH = """
 SELECT c.id AS chunk_id, ts_rank(to_tsvector('simple', c.search_text), q) AS score
@@ -34,8 +36,14 @@ SELECT c.id AS chunk_id, ts_rank(to_tsvector('simple', c.search_text), q) AS sco
 """
 
 
-def _sqlite_match(tokens: Sequence[str]) -> str:
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _sqlite_match(tokens: Sequence[str], kb_ids: Sequence[str]) -> str:
+    kbs = " OR ".join(_quote(k) for k in kb_ids)
+    terms = " OR ".join(_quote(t) for t in tokens)
+    return f"kb_id : ({kbs}) AND search_text : ({terms})"
 
 
 def _pg_match(tokens: Sequence[str]) -> str:
@@ -53,20 +61,30 @@ def search(
     tokens = list(dict.fromkeys(t for t in tokens if t))
     if not tokens or not kb_ids or doc_ids == []:
         return []
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    sql = (_SQLITE_SEARCH if sqlite else _PG_SEARCH).format(
-        doc_filter="AND c.doc_id IN :doc_ids" if doc_ids is not None else ""
-    )
-    stmt = text(sql).bindparams(bindparam("kb_ids", expanding=True))
-    params: dict = {
-        "match": _sqlite_match(tokens) if sqlite else _pg_match(tokens),
-        "kb_ids": list(kb_ids),
-        "limit": limit,
-    }
+    doc_filter = "AND c.doc_id IN :doc_ids" if doc_ids is not None else ""
+    params: dict = {"doc_ids": list(doc_ids)} if doc_ids is not None else {}
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = text(_PG_SEARCH.format(doc_filter=doc_filter)).bindparams(bindparam("kb_ids", expanding=True))
+        if doc_ids is not None:
+            stmt = stmt.bindparams(bindparam("doc_ids", expanding=True))
+        params |= {"match": _pg_match(tokens), "kb_ids": list(kb_ids), "limit": limit}
+        return [(r.chunk_id, float(r.score)) for r in session.execute(stmt, params)]
+
+    rows_stmt = text(_SQLITE_ROWS.format(doc_filter=doc_filter)).bindparams(bindparam("rowids", expanding=True))
     if doc_ids is not None:
-        stmt = stmt.bindparams(bindparam("doc_ids", expanding=True))
-        params["doc_ids"] = list(doc_ids)
-    return [(row.chunk_id, float(row.score)) for row in session.execute(stmt, params)]
+        rows_stmt = rows_stmt.bindparams(bindparam("doc_ids", expanding=True))
+    match = _sqlite_match(tokens, kb_ids)
+    pool = limit * POOL_FACTOR
+    while True:
+        top = session.execute(text(_SQLITE_TOP), {"match": match, "pool": pool}).all()
+        if not top:
+            return []
+        ids = {r.rowid: r.chunk_id for r in session.execute(rows_stmt, params | {"rowids": [t.rowid for t in top]})}
+        hits = [(ids[t.rowid], -float(t.rank)) for t in top if t.rowid in ids][:limit]
+        # Too few survived the enabled/document filters while more matches exist: look deeper.
+        if len(hits) == limit or len(top) < pool:
+            return hits
+        pool *= 16
 
 
 def document_frequencies(session: Session, tokens: Sequence[str]) -> tuple[int, dict[str, int]]:
@@ -76,7 +94,7 @@ def document_frequencies(session: Session, tokens: Sequence[str]) -> tuple[int, 
         return 0, {}
     if session.get_bind().dialect.name == "sqlite":
         total = session.execute(text("SELECT max(rowid) FROM chunk_fts_rowids")).scalar() or 0
-        stmt = text("SELECT term, doc FROM chunk_fts_vocab WHERE term IN :terms").bindparams(
+        stmt = text("SELECT term, doc FROM chunk_fts_vocab WHERE col = 'search_text' AND term IN :terms").bindparams(
             bindparam("terms", expanding=True)
         )
         freqs = {row.term: int(row.doc) for row in session.execute(stmt, {"terms": tokens})}

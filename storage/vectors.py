@@ -24,6 +24,7 @@ class VectorStore:
         self._path, self._url = path, url
         self._client = None
         self._lock = threading.Lock()
+        self._collections: dict[str, object] = {}  # handles are cheap to keep, costly to look up per query
 
     @property
     def client(self):  # noqa: ANN201 - chromadb client type differs per mode
@@ -49,9 +50,13 @@ class VectorStore:
             return self._client
 
     def _collection(self, kb_id: str):  # noqa: ANN202
-        return self.client.get_or_create_collection(
-            _collection_name(kb_id), embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-        )
+        col = self._collections.get(kb_id)
+        if col is None:
+            col = self.client.get_or_create_collection(
+                _collection_name(kb_id), embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
+            self._collections[kb_id] = col
+        return col
 
     def upsert(self, kb_id: str, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
         if len(ids):
@@ -64,14 +69,19 @@ class VectorStore:
         col = self._collection(kb_id)
         present = set(col.get(ids=list(ids), include=[])["ids"])
         keep = [(i, m) for i, m in zip(ids, metadatas, strict=True) if i in present]
-        if keep:
-            col.update(ids=[i for i, _ in keep], metadatas=[m for _, m in keep])
+        # Chroma refuses more records per call than its max batch size (a document of many chunks).
+        size = self.client.get_max_batch_size()
+        size = size if size > 0 else max(len(keep), 1)
+        for start in range(0, len(keep), size):
+            part = keep[start : start + size]
+            col.update(ids=[i for i, _ in part], metadatas=[m for _, m in part])
 
     def delete(self, kb_id: str, ids: Sequence[str]) -> None:
         if ids:
             self._collection(kb_id).delete(ids=list(ids))
 
     def drop(self, kb_id: str) -> None:
+        self._collections.pop(kb_id, None)
         try:
             self.client.delete_collection(_collection_name(kb_id))
         except Exception:  # noqa: BLE001 - already gone is fine
@@ -79,11 +89,10 @@ class VectorStore:
 
     def query(self, kb_id: str, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
         """Nearest chunk ids with cosine similarity (1 - cosine distance)."""
-        col = self._collection(kb_id)
-        total = col.count()
-        if total == 0 or n <= 0:
+        if n <= 0:
             return []
-        res = col.query(query_embeddings=[vector], n_results=min(n, total), where=where or None, include=["distances"])
+        res = self._collection(kb_id).query(query_embeddings=[vector], n_results=n, where=where or None,
+                                            include=["distances"])
         return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def get_vectors(self, kb_id: str, ids: Sequence[str]) -> dict[str, np.ndarray]:

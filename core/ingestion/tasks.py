@@ -107,20 +107,27 @@ class TaskQueue:
             owned = s.execute(
                 select(Task.id, Task.worker, Task.heartbeat_at).where(Task.state.in_(ACTIVE_STATES), Task.worker != "")
             ).all()
-            dead = []
+            dead: dict[str, list[str]] = {}  # worker -> its tasks
             for tid, worker, beat in owned:
                 w_host, _, w_pid = worker.rpartition(":")
                 if w_host == host and w_pid.isdigit():
                     if worker != self.worker and not _pid_alive(int(w_pid)):
-                        dead.append(tid)
+                        dead.setdefault(worker, []).append(tid)
                 elif beat is None or now - beat > STALE_AFTER:
-                    dead.append(tid)
-            if dead:
-                s.execute(
-                    update(Task).where(Task.id.in_(dead), Task.state.in_(ACTIVE_STATES))
-                    .values(state="waiting", worker="", message="Resuming after an interrupted run")
-                )
-            return len(dead)
+                    dead.setdefault(worker, []).append(tid)
+            # Reset a task only while the dead worker still owns it (and, for one elsewhere, is still
+            # silent): since the select, another worker may have recovered and claimed it already.
+            reset = 0
+            for worker, ids in dead.items():
+                still = [Task.id.in_(ids), Task.worker == worker, Task.state.in_(ACTIVE_STATES)]
+                w_host, _, w_pid = worker.rpartition(":")
+                if not (w_host == host and w_pid.isdigit()):
+                    still.append(or_(Task.heartbeat_at.is_(None), Task.heartbeat_at < now - STALE_AFTER))
+                reset += s.execute(
+                    update(Task).where(*still).values(state="waiting", worker="",
+                                                      message="Resuming after an interrupted run")
+                ).rowcount
+            return reset
 
     def cancel(self, task_ids: list[str]) -> int:
         with self.db.session() as s:

@@ -82,3 +82,17 @@ def test_bad_queries(svc, tenant, kb):
     other = svc.tenants.create_tenant("other")
     with pytest.raises(NotFound):
         svc.retrieval.search(other, [kb.id], "cats")
+
+
+def test_enabled_chunks_found_behind_many_disabled_neighbours(svc, tenant):
+    kb = svc.knowledge.create(tenant, "Crowded", chunk_config={"method": "table"})
+    rows = "topic,text\n" + "\n".join(f"t{i},lemurs jump between trees {i}" for i in range(80))
+    (noisy,) = ingest(svc, tenant, kb.id, [("noisy.csv", rows.encode())])
+    ingest(svc, tenant, kb.id, [("quiet.txt", b"Lemurs sleep in trees on Madagascar.")],
+           chunk_config={"method": "general", "chunk_size": 128, "chunk_overlap": 0})
+    assert noisy.chunk_count == 80
+    svc.documents.set_enabled(tenant, noisy.id, False)
+    for mode in ("semantic", "hybrid", "full_text"):
+        hits = svc.retrieval.search(tenant, [kb.id], "lemurs jump between trees", mode=mode, top_k=3,
+                                    threshold=0.0, record=False)
+        assert [h.document_name for h in hits] == ["quiet.txt"], mode

@@ -17,18 +17,19 @@ depends_on = None
 SQLITE_UP = [
     # FTS5 needs integer rowids; chunk ids are hex strings, so a small map table pairs them.
     "CREATE TABLE chunk_fts_rowids (rowid INTEGER PRIMARY KEY, chunk_id VARCHAR(32) NOT NULL UNIQUE)",
-    "CREATE VIRTUAL TABLE chunk_fts USING fts5(search_text, tokenize='unicode61 remove_diacritics 2')",
-    "CREATE VIRTUAL TABLE chunk_fts_vocab USING fts5vocab(chunk_fts, 'row')",
+    # kb_id is indexed too, so a query can be limited to its knowledge bases inside FTS5 itself.
+    "CREATE VIRTUAL TABLE chunk_fts USING fts5(search_text, kb_id, tokenize='unicode61 remove_diacritics 2')",
+    "CREATE VIRTUAL TABLE chunk_fts_vocab USING fts5vocab(chunk_fts, 'col')",
     """CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
          INSERT INTO chunk_fts_rowids(chunk_id) VALUES (new.id);
-         INSERT INTO chunk_fts(rowid, search_text) VALUES (last_insert_rowid(), new.search_text);
+         INSERT INTO chunk_fts(rowid, search_text, kb_id) VALUES (last_insert_rowid(), new.search_text, new.kb_id);
        END""",
     """CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
          DELETE FROM chunk_fts WHERE rowid = (SELECT rowid FROM chunk_fts_rowids WHERE chunk_id = old.id);
          DELETE FROM chunk_fts_rowids WHERE chunk_id = old.id;
        END""",
-    """CREATE TRIGGER chunks_fts_update AFTER UPDATE OF search_text ON chunks BEGIN
-         UPDATE chunk_fts SET search_text = new.search_text
+    """CREATE TRIGGER chunks_fts_update AFTER UPDATE OF search_text, kb_id ON chunks BEGIN
+         UPDATE chunk_fts SET search_text = new.search_text, kb_id = new.kb_id
           WHERE rowid = (SELECT rowid FROM chunk_fts_rowids WHERE chunk_id = old.id);
        END""",
 ]
