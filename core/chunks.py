@@ -28,6 +28,7 @@ def embedding_text(content: str, questions: list[str]) -> str:
 
 def fill_chunk(chunk: Chunk, content: str, keywords: list[str], questions: list[str]) -> None:
     """Set content and everything derived from it (hash, analysed tokens, counts)."""
+    content = content.replace("\x00", "")  # PostgreSQL text cannot hold NUL
     chunk.content = content
     chunk.keywords = keywords
     chunk.questions = questions

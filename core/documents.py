@@ -50,7 +50,7 @@ def release_files(s: Session, blobs: BlobStore, file_ids: Sequence[str]) -> None
 
 
 def safe_name(name: str) -> str:
-    name = PurePath((name or "").replace("\\", "/")).name.strip()
+    name = PurePath((name or "").replace("\\", "/").replace("\x00", "")).name.strip()
     if not name:
         raise InvalidInput("File name must not be empty")
     if len(name) > 255:

@@ -51,7 +51,7 @@ class KnowledgeService:
         self.on_queued = on_queued  # wakes the in-process workers (a copy may queue documents)
 
     def _check_name(self, s: Session, tenant_id: str, name: str, exclude_id: str | None = None) -> str:
-        name = (name or "").strip()
+        name = (name or "").replace("\x00", "").strip()
         if not name:
             raise InvalidInput("Knowledge base name must not be empty")
         if len(name) > 255:
@@ -64,6 +64,13 @@ class KnowledgeService:
             raise Conflict(f"A knowledge base named '{name}' already exists")
         return name
 
+    @staticmethod
+    def _check_lengths(language: str | None, permission: str | None) -> None:
+        if language is not None and len(language) > 32:
+            raise InvalidInput("language is longer than 32 characters")
+        if permission is not None and len(permission) > 16:
+            raise InvalidInput("permission is longer than 16 characters")
+
     def _check_model(self, model_id: str) -> str:
         EmbedderSpec.parse(model_id)  # raises InvalidInput for an unknown provider
         return model_id
@@ -75,6 +82,7 @@ class KnowledgeService:
         chunking = parse_config(ChunkConfig, chunk_config)
         retrieval = parse_config(RetrievalConfig, retrieval_config)
         model = self._check_model(embedding_model or self.settings.embedding_model)
+        self._check_lengths(language, permission)
         with self.db.session() as s:
             name = self._check_name(s, tenant_id, name)
             kb = KnowledgeBase(
@@ -115,6 +123,7 @@ class KnowledgeService:
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise InvalidInput(f"Cannot update: {', '.join(sorted(unknown))}")
+        self._check_lengths(changes.get("language"), changes.get("permission"))
         with self.db.session() as s:
             kb = load_kb(s, tenant_id, kb_id)
             if "name" in changes:

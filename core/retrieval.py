@@ -45,7 +45,7 @@ class RetrievalService:
                doc_ids: Sequence[str] | None = None, metadata_filter: dict | None = None,
                rerank_model: str | None = None, source: str = "api", record: bool = True) -> list[SearchHit]:
         started = time.perf_counter()
-        query = (query or "").strip()
+        query = (query or "").replace("\x00", "").strip()
         if not query:
             raise InvalidInput("The query must not be empty")
         kb_ids = list(dict.fromkeys(kb_ids))

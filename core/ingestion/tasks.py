@@ -91,6 +91,11 @@ class TaskQueue:
         if not done:
             raise TaskLost(task_id)
 
+    def heartbeat(self, task_id: str) -> None:
+        """Say 'still working' during a long step, so no other host adopts the task."""
+        with self.db.session() as s:
+            s.execute(update(Task).where(Task.id == task_id, Task.worker == self.worker).values(heartbeat_at=utcnow()))
+
     def finish(self, task_id: str, state: str, message: str, error: str = "") -> None:
         with self.db.session() as s:
             s.execute(

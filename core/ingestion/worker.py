@@ -14,6 +14,7 @@ from core.ingestion.pipeline import Pipeline
 from core.ingestion.tasks import TaskQueue
 
 log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 30.0
 
 
 class IngestionWorkers:
@@ -77,11 +78,23 @@ class IngestionWorkers:
             idle_rounds = 0
             with self._busy_lock:
                 self._busy += 1
+            done = threading.Event()
+            beat = threading.Thread(target=self._heartbeat, args=(task.id, done), daemon=True)
+            beat.start()
             try:
                 self.pipeline.run(task)
             finally:
+                done.set()
                 with self._busy_lock:
                     self._busy -= 1
+
+    def _heartbeat(self, task_id: str, done: threading.Event) -> None:
+        # Reading a huge file can outlast STALE_AFTER without any progress update.
+        while not done.wait(HEARTBEAT_SECONDS):
+            try:
+                self.queue.heartbeat(task_id)
+            except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
+                log.warning("heartbeat for task %s failed", task_id)
 
     def drain(self, timeout: float = 60.0) -> bool:
         """Process waiting tasks in the calling thread until none are left (CLI and tests)."""
