@@ -64,14 +64,15 @@ def query_form(kb: KnowledgeBaseInfo) -> bool:
         mode = st.segmented_control(t("hit_testing.strategy"), MODES, key=key("mode", kb.id), required=True,
                                     format_func=mode_label, width="stretch")
         st.caption(t("hit_testing.mode_help." + (mode or "hybrid")))
-        cols = st.columns(3 if mode == "hybrid" else 2)
+        cols = st.columns(3)
         cols[0].number_input(t("hit_testing.top_k"), min_value=1, max_value=100, step=1, key=key("top_k", kb.id),
                              help=t("hit_testing.top_k_help"))
         cols[1].slider(t("hit_testing.threshold"), 0.0, 1.0, step=0.01, key=key("threshold", kb.id),
                        help=t("hit_testing.threshold_help"))
-        if mode == "hybrid":
-            cols[2].slider(t("hit_testing.vector_weight"), 0.0, 1.0, step=0.05, key=key("weight", kb.id),
-                           help=t("hit_testing.vector_weight_help"))
+        # Always rendered (disabled outside hybrid): a widget left out of a run loses its state, and Streamlit
+        # then brought it back at 0.0, silently turning hybrid into keyword-only search.
+        cols[2].slider(t("hit_testing.vector_weight"), 0.0, 1.0, step=0.05, key=key("weight", kb.id),
+                       disabled=mode != "hybrid", help=t("hit_testing.vector_weight_help"))
         with st.container(horizontal=True, vertical_alignment="center"):
             run = st.button(t("hit_testing.run"), type="primary", icon="🎯", key="hit_testing_go")
             st.button(t("hit_testing.reset"), icon="🔄", key="hit_testing_reset", on_click=reset_settings, args=(kb,))
