@@ -80,13 +80,13 @@ def processing() -> None:
     for d in docs:
         cols = st.columns([4, 2, 4])
         cols[0].markdown(f"**{d.name}**")
-        cols[1].markdown(status_badge(d.status))
+        cols[1].markdown(status_badge(d.status) + ("" if d.enabled else f" :gray-badge[{t('home.disabled')}]"))
         if d.task and d.task.active:
             cols[2].progress(d.task.progress, text=d.task.message)
         elif d.task and d.task.state == "error":
             cols[2].markdown(f":red[{d.task.error}]")
         else:
-            cols[2].caption(t("home.doc_summary", chunks=d.chunk_count, time=fmt_time(d.updated_at)))
+            cols[2].caption(t("home.doc_summary", n=d.chunk_count, time=fmt_time(d.updated_at)))
 
 
 def recent_queries(kb_names: dict[str, str]) -> None:
@@ -97,7 +97,7 @@ def recent_queries(kb_names: dict[str, str]) -> None:
     for q in entries:
         with st.container(border=True):
             st.markdown(f"🔎 **{q.query}**")
-            st.caption(t("home.query_summary", kb=kb_names.get(q.kb_id, "—"), mode=q.mode, n=q.result_count,
+            st.caption(t("home.query_summary", kb=kb_names.get(q.kb_id, "—"), mode=t("hit_testing.mode." + q.mode), n=q.result_count,
                          ms=f"{q.elapsed_ms:.0f}", time=fmt_time(q.created_at)))
 
 

@@ -106,10 +106,11 @@ def download_bytes(doc_id: str) -> bytes:
 
 def add_documents(kb: Any, expanded: bool) -> None:
     with st.expander(t("docs.add"), icon="➕", expanded=expanded):
-        tab_files, tab_url = st.tabs([f"📤 {t('docs.tab_files')}", f"🔗 {t('docs.tab_url')}"])
+        # Rules first: they are chosen before pressing Upload or Import below.
         with st.container(border=True):
             config = processing_rules(kb.chunk_config, key=lang_key("docs_rules"))
             parse = not st.checkbox(t("docs.store_only"), key="docs_store_only", help=t("docs.store_only_help"))
+        tab_files, tab_url = st.tabs([f"📤 {t('docs.tab_files')}", f"🔗 {t('docs.tab_url')}"])
         with tab_files:
             n = st.session_state.setdefault("docs_uploader_n", 0)
             files = st.file_uploader(t("docs.files"), accept_multiple_files=True, key=f"docs_files_{n}",

@@ -31,14 +31,22 @@ def mode_label(mode: str) -> str:
     return f"{MODE_ICONS.get(mode, '')} {t('hit_testing.mode.' + mode)}"
 
 
+FIELDS = ("query", "mode", "top_k", "threshold", "weight")
+SAVED = "hit_testing_saved"  # plain state: Streamlit drops widget values once the user leaves the page
+
+
 def init_settings(kb: KnowledgeBaseInfo) -> None:
-    """First visit of a knowledge base: the form starts from its retrieval settings."""
+    """The form as the user left it; on the first visit, the knowledge base's retrieval settings."""
     cfg = kb.retrieval_config
-    st.session_state.setdefault(key("query", kb.id), "")
-    st.session_state.setdefault(key("mode", kb.id), cfg.mode)
-    st.session_state.setdefault(key("top_k", kb.id), cfg.top_k)
-    st.session_state.setdefault(key("threshold", kb.id), float(cfg.threshold))
-    st.session_state.setdefault(key("weight", kb.id), float(cfg.vector_weight))
+    defaults = {"query": "", "mode": cfg.mode, "top_k": cfg.top_k, "threshold": float(cfg.threshold),
+                "weight": float(cfg.vector_weight)}
+    saved = st.session_state.setdefault(SAVED, {}).get(kb.id, {})
+    for name in FIELDS:
+        st.session_state.setdefault(key(name, kb.id), saved.get(name, defaults[name]))
+
+
+def save_settings(kb_id: str) -> None:
+    st.session_state.setdefault(SAVED, {})[kb_id] = {n: st.session_state.get(key(n, kb_id)) for n in FIELDS}
 
 
 def reset_settings(kb: KnowledgeBaseInfo) -> None:
@@ -186,6 +194,7 @@ if kb is not None:
         main, side = st.columns([7, 3], gap="large")
         with main:
             asked = query_form(kb)
+            save_settings(kb.id)
             if asked or st.session_state.pop(RUN, False):
                 run_search(kb)
             results(kb)

@@ -18,7 +18,11 @@ def _chinese_keywords(text: str, top_k: int) -> list[str]:
     import jieba.analyse
 
     tags = jieba.analyse.extract_tags(text, topK=top_k * 4)
-    out = [t for t in tags if has_cjk(t) and t not in CHINESE_STOPWORDS and not _NUMBERISH.match(t)]
+    # Words jieba's HMM invented from fragments across word boundaries ("职满", "多十天") are
+    # not in its dictionary; they read as noise on a chunk card.
+    known = jieba.dt.FREQ
+    out = [t for t in tags if has_cjk(t) and known.get(t) and t not in CHINESE_STOPWORDS
+           and not _NUMBERISH.match(t)]
     return out[:top_k]
 
 

@@ -35,7 +35,12 @@ def language() -> str:
 
 
 def t(key: str, **values: object) -> str:
-    """The label for `key` in the current language; `{name}` placeholders are filled from `values`."""
+    """The label for `key` in the current language; `{name}` placeholders are filled from `values`.
+
+    A count `n == 1` picks the `<key>.one` variant when the language has one ("1 chunk").
+    """
     texts = catalog()
+    if values.get("n") == 1 and f"{key}.one" in texts.get(language(), {}):
+        key = f"{key}.one"
     text = texts.get(language(), {}).get(key) or texts[DEFAULT_LANGUAGE].get(key) or key
     return text.format(**values) if values else text
