@@ -170,3 +170,74 @@ class QueryLog(Base):
     result_count: Mapped[int] = mapped_column(Integer, default=0)
     elapsed_ms: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class ModelConfig(Base):
+    """A model the tenant can use: an LLM, embedding, rerank, speech-to-text or text-to-speech model."""
+
+    __tablename__ = "model_configs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(16))  # llm | embedding | rerank | stt | tts
+    provider: Mapped[str] = mapped_column(String(32))  # openai (any compatible service), mock, ...
+    name: Mapped[str] = mapped_column(String(255))  # display name
+    model: Mapped[str] = mapped_column(String(255))  # the provider's model name
+    base_url: Mapped[str] = mapped_column(Text, default="")
+    api_key: Mapped[str] = mapped_column(Text, default="")  # never returned in full
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)  # max_tokens, dimension, timeout ...
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="unknown")  # unknown | ok | error
+    status_message: Mapped[str] = mapped_column(Text, default="")
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Assistant(Base):
+    """A chat assistant over knowledge bases; an agent is an assistant with tools (kind = agent)."""
+
+    __tablename__ = "assistants"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="chat")  # chat | agent
+    name: Mapped[str] = mapped_column(String(255))
+    avatar: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    kb_ids: Mapped[list[str]] = mapped_column(default=list)
+    llm: Mapped[dict[str, Any]] = mapped_column(default=dict)  # model_id, temperature, top_p, penalties, max_tokens
+    prompt: Mapped[dict[str, Any]] = mapped_column(default=dict)  # system, retrieval knobs, opener, empty response
+    strategy: Mapped[dict[str, Any]] = mapped_column(default=dict)  # max_rounds, query_rewrite, fallback
+    tools: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    assistant_id: Mapped[str | None] = mapped_column(ForeignKey("assistants.id", ondelete="CASCADE"), index=True)
+    kb_ids: Mapped[list[str]] = mapped_column(default=list)  # a quick chat with knowledge bases, no assistant
+    title: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation_time", "conversation_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(String(32), index=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))  # user | assistant
+    content: Mapped[str] = mapped_column(Text, default="")
+    references: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    mode: Mapped[str] = mapped_column(String(16), default="")  # llm | retrieval_only | empty
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    completed: Mapped[bool] = mapped_column(Boolean, default=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    feedback: Mapped[int] = mapped_column(Integer, default=0)  # 1 like, -1 dislike
+    trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # agent steps
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -19,7 +19,7 @@ def test_migrations_are_idempotent_and_sqlite_uses_wal(tmp_path):
     with db.engine.connect() as c:
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
 
 
 def test_keyword_index_follows_chunk_rows(tmp_path):
