@@ -13,6 +13,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from core.config import Settings  # noqa: E402
 from core.container import Services, build_services  # noqa: E402
 from core.tenants import DEFAULT_TENANT_ID  # noqa: E402
+from tests.mock_llm import mock_llm  # noqa: F401, E402
 
 
 @pytest.fixture

@@ -1,0 +1,300 @@
+"""Chat models: an OpenAI-compatible client (OpenAI, Ollama, vLLM, LM Studio, ...) and a mock.
+
+`get_llm(spec).stream(messages)` yields StreamChunk: text deltas as they arrive, then one final
+chunk with finish_reason, the complete tool calls (if any) and the usage. Every failure becomes a
+ProviderError whose text names the server and what to fix, and never contains the API key.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from core.errors import InvalidInput, ProviderError
+
+log = logging.getLogger(__name__)
+
+PROVIDERS = ("openai", "mock")
+VERIFY_TIMEOUT = 15.0
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+@dataclass(frozen=True)
+class LLMSpec:
+    provider: str  # "openai" | "mock"
+    model: str
+    base_url: str | None = None
+    api_key: str | None = None
+    timeout: float = 60.0
+    max_retries: int = 2
+
+    def __repr__(self) -> str:  # specs end up in logs and tracebacks: never show the key
+        key = "***" if self.api_key else None
+        return (f"LLMSpec(provider={self.provider!r}, model={self.model!r}, base_url={self.base_url!r}, "
+                f"api_key={key!r}, timeout={self.timeout!r}, max_retries={self.max_retries!r})")
+
+    __str__ = __repr__
+
+
+@dataclass
+class ChatParams:
+    temperature: float | None = None
+    top_p: float | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    max_tokens: int | None = None
+
+    def to_kwargs(self) -> dict[str, Any]:
+        """Only the parameters that are set: some servers reject ones they do not know."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text as the model produced it
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+@dataclass
+class StreamChunk:
+    delta: str = ""
+    tool_calls: list[ToolCall] | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+
+
+@dataclass
+class Completion:
+    content: str
+    tool_calls: list[ToolCall]
+    usage: Usage
+    finish_reason: str | None
+
+
+class LLM(Protocol):
+    spec: LLMSpec
+
+    def stream(self, messages: list[dict], params: ChatParams | None = None,
+               tools: list[dict] | None = None) -> Iterator[StreamChunk]: ...
+
+    def complete(self, messages: list[dict], params: ChatParams | None = None,
+                 tools: list[dict] | None = None) -> Completion: ...
+
+    def verify(self) -> str: ...
+
+
+def collect(chunks: Iterator[StreamChunk]) -> Completion:
+    """Fold a stream into one Completion."""
+    text, calls, usage, finish = [], [], None, None
+    for c in chunks:
+        text.append(c.delta)
+        calls.extend(c.tool_calls or [])
+        usage = c.usage or usage
+        finish = c.finish_reason or finish
+    return Completion("".join(text), calls, usage or Usage(), finish)
+
+
+def _text_of(content: Any) -> str:
+    """Message content may be a string or a list of parts ({"type": "text", "text": ...})."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+# ------------------------------------------------------------------------------- mock
+_NUMBERED = re.compile(r"^\s*\[1\]", re.M)
+
+
+def mock_answer(messages: list[dict]) -> str:
+    """The deterministic reply of the mock model (also used by tests/mock_llm.py's server)."""
+    last = next((_text_of(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+    words = last.split()
+    summary = " ".join(words[:30]) + (" ..." if len(words) > 30 else "")
+    system = "\n".join(_text_of(m.get("content")) for m in messages if m.get("role") == "system")
+    cite = " [1]" if _NUMBERED.search(system) else ""
+    return f"Mock answer about: {summary or '(nothing)'}.{cite}"
+
+
+def _count(text: str) -> int:
+    return len(text.split())
+
+
+class MockLLM:
+    """No network. model "error" fails like an unreachable provider (for error-path tests)."""
+
+    def __init__(self, spec: LLMSpec):
+        self.spec = spec
+
+    def stream(self, messages: list[dict], params: ChatParams | None = None,
+               tools: list[dict] | None = None) -> Iterator[StreamChunk]:
+        if self.spec.model == "error":
+            raise ProviderError("Mock model 'error' always fails (as an unreachable provider would).")
+        words = re.findall(r"\S+\s*", mock_answer(messages))
+        finish = "stop"
+        if params and params.max_tokens is not None and len(words) > params.max_tokens:
+            words, finish = words[: params.max_tokens], "length"
+        for w in words:
+            yield StreamChunk(delta=w)
+        prompt = sum(_count(_text_of(m.get("content"))) for m in messages)
+        yield StreamChunk(finish_reason=finish, usage=Usage(prompt, len(words), prompt + len(words)))
+
+    def complete(self, messages: list[dict], params: ChatParams | None = None,
+                 tools: list[dict] | None = None) -> Completion:
+        return collect(self.stream(messages, params, tools))
+
+    def verify(self) -> str:
+        self.complete([{"role": "user", "content": "ping"}], ChatParams(max_tokens=1))
+        return f"Mock model '{self.spec.model}' is ready."
+
+
+# ------------------------------------------------------------------------------- openai-compatible
+class OpenAILLM:
+    def __init__(self, spec: LLMSpec):
+        import openai
+
+        base = spec.base_url or DEFAULT_BASE_URL
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidInput(f"The model base URL must be an http(s) URL, got {base!r}")
+        self.spec, self._openai = spec, openai
+        # Local servers (Ollama, vLLM) need no key, but the client insists on one.
+        self._key = spec.api_key or "no-key"
+        self._host = f"{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+        self._where = f"{parts.scheme}://{self._host}{parts.path}"  # base URL without user:pass@
+        self._client = openai.OpenAI(base_url=base, api_key=self._key,
+                                     timeout=spec.timeout, max_retries=max(0, spec.max_retries))
+
+    # -- errors
+    def _redact(self, msg: str) -> str:
+        if self.spec.api_key and len(self.spec.api_key) >= 4:
+            msg = msg.replace(self.spec.api_key, "***")
+        return re.sub(r"\bsk-[\w*.\-]{4,}", "***", msg)[:400]  # OpenAI echoes "sk-ab***yz"
+
+    def _error(self, e: Exception, timeout: float, retries: int) -> ProviderError:
+        o, host = self._openai, self._host
+        if isinstance(e, (o.APITimeoutError, httpx.TimeoutException)):
+            msg = f"{host} did not answer within {timeout:g} s."
+        elif isinstance(e, (o.APIConnectionError, httpx.TransportError)):
+            cause = e.__cause__ or e
+            msg = (f"Cannot connect to {self._where} ({type(cause).__name__}): "
+                   "check the base URL and that the server is running.")
+        elif isinstance(e, (o.AuthenticationError, o.PermissionDeniedError)):
+            msg = f"The API key was rejected by {host} (HTTP {e.status_code}): check the model's API key."
+        elif isinstance(e, o.NotFoundError):
+            msg = (f"Model '{self.spec.model}' not found at {host} (HTTP 404): check the model name and that "
+                   f"the base URL points at the API root (usually ending in /v1).")
+        elif isinstance(e, o.RateLimitError):
+            msg = f"Rate limited by {host} (retried {retries} times): wait a moment or check the account's quota."
+        elif isinstance(e, o.APIStatusError):
+            msg = f"{host} returned HTTP {e.status_code} for model '{self.spec.model}': {e.message}"
+        else:
+            msg = f"{host} failed: {type(e).__name__}: {e}"
+        return ProviderError(self._redact(msg))
+
+    # -- calls
+    def _create(self, messages: list[dict], params: ChatParams | None, tools: list[dict] | None,
+                *, stream: bool, usage: bool = True, client=None):
+        kw: dict[str, Any] = (params or ChatParams()).to_kwargs()
+        if tools:
+            kw["tools"] = tools
+        if stream and usage:
+            kw["stream_options"] = {"include_usage": True}
+        return (client or self._client).chat.completions.create(
+            model=self.spec.model, messages=messages, stream=stream, **kw)
+
+    def stream(self, messages: list[dict], params: ChatParams | None = None,
+               tools: list[dict] | None = None) -> Iterator[StreamChunk]:
+        errors = (self._openai.OpenAIError, httpx.HTTPError)
+        try:
+            try:
+                resp = self._create(messages, params, tools, stream=True)
+            except self._openai.BadRequestError as e:
+                if "stream_options" not in str(e):
+                    raise
+                # Older compatible servers reject stream_options: stream without usage then.
+                resp = self._create(messages, params, tools, stream=True, usage=False)
+            calls: dict[int, dict[str, str]] = {}
+            usage, finish = None, None
+            with resp:  # closes the HTTP response if the consumer stops early
+                for chunk in resp:  # a mid-stream read timeout surfaces here as an httpx error
+                    if chunk.usage:
+                        u = chunk.usage
+                        usage = Usage(u.prompt_tokens or 0, u.completion_tokens or 0, u.total_tokens or 0)
+                    for choice in chunk.choices or []:
+                        d = choice.delta
+                        for tc in (d.tool_calls if d else None) or []:
+                            acc = calls.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
+                            acc["id"] = tc.id or acc["id"]
+                            if tc.function:
+                                acc["name"] += tc.function.name or ""
+                                acc["arguments"] += tc.function.arguments or ""
+                        if d and d.content:
+                            yield StreamChunk(delta=d.content)
+                        finish = choice.finish_reason or finish
+        except errors as e:
+            raise self._error(e, self.spec.timeout, self.spec.max_retries) from None  # chain may quote the key
+        tool_calls = [ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"])
+                      for i, c in sorted(calls.items())]
+        if tool_calls:
+            finish = "tool_calls"  # some servers say "stop" even when they called tools
+        yield StreamChunk(tool_calls=tool_calls or None, usage=usage, finish_reason=finish)
+
+    def complete(self, messages: list[dict], params: ChatParams | None = None,
+                 tools: list[dict] | None = None) -> Completion:
+        try:
+            resp = self._create(messages, params, tools, stream=False)
+        except (self._openai.OpenAIError, httpx.HTTPError) as e:
+            raise self._error(e, self.spec.timeout, self.spec.max_retries) from None
+        if not resp.choices:
+            raise ProviderError(f"{self._host} returned no choices for model '{self.spec.model}'.")
+        choice, u = resp.choices[0], resp.usage
+        msg = choice.message
+        calls = [ToolCall(tc.id, tc.function.name, tc.function.arguments or "")
+                 for tc in (msg.tool_calls or []) if getattr(tc, "function", None)]
+        usage = Usage(u.prompt_tokens or 0, u.completion_tokens or 0, u.total_tokens or 0) if u else Usage()
+        return Completion(msg.content or "", calls, usage, choice.finish_reason)
+
+    def verify(self) -> str:
+        """One real, tiny call: proves the URL, key and model name together."""
+        timeout = min(self.spec.timeout, VERIFY_TIMEOUT)
+        retries = min(self.spec.max_retries, 1)
+        client = self._client.with_options(timeout=timeout, max_retries=retries)
+        start = time.monotonic()
+        try:
+            self._create([{"role": "user", "content": "ping"}], ChatParams(max_tokens=1), None,
+                         stream=False, client=client)
+        except (self._openai.OpenAIError, httpx.HTTPError) as e:
+            err = self._error(e, timeout, retries)
+            log.info("LLM verify failed: %s", err.message)
+            raise err from None
+        ms = (time.monotonic() - start) * 1000
+        return f"Model '{self.spec.model}' at {self._host} answered in {ms:.0f} ms."
+
+
+_FACTORIES = {"openai": OpenAILLM, "mock": MockLLM}
+
+
+def get_llm(spec: LLMSpec) -> LLM:
+    factory = _FACTORIES.get(spec.provider)
+    if factory is None:
+        raise InvalidInput(f"Unknown LLM provider '{spec.provider}' (known: {', '.join(PROVIDERS)})")
+    if not spec.model:
+        raise InvalidInput("The LLM needs a model name.")
+    return factory(spec)
