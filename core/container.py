@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from core.assistants import AssistantService
+from core.chat import ChatService
 from core.chunks import ChunkService
 from core.config import Settings
 from core.documents import DocumentService
@@ -17,6 +19,7 @@ from core.ingestion.pipeline import Pipeline
 from core.ingestion.tasks import TaskQueue
 from core.ingestion.worker import IngestionWorkers
 from core.knowledge import KnowledgeService
+from core.model_configs import ModelService
 from core.retrieval import RetrievalService
 from core.tenants import TenantService
 from storage.db import Database, migrate
@@ -38,6 +41,9 @@ class Services:
     retrieval: RetrievalService
     tasks: TaskQueue
     workers: IngestionWorkers
+    models: ModelService
+    assistants: AssistantService
+    chat: ChatService
     admin_api_key: str = ""
 
     def health(self) -> dict:
@@ -75,14 +81,18 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     pipeline = Pipeline(db, blobs, vectors, embeddings, queue)
     workers = IngestionWorkers(pipeline, queue, settings.ingest_workers)
     tenants = TenantService(db, settings)
+    models = ModelService(db, settings)
+    assistants = AssistantService(db, models)
+    retrieval = RetrievalService(db, vectors, embeddings, settings)
     services = Services(
         settings=settings, db=db, vectors=vectors, blobs=blobs, embeddings=embeddings, tenants=tenants,
         knowledge=KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify),
         documents=DocumentService(db, blobs, vectors, queue, settings.max_upload_bytes, on_queued=workers.notify,
                                   allow_private_urls=settings.allow_private_urls),
         chunks=ChunkService(db, vectors, embeddings),
-        retrieval=RetrievalService(db, vectors, embeddings, settings),
-        tasks=queue, workers=workers,
+        retrieval=retrieval,
+        tasks=queue, workers=workers, models=models, assistants=assistants,
+        chat=ChatService(db, retrieval, assistants, models),
     )
     services.admin_api_key = tenants.ensure_default()
     if start_workers:

@@ -33,7 +33,7 @@ DEFAULT_ENV_LLM_MODEL = "gpt-4o-mini"
 UPDATABLE = {"name", "provider", "model", "base_url", "api_key", "clear_api_key", "params", "is_default"}
 # Changing any of these makes the stored health status stale.
 CONNECTION_FIELDS = {"provider", "model", "base_url", "api_key", "clear_api_key", "params"}
-_POSITIVE_INT_PARAMS = ("max_tokens", "dimension", "max_retries")
+_POSITIVE_INT_PARAMS = ("max_tokens", "dimension")
 
 
 class ModelConfigInfo(BaseModel):
@@ -139,6 +139,9 @@ def _check_params(params: Any) -> dict[str, Any]:
         v = params.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
             raise InvalidInput(f"params.{key} must be a positive integer, got {v!r}")
+    r = params.get("max_retries")
+    if r is not None and (isinstance(r, bool) or not isinstance(r, int) or not 0 <= r <= 10):
+        raise InvalidInput(f"params.max_retries must be an integer from 0 (no retries) to 10, got {r!r}")
     t = params.get("timeout")
     if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 3600):
         raise InvalidInput(f"params.timeout must be a number of seconds between 0 and 3600, got {t!r}")

@@ -1,0 +1,257 @@
+"""Assistants: a name, knowledge bases, LLM settings, prompt settings and a session strategy.
+
+One entity serves chat assistants and (later) agents (`kind = agent`, with tools). Defaults
+follow RAGFlow's chat assistant (llm and prompt) and WeKnora's session strategy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.errors import Conflict, InvalidInput, NotFound
+from core.schemas import Page
+from core.scope import load_kb, parse_config
+from storage.db import Database
+from storage.orm import Assistant
+
+KINDS = ("chat", "agent")
+UPDATABLE = {"name", "avatar", "description", "kb_ids", "llm", "prompt", "strategy", "tools"}
+
+DEFAULT_SYSTEM = (
+    "You are an intelligent assistant. Please summarize the content of the knowledge base to answer the "
+    "question. Please list the data in the knowledge base and answer in detail. When all knowledge base "
+    "content is irrelevant to the question, your answer must include the sentence \"The answer you are "
+    "looking for is not found in the knowledge base!\" Answers need to consider chat history.\n"
+    "Here is the knowledge base:\n{knowledge}\nThe above is the knowledge base."
+)
+DEFAULT_OPENER = "Hi! I'm your assistant, what can I do for you?"
+DEFAULT_EMPTY_RESPONSE = "Sorry! No relevant content was found in the knowledge base!"
+
+
+class LLMSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model_id: str = ""  # a saved LLM config of the tenant; "" = the tenant's default LLM
+    temperature: float = Field(0.1, ge=0.0, le=2.0)
+    top_p: float = Field(0.3, ge=0.0, le=1.0)
+    presence_penalty: float = Field(0.4, ge=-2.0, le=2.0)
+    frequency_penalty: float = Field(0.7, ge=-2.0, le=2.0)
+    max_tokens: int | None = Field(512, ge=1, le=200_000)  # None: the model decides
+    # Not in RAGFlow's spec: the prompt (knowledge + history) is fitted into this many tokens.
+    context_window: int = Field(8192, ge=1024, le=2_000_000)
+
+
+class PromptSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    system: str = DEFAULT_SYSTEM  # RAGFlow's `prompt`; {knowledge} is replaced by the numbered passages
+    similarity_threshold: float = Field(0.2, ge=0.0, le=1.0)
+    keywords_similarity_weight: float = Field(0.7, ge=0.0, le=1.0)  # vector weight = 1 - this
+    top_n: int = Field(6, ge=1, le=100)  # passages given to the model
+    top_k: int = Field(1024, ge=1, le=10_000)  # candidate pool for the reranker
+    rerank_model: str = ""  # "" = the knowledge base's setting
+    variables: list[dict[str, Any]] = Field(default_factory=lambda: [{"key": "knowledge", "optional": False}])
+    empty_response: str = DEFAULT_EMPTY_RESPONSE  # "" = let the model answer without knowledge
+    opener: str = DEFAULT_OPENER
+    show_quote: bool = True
+
+    @field_validator("system")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the system prompt must not be empty")
+        return v
+
+
+class StrategySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_rounds: int = Field(5, ge=0, le=100)  # earlier question/answer pairs sent with a question
+    query_rewrite: bool = False  # rewrite follow-ups into standalone search queries (needs an LLM)
+    # When nothing is retrieved and there is no empty_response: a fixed answer, or the model alone.
+    fallback_strategy: Literal["fixed_response", "model"] = "fixed_response"
+    fallback_response: str = ""
+
+    @field_validator("fallback_strategy", mode="before")
+    @classmethod
+    def _weknora_names(cls, v: Any) -> Any:
+        # WeKnora spells them FIXED_RESPONSE / NO_FALLBACK.
+        if isinstance(v, str):
+            v = v.strip().lower()
+            return "model" if v in ("no_fallback", "") else v
+        return v
+
+
+class AssistantInfo(BaseModel):
+    id: str
+    tenant_id: str
+    kind: str
+    name: str
+    avatar: str
+    description: str
+    kb_ids: list[str]
+    llm: LLMSettings
+    prompt: PromptSettings
+    strategy: StrategySettings
+    tools: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChatSettings(BaseModel):
+    """What an answer runs with: an assistant's settings, or the defaults for a quick chat."""
+
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    prompt: PromptSettings = Field(default_factory=PromptSettings)
+    strategy: StrategySettings = Field(default_factory=StrategySettings)
+
+
+def assistant_info(a: Assistant) -> AssistantInfo:
+    return AssistantInfo(
+        id=a.id, tenant_id=a.tenant_id, kind=a.kind, name=a.name, avatar=a.avatar, description=a.description,
+        kb_ids=list(a.kb_ids or []), llm=LLMSettings.model_validate(a.llm or {}),
+        prompt=PromptSettings.model_validate(a.prompt or {}),
+        strategy=StrategySettings.model_validate(a.strategy or {}), tools=list(a.tools or []),
+        created_at=a.created_at, updated_at=a.updated_at,
+    )
+
+
+def load_assistant(s: Session, tenant_id: str, assistant_id: str) -> Assistant:
+    a = s.get(Assistant, assistant_id)
+    if a is None or a.tenant_id != tenant_id:
+        raise NotFound(f"Assistant '{assistant_id}' not found")
+    return a
+
+
+class AssistantService:
+    def __init__(self, db: Database, models: Any = None):
+        self.db = db
+        self.models = models  # ModelService: checks that llm.model_id is the tenant's LLM
+
+    # ------------------------------------------------------------------ validation
+    @staticmethod
+    def _check_name(s: Session, tenant_id: str, kind: str, name: str, exclude_id: str | None = None) -> str:
+        name = (name or "").replace("\x00", "").strip()
+        if not name:
+            raise InvalidInput("Assistant name must not be empty")
+        if len(name) > 255:
+            raise InvalidInput("Assistant name is longer than 255 characters")
+        q = select(Assistant.id, Assistant.name).where(Assistant.tenant_id == tenant_id, Assistant.kind == kind)
+        if any(row.name.casefold() == name.casefold() and row.id != exclude_id for row in s.execute(q)):
+            raise Conflict(f"An assistant named '{name}' already exists")
+        return name
+
+    @staticmethod
+    def _check_kbs(s: Session, tenant_id: str, kb_ids: Any) -> list[str]:
+        if kb_ids is None:
+            return []
+        if isinstance(kb_ids, str) or not all(isinstance(k, str) for k in kb_ids):
+            raise InvalidInput("kb_ids must be a list of knowledge base ids")
+        kb_ids = list(dict.fromkeys(kb_ids))
+        for kb_id in kb_ids:
+            load_kb(s, tenant_id, kb_id)  # NotFound for another tenant's id too
+        return kb_ids
+
+    def _check_llm(self, tenant_id: str, llm: LLMSettings) -> None:
+        if llm.model_id and self.models is not None:
+            model = self.models.get(tenant_id, llm.model_id)  # NotFound when not the tenant's
+            if model.type != "llm":
+                raise InvalidInput(f"Model '{model.name}' is a {model.type} model, not an LLM")
+
+    @staticmethod
+    def _check_tools(tools: Any) -> list[str]:
+        if tools is None:
+            return []
+        if isinstance(tools, str) or not all(isinstance(t, str) for t in tools):
+            raise InvalidInput("tools must be a list of tool names")
+        return list(tools)
+
+    # ------------------------------------------------------------------ CRUD
+    def create(self, tenant_id: str, name: str, *, kind: str = "chat", avatar: str = "", description: str = "",
+               kb_ids: list[str] | None = None, llm: dict | None = None, prompt: dict | None = None,
+               strategy: dict | None = None, tools: list[str] | None = None) -> AssistantInfo:
+        if kind not in KINDS:
+            raise InvalidInput(f"Unknown assistant kind '{kind}' (valid: {', '.join(KINDS)})")
+        llm_s = parse_config(LLMSettings, llm)
+        prompt_s = parse_config(PromptSettings, prompt)
+        strategy_s = parse_config(StrategySettings, strategy)
+        self._check_llm(tenant_id, llm_s)
+        with self.db.session() as s:
+            a = Assistant(tenant_id=tenant_id, kind=kind, name=self._check_name(s, tenant_id, kind, name),
+                          avatar=avatar or "", description=description or "",
+                          kb_ids=self._check_kbs(s, tenant_id, kb_ids), llm=llm_s.model_dump(),
+                          prompt=prompt_s.model_dump(), strategy=strategy_s.model_dump(),
+                          tools=self._check_tools(tools))
+            s.add(a)
+            s.flush()
+            return assistant_info(a)
+
+    def get(self, tenant_id: str, assistant_id: str) -> AssistantInfo:
+        with self.db.session() as s:
+            return assistant_info(load_assistant(s, tenant_id, assistant_id))
+
+    def find(self, tenant_id: str, name_or_id: str, kind: str | None = None) -> AssistantInfo | None:
+        """By id, else by name (case-insensitive); None when neither matches."""
+        with self.db.session() as s:
+            a = s.get(Assistant, name_or_id)
+            if a is not None and a.tenant_id == tenant_id and (kind is None or a.kind == kind):
+                return assistant_info(a)
+            q = select(Assistant).where(Assistant.tenant_id == tenant_id)
+            if kind:
+                q = q.where(Assistant.kind == kind)
+            for a in s.scalars(q.order_by(Assistant.created_at)):
+                if a.name.casefold() == name_or_id.strip().casefold():
+                    return assistant_info(a)
+        return None
+
+    def list(self, tenant_id: str, *, kind: str | None = None, name: str = "", assistant_id: str = "",
+             page: int = 1, page_size: int = 30, order_by: str = "created_at", desc: bool = True) -> Page:
+        if page < 1 or page_size < 1:
+            raise InvalidInput("page and page_size must be positive")
+        if order_by not in ("created_at", "updated_at", "name"):
+            raise InvalidInput("order_by must be one of: created_at, updated_at, name")
+        q = select(Assistant).where(Assistant.tenant_id == tenant_id)
+        if kind:
+            q = q.where(Assistant.kind == kind)
+        if assistant_id:
+            q = q.where(Assistant.id == assistant_id)
+        if name:
+            q = q.where(func.lower(Assistant.name) == name.strip().lower())
+        col = getattr(Assistant, order_by)
+        with self.db.session() as s:
+            total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+            rows = s.scalars(q.order_by(col.desc() if desc else col.asc(), Assistant.id)
+                             .offset((page - 1) * page_size).limit(page_size)).all()
+            return Page(items=[assistant_info(a) for a in rows], total=total, page=page, page_size=page_size)
+
+    def update(self, tenant_id: str, assistant_id: str, **changes: Any) -> AssistantInfo:
+        """llm / prompt / strategy are merged into the stored settings (omitted keys keep their value)."""
+        unknown = set(changes) - UPDATABLE
+        if unknown:
+            raise InvalidInput(f"Cannot update: {', '.join(sorted(unknown))}")
+        with self.db.session() as s:
+            a = load_assistant(s, tenant_id, assistant_id)
+            if "name" in changes:
+                a.name = self._check_name(s, tenant_id, a.kind, changes.pop("name"), exclude_id=a.id)
+            if "kb_ids" in changes:
+                a.kb_ids = self._check_kbs(s, tenant_id, changes.pop("kb_ids"))
+            if "tools" in changes:
+                a.tools = self._check_tools(changes.pop("tools"))
+            for field, model in (("llm", LLMSettings), ("prompt", PromptSettings), ("strategy", StrategySettings)):
+                if field in changes:
+                    merged = parse_config(model, {**(getattr(a, field) or {}), **(changes.pop(field) or {})})
+                    if field == "llm":
+                        self._check_llm(tenant_id, merged)
+                    setattr(a, field, merged.model_dump())
+            for field, value in changes.items():  # avatar, description
+                if value is not None:
+                    setattr(a, field, str(value))
+            s.flush()
+            return assistant_info(a)
+
+    def delete(self, tenant_id: str, assistant_id: str) -> None:
+        """Its conversations and messages go with it (database cascade)."""
+        with self.db.session() as s:
+            s.delete(load_assistant(s, tenant_id, assistant_id))

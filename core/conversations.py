@@ -1,0 +1,208 @@
+"""Conversations and their messages: sessions with an assistant or a quick chat over knowledge bases.
+
+ChatService (core/chat.py) builds on this with answers; this part is plain storage within a tenant.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.assistants import ChatSettings, load_assistant
+from core.errors import InvalidInput, NotFound
+from core.prompting import recent_rounds
+from core.providers.llm import LLMSpec
+from core.schemas import Page
+from core.scope import load_kb
+from storage.db import Database
+from storage.orm import Assistant, Conversation, KnowledgeBase, Message
+
+class ConversationInfo(BaseModel):
+    id: str
+    tenant_id: str
+    assistant_id: str | None
+    kb_ids: list[str]
+    title: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageInfo(BaseModel):
+    id: str
+    conversation_id: str
+    role: str
+    content: str
+    references: list[dict[str, Any]]
+    mode: str  # llm | retrieval_only | empty | opener ("" while the first answer is pending)
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    completed: bool
+    error: str
+    feedback: int
+    created_at: datetime
+
+
+def conversation_info(c: Conversation) -> ConversationInfo:
+    return ConversationInfo(id=c.id, tenant_id=c.tenant_id, assistant_id=c.assistant_id, kb_ids=list(c.kb_ids or []),
+                            title=c.title, created_at=c.created_at, updated_at=c.updated_at)
+
+
+def message_info(m: Message) -> MessageInfo:
+    return MessageInfo(id=m.id, conversation_id=m.conversation_id, role=m.role, content=m.content,
+                       references=list(m.references or []), mode=m.mode, prompt_tokens=m.prompt_tokens,
+                       completion_tokens=m.completion_tokens, latency_ms=m.latency_ms, completed=m.completed,
+                       error=m.error, feedback=m.feedback, created_at=m.created_at)
+
+
+class Conversations:
+    def __init__(self, db: Database, models: Any = None):
+        self.db = db
+        self.models = models  # ModelService: which LLM a conversation uses
+
+    # ------------------------------------------------------------------ loading
+    @staticmethod
+    def _conv(s: Session, tenant_id: str, conversation_id: str) -> Conversation:
+        c = s.get(Conversation, conversation_id)
+        if c is None or c.tenant_id != tenant_id:
+            raise NotFound(f"Conversation '{conversation_id}' not found")
+        return c
+
+    @staticmethod
+    def _msg(s: Session, tenant_id: str, message_id: str) -> Message:
+        m = s.get(Message, message_id)
+        if m is None or m.tenant_id != tenant_id:
+            raise NotFound(f"Message '{message_id}' not found")
+        return m
+
+    @staticmethod
+    def _settings(s: Session, c: Conversation) -> tuple[ChatSettings, list[str]]:
+        """The assistant's settings (defaults for a quick chat) and the knowledge bases that still exist."""
+        if c.assistant_id:
+            a = s.get(Assistant, c.assistant_id)
+            settings = ChatSettings.model_validate({"llm": a.llm or {}, "prompt": a.prompt or {},
+                                                    "strategy": a.strategy or {}})
+            wanted = list(a.kb_ids or [])
+        else:
+            settings, wanted = ChatSettings(), list(c.kb_ids or [])
+        existing = set(s.scalars(select(KnowledgeBase.id).where(KnowledgeBase.tenant_id == c.tenant_id,
+                                                                KnowledgeBase.id.in_(wanted)))) if wanted else set()
+        kb_ids = [k for k in wanted if k in existing]
+        if wanted and not kb_ids:
+            raise InvalidInput("The knowledge bases of this chat were deleted; choose another knowledge base")
+        return settings, kb_ids
+
+    @staticmethod
+    def _messages(s: Session, conversation_id: str) -> list[Message]:
+        return list(s.scalars(select(Message).where(Message.conversation_id == conversation_id)
+                              .order_by(Message.created_at, Message.id)))
+
+    @staticmethod
+    def _history(messages: list[Message], max_rounds: int) -> list[dict]:
+        """Earlier rounds as role/content, without the opener and answers that produced nothing."""
+        turns = [{"role": m.role, "content": m.content} for m in messages
+                 if m.mode != "opener" and m.content.strip()]
+        return recent_rounds(turns, max_rounds)
+
+    def _spec(self, tenant_id: str, settings: ChatSettings) -> LLMSpec | None:
+        return self.models.llm_spec(tenant_id, settings.llm.model_id or None) if self.models else None
+
+    # ------------------------------------------------------------------ sessions
+    def create_session(self, tenant_id: str, *, assistant_id: str | None = None, kb_ids: list[str] | None = None,
+                       title: str = "") -> ConversationInfo:
+        """A conversation with an assistant, or a quick chat over knowledge bases; the opener is its first message."""
+        title = (title or "").replace("\x00", "").strip()[:255]
+        with self.db.session() as s:
+            if assistant_id:
+                a = load_assistant(s, tenant_id, assistant_id)
+                c = Conversation(tenant_id=tenant_id, assistant_id=a.id, kb_ids=[], title=title)
+            elif kb_ids:
+                kb_ids = list(dict.fromkeys(kb_ids))
+                for kb_id in kb_ids:
+                    load_kb(s, tenant_id, kb_id)
+                c = Conversation(tenant_id=tenant_id, assistant_id=None, kb_ids=kb_ids, title=title)
+            else:
+                raise InvalidInput("Choose an assistant or at least one knowledge base to chat with")
+            s.add(c)
+            s.flush()
+            settings, _ = self._settings(s, c)
+            if settings.prompt.opener.strip():
+                s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role="assistant",
+                              content=settings.prompt.opener, mode="opener", created_at=c.created_at))
+            return conversation_info(c)
+
+    def get_session(self, tenant_id: str, conversation_id: str) -> ConversationInfo:
+        with self.db.session() as s:
+            return conversation_info(self._conv(s, tenant_id, conversation_id))
+
+    def list_sessions(self, tenant_id: str, *, assistant_id: str | None = None, title: str = "",
+                      conversation_id: str = "", page: int = 1, page_size: int = 30, desc: bool = True) -> Page:
+        """Most recently active first; `assistant_id` limits to one assistant's sessions."""
+        if page < 1 or page_size < 1:
+            raise InvalidInput("page and page_size must be positive")
+        q = select(Conversation).where(Conversation.tenant_id == tenant_id)
+        with self.db.session() as s:
+            if assistant_id:
+                load_assistant(s, tenant_id, assistant_id)
+                q = q.where(Conversation.assistant_id == assistant_id)
+            if title:
+                q = q.where(Conversation.title == title)
+            if conversation_id:
+                q = q.where(Conversation.id == conversation_id)
+            total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+            col = Conversation.updated_at
+            rows = s.scalars(q.order_by(col.desc() if desc else col.asc(), Conversation.id)
+                             .offset((page - 1) * page_size).limit(page_size)).all()
+            return Page(items=[conversation_info(c) for c in rows], total=total, page=page, page_size=page_size)
+
+    def rename_session(self, tenant_id: str, conversation_id: str, title: str) -> ConversationInfo:
+        title = (title or "").replace("\x00", "").strip()
+        if not title:
+            raise InvalidInput("The title must not be empty")
+        with self.db.session() as s:
+            c = self._conv(s, tenant_id, conversation_id)
+            c.title = title[:255]
+            s.flush()
+            return conversation_info(c)
+
+    def delete_session(self, tenant_id: str, conversation_id: str) -> None:
+        with self.db.session() as s:
+            s.delete(self._conv(s, tenant_id, conversation_id))
+
+    # ------------------------------------------------------------------ messages
+    def list_messages(self, tenant_id: str, conversation_id: str, *, before: datetime | None = None,
+                      limit: int = 50) -> list[MessageInfo]:
+        """A page of history, oldest first: the `limit` latest messages (before `before`, for older pages)."""
+        if not 1 <= limit <= 1000:
+            raise InvalidInput("limit must be between 1 and 1000")
+        with self.db.session() as s:
+            self._conv(s, tenant_id, conversation_id)
+            q = select(Message).where(Message.conversation_id == conversation_id)
+            if before is not None:
+                q = q.where(Message.created_at < before)
+            rows = s.scalars(q.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)).all()
+            return [message_info(m) for m in reversed(rows)]
+
+    def get_message(self, tenant_id: str, message_id: str) -> MessageInfo:
+        with self.db.session() as s:
+            return message_info(self._msg(s, tenant_id, message_id))
+
+    def delete_message(self, tenant_id: str, message_id: str) -> None:
+        with self.db.session() as s:
+            s.delete(self._msg(s, tenant_id, message_id))
+
+    def feedback(self, tenant_id: str, message_id: str, value: int) -> MessageInfo:
+        """1 like, -1 dislike, 0 clears."""
+        if isinstance(value, bool) or value not in (-1, 0, 1):
+            raise InvalidInput("feedback must be 1 (like), -1 (dislike) or 0 (none)")
+        with self.db.session() as s:
+            m = self._msg(s, tenant_id, message_id)
+            if m.role != "assistant":
+                raise InvalidInput("Only answers can be rated")
+            m.feedback = value
+            s.flush()
+            return message_info(m)
