@@ -30,10 +30,21 @@ from storage.orm import Chunk, Document, KnowledgeBase, QueryLog
 from storage.vectors import VectorStore
 
 MODES = ("semantic", "full_text", "hybrid")
+COMMON_TERM_SHARE = 0.05  # a term in more than this share of all chunks does not select candidates
 
 
 def _idf(total: int, df: int) -> float:
     return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+
+
+def _selective(tokens: list[str], dfs: dict[str, int], total: int) -> list[str]:
+    """The query terms that pick candidates: words in most chunks ("the" of a domain) add little to
+    BM25 but make the index walk long lists. Every term still counts in the text score."""
+    if total < 1000:  # small collections are cheap to search in full
+        return tokens
+    present = [t for t in tokens if dfs.get(t, 0)]
+    rare = [t for t in present if dfs[t] <= COMMON_TERM_SHARE * total]
+    return rare or sorted(present, key=dfs.__getitem__)[:2]
 
 
 class RetrievalService:
@@ -77,7 +88,9 @@ class RetrievalService:
         with self.db.session() as s:
             bm25: dict[str, float] = {}
             if mode != "semantic":
-                bm25 = dict(keywords.search(s, kb_ids, q_tokens, n_candidates, allowed_docs))
+                total, dfs = keywords.document_frequencies(s, q_tokens)
+                idf = {t: _idf(total, dfs.get(t, 0)) for t in q_tokens}
+                bm25 = dict(keywords.search(s, kb_ids, _selective(q_tokens, dfs, total), n_candidates, allowed_docs))
             rows = self._load(s, set(vec_scores) | set(bm25), allowed_docs)
             if mode != "full_text" and len(vec_scores) >= n_candidates and \
                     sum(cid in rows for cid in vec_scores) < top_k:
@@ -85,9 +98,6 @@ class RetrievalService:
                 vec_scores = self._nearest(kb_ids, models, qvecs, n_candidates,
                                            self._vector_filter(allowed_docs, True))
                 rows = self._load(s, set(vec_scores) | set(bm25), allowed_docs)
-            if mode != "semantic":
-                total, dfs = keywords.document_frequencies(s, q_tokens)
-                idf = {t: _idf(total, dfs.get(t, 0)) for t in q_tokens}
         if mode == "hybrid":
             missing = [cid for cid, (c, _) in rows.items() if cid not in vec_scores and c.embedded]
             for kb_id in kb_ids:

@@ -96,3 +96,12 @@ def test_enabled_chunks_found_behind_many_disabled_neighbours(svc, tenant):
         hits = svc.retrieval.search(tenant, [kb.id], "lemurs jump between trees", mode=mode, top_k=3,
                                     threshold=0.0, record=False)
         assert [h.document_name for h in hits] == ["quiet.txt"], mode
+
+
+def test_common_terms_do_not_select_candidates_in_large_collections():
+    from core.retrieval import _selective
+
+    dfs = {"the": 9000, "policy": 40, "refund": 12, "zzz": 0}
+    assert _selective(["the", "policy", "refund", "zzz"], dfs, 10_000) == ["policy", "refund"]
+    assert _selective(["the"], {"the": 9000}, 10_000) == ["the"]  # nothing rarer: keep the term
+    assert _selective(["the", "policy"], dfs, 500) == ["the", "policy"]  # small: search everything
