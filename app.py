@@ -112,5 +112,10 @@ if login_gate():
             st.Page(PAGES["chunks"], title=t("nav.chunks"), icon="🧩"),
             st.Page(PAGES["hit_testing"], title=t("nav.hit_testing"), icon="🎯"),
         ],
+        t("nav.section.chat"): [
+            st.Page(PAGES["chat"], title=t("nav.chat"), icon="💬"),
+            st.Page(PAGES["assistants"], title=t("nav.assistants"), icon=":material/smart_toy:"),
+            st.Page(PAGES["models"], title=t("nav.models"), icon="🧠"),
+        ],
     })
     navigation.run()

@@ -23,6 +23,9 @@ PAGES = {
     "documents": "pages/documents.py",
     "chunks": "pages/chunks.py",
     "hit_testing": "pages/hit_testing.py",
+    "chat": "pages/chat.py",
+    "assistants": "pages/assistants.py",
+    "models": "pages/models.py",
 }
 STATUS_COLORS = {"unstart": "gray", "waiting": "orange", "parsing": "blue", "splitting": "blue",
                  "indexing": "violet", "completed": "green", "error": "red", "cancelled": "gray"}

