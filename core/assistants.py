@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.schemas import Page
-from core.scope import load_kb, parse_config
+from core.scope import check_paging, load_kb, parse_config
 from storage.db import Database
 from storage.orm import Assistant
 
@@ -208,8 +208,7 @@ class AssistantService:
 
     def list(self, tenant_id: str, *, kind: str | None = None, name: str = "", assistant_id: str = "",
              page: int = 1, page_size: int = 30, order_by: str = "created_at", desc: bool = True) -> Page:
-        if page < 1 or page_size < 1:
-            raise InvalidInput("page and page_size must be positive")
+        check_paging(page, page_size)
         if order_by not in ("created_at", "updated_at", "name"):
             raise InvalidInput("order_by must be one of: created_at, updated_at, name")
         q = select(Assistant).where(Assistant.tenant_id == tenant_id)

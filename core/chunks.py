@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.embedding import EmbeddingService, text_hash
 from core.errors import InvalidInput, NotFound
-from core.scope import load_kb
+from core.scope import check_paging, load_kb
 from core.schemas import ChunkInfo, Page
 from core.text import count_tokens, search_tokens
 from storage.db import Database
@@ -99,8 +99,7 @@ class ChunkService:
 
     def list(self, tenant_id: str, doc_id: str, *, keyword: str = "", page: int = 1, page_size: int = 30,
              chunk_id: str = "", enabled: bool | None = None) -> Page:
-        if page < 1 or page_size < 1:
-            raise InvalidInput("page and page_size must be positive")
+        check_paging(page, page_size)
         with self.db.session() as s:
             doc = self._load_doc(s, tenant_id, doc_id)
             q = select(Chunk).where(Chunk.doc_id == doc.id)

@@ -17,7 +17,7 @@ from core.errors import InvalidInput, NotFound
 from core.prompting import recent_rounds
 from core.providers.llm import LLMSpec
 from core.schemas import Page
-from core.scope import load_kb
+from core.scope import check_paging, load_kb
 from storage.db import Database
 from storage.orm import Assistant, Conversation, KnowledgeBase, Message
 
@@ -142,8 +142,7 @@ class Conversations:
     def list_sessions(self, tenant_id: str, *, assistant_id: str | None = None, title: str = "",
                       conversation_id: str = "", page: int = 1, page_size: int = 30, desc: bool = True) -> Page:
         """Most recently active first; `assistant_id` limits to one assistant's sessions."""
-        if page < 1 or page_size < 1:
-            raise InvalidInput("page and page_size must be positive")
+        check_paging(page, page_size)
         q = select(Conversation).where(Conversation.tenant_id == tenant_id)
         with self.db.session() as s:
             if assistant_id:

@@ -15,7 +15,7 @@ from core.errors import Conflict, InvalidInput, NotFound, TooLarge
 from core.ingestion.readers import detect_type
 from core.net import fetch
 from core.ingestion.tasks import TaskQueue, new_batch_id, task_info
-from core.scope import load_kb, parse_config
+from core.scope import check_paging, load_kb, parse_config
 from core.schemas import ACTIVE_STATES, ChunkConfig, DocumentInfo, Page
 from storage.db import Database
 from storage.files import BlobStore
@@ -143,8 +143,7 @@ class DocumentService:
     def list(self, tenant_id: str, kb_id: str, *, search: str = "", page: int = 1, page_size: int = 30,
              order_by: str = "created_at", desc: bool = True, doc_id: str = "", name: str = "",
              status: str = "") -> Page:
-        if page < 1 or page_size < 1:
-            raise InvalidInput("page and page_size must be positive")
+        check_paging(page, page_size)
         if order_by not in ORDERABLE:
             raise InvalidInput(f"order_by must be one of: {', '.join(ORDERABLE)}")
         with self.db.session() as s:

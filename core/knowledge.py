@@ -16,7 +16,7 @@ from core.documents import release_files
 from core.errors import Conflict, InvalidInput
 from core.providers.embeddings import EmbedderSpec
 from core.schemas import ChunkConfig, KnowledgeBaseInfo, Page, RetrievalConfig
-from core.scope import load_kb, parse_config
+from core.scope import check_paging, load_kb, parse_config
 from storage.db import Database
 from storage.files import BlobStore
 from storage.orm import Chunk, Document, KnowledgeBase
@@ -101,8 +101,7 @@ class KnowledgeService:
 
     def list(self, tenant_id: str, *, search: str = "", page: int = 1, page_size: int = 30,
              order_by: str = "created_at", desc: bool = True, kb_id: str = "", name: str = "") -> Page:
-        if page < 1 or page_size < 1:
-            raise InvalidInput("page and page_size must be positive")
+        check_paging(page, page_size)
         if order_by not in ("created_at", "updated_at", "name"):
             raise InvalidInput("order_by must be one of: created_at, updated_at, name")
         q = select(KnowledgeBase).where(KnowledgeBase.tenant_id == tenant_id)

@@ -34,3 +34,8 @@ def load_kb(s: Session, tenant_id: str, kb_id: str) -> KnowledgeBase:
     if kb is None or kb.tenant_id != tenant_id:
         raise NotFound(f"Knowledge base '{kb_id}' not found")
     return kb
+
+
+def check_paging(page: int, page_size: int) -> None:
+    if page < 1 or page_size < 1:
+        raise InvalidInput("page and page_size must be positive")
