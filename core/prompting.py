@@ -154,7 +154,8 @@ def cited_indexes(text: str, n_refs: int) -> list[int]:
 
 
 def excerpt(text: str, limit: int = 320) -> str:
-    """A readable excerpt: whole sentences up to about `limit` characters."""
+    """A readable excerpt: whole sentences up to about `limit` characters, without markdown heading marks."""
+    text = re.sub(r"(?m)^\s{0,3}#{1,6}\s+(.*)$", r"\1.", text)  # "# Leave policy" reads as a sentence
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
