@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput
 from core.schemas import Page
-from core.scope import check_paging, load_kb, parse_config
+from core.scope import check_paging, load_kb, load_owned, parse_config
 from storage.db import Database
 from storage.orm import Assistant
 
@@ -119,10 +119,7 @@ def assistant_info(a: Assistant) -> AssistantInfo:
 
 
 def load_assistant(s: Session, tenant_id: str, assistant_id: str) -> Assistant:
-    a = s.get(Assistant, assistant_id)
-    if a is None or a.tenant_id != tenant_id:
-        raise NotFound(f"Assistant '{assistant_id}' not found")
-    return a
+    return load_owned(s, Assistant, assistant_id, tenant_id, "Assistant")
 
 
 class AssistantService:

@@ -12,8 +12,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.embedding import EmbeddingService, text_hash
-from core.errors import InvalidInput, NotFound
-from core.scope import check_paging, load_kb
+from core.errors import InvalidInput
+from core.scope import check_paging, load_document, load_kb, load_owned
 from core.schemas import ChunkInfo, Page
 from core.text import count_tokens, search_tokens
 from storage.db import Database
@@ -85,23 +85,15 @@ class ChunkService:
     def __init__(self, db: Database, vectors: VectorStore, embeddings: EmbeddingService):
         self.db, self.vectors, self.embeddings = db, vectors, embeddings
 
-    def _load_doc(self, s: Session, tenant_id: str, doc_id: str) -> Document:
-        doc = s.get(Document, doc_id)
-        if doc is None or doc.tenant_id != tenant_id:
-            raise NotFound(f"Document '{doc_id}' not found")
-        return doc
-
-    def _load(self, s: Session, tenant_id: str, chunk_id: str) -> Chunk:
-        chunk = s.get(Chunk, chunk_id)
-        if chunk is None or chunk.tenant_id != tenant_id:
-            raise NotFound(f"Chunk '{chunk_id}' not found")
-        return chunk
+    @staticmethod
+    def _load(s: Session, tenant_id: str, chunk_id: str) -> Chunk:
+        return load_owned(s, Chunk, chunk_id, tenant_id, "Chunk")
 
     def list(self, tenant_id: str, doc_id: str, *, keyword: str = "", page: int = 1, page_size: int = 30,
              chunk_id: str = "", enabled: bool | None = None) -> Page:
         check_paging(page, page_size)
         with self.db.session() as s:
-            doc = self._load_doc(s, tenant_id, doc_id)
+            doc = load_document(s, tenant_id, doc_id)
             q = select(Chunk).where(Chunk.doc_id == doc.id)
             if keyword:
                 like = f"%{keyword}%"
@@ -134,7 +126,7 @@ class ChunkService:
             raise InvalidInput("Chunk content must not be empty")
         keywords, questions = _clean_list(keywords, "keywords"), _clean_list(questions, "questions")
         with self.db.session() as s:
-            doc = self._load_doc(s, tenant_id, doc_id)
+            doc = load_document(s, tenant_id, doc_id)
             kb = load_kb(s, tenant_id, doc.kb_id)
             last = s.scalar(select(func.max(Chunk.position)).where(Chunk.doc_id == doc.id))
             chunk = Chunk(id=new_id(), tenant_id=tenant_id, kb_id=kb.id, doc_id=doc.id,
@@ -199,6 +191,6 @@ class ChunkService:
 
     def delete_all(self, tenant_id: str, doc_id: str) -> int:
         with self.db.session() as s:
-            doc = self._load_doc(s, tenant_id, doc_id)
+            doc = load_document(s, tenant_id, doc_id)
             ids = list(s.scalars(select(Chunk.id).where(Chunk.doc_id == doc.id)))
         return self.delete(tenant_id, ids)

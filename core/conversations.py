@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.assistants import ChatSettings, load_assistant
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from core.prompting import recent_rounds
 from core.providers.llm import LLMSpec
 from core.schemas import Page
-from core.scope import check_paging, load_kb
+from core.scope import check_paging, load_kb, load_owned
 from storage.db import Database
 from storage.orm import Assistant, Conversation, KnowledgeBase, Message
 
@@ -67,17 +67,11 @@ class Conversations:
     # ------------------------------------------------------------------ loading
     @staticmethod
     def _conv(s: Session, tenant_id: str, conversation_id: str) -> Conversation:
-        c = s.get(Conversation, conversation_id)
-        if c is None or c.tenant_id != tenant_id:
-            raise NotFound(f"Conversation '{conversation_id}' not found")
-        return c
+        return load_owned(s, Conversation, conversation_id, tenant_id, "Conversation")
 
     @staticmethod
     def _msg(s: Session, tenant_id: str, message_id: str) -> Message:
-        m = s.get(Message, message_id)
-        if m is None or m.tenant_id != tenant_id:
-            raise NotFound(f"Message '{message_id}' not found")
-        return m
+        return load_owned(s, Message, message_id, tenant_id, "Message")
 
     @staticmethod
     def _settings(s: Session, c: Conversation) -> tuple[ChatSettings, list[str]]:

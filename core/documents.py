@@ -15,7 +15,7 @@ from core.errors import Conflict, InvalidInput, NotFound, TooLarge
 from core.ingestion.readers import detect_type
 from core.net import fetch
 from core.ingestion.tasks import TaskQueue, new_batch_id, task_info
-from core.scope import check_paging, load_kb, parse_config
+from core.scope import check_paging, load_document, load_kb, parse_config
 from core.schemas import ACTIVE_STATES, ChunkConfig, DocumentInfo, Page
 from storage.db import Database
 from storage.files import BlobStore
@@ -66,12 +66,6 @@ class DocumentService:
         self.max_upload_bytes = max_upload_bytes
         self.on_queued = on_queued  # wakes the in-process workers
         self.allow_private_urls = allow_private_urls
-
-    def _load(self, s: Session, tenant_id: str, doc_id: str) -> Document:
-        doc = s.get(Document, doc_id)
-        if doc is None or doc.tenant_id != tenant_id:
-            raise NotFound(f"Document '{doc_id}' not found")
-        return doc
 
     def upload(self, tenant_id: str, kb_id: str, files: Sequence[tuple[str, bytes]], *, parse: bool = True,
                chunk_config: dict | None = None, source_type: str = "local", source_url: str = "",
@@ -138,7 +132,7 @@ class DocumentService:
 
     def get(self, tenant_id: str, doc_id: str) -> DocumentInfo:
         with self.db.session() as s:
-            return doc_info(self._load(s, tenant_id, doc_id))
+            return doc_info(load_document(s, tenant_id, doc_id))
 
     def list(self, tenant_id: str, kb_id: str, *, search: str = "", page: int = 1, page_size: int = 30,
              order_by: str = "created_at", desc: bool = True, doc_id: str = "", name: str = "",
@@ -175,7 +169,7 @@ class DocumentService:
     def update(self, tenant_id: str, doc_id: str, *, name: str | None = None, chunk_config: dict | None = None,
                meta: dict | None = None) -> DocumentInfo:
         with self.db.session() as s:
-            doc = self._load(s, tenant_id, doc_id)
+            doc = load_document(s, tenant_id, doc_id)
             if name is not None:
                 doc.name = safe_name(name)
             if chunk_config is not None:
@@ -187,7 +181,7 @@ class DocumentService:
 
     def set_enabled(self, tenant_id: str, doc_id: str, enabled: bool) -> DocumentInfo:
         with self.db.session() as s:
-            doc = self._load(s, tenant_id, doc_id)
+            doc = load_document(s, tenant_id, doc_id)
             if doc.task is None or doc.task.state != "completed":
                 raise Conflict("Only documents that finished processing can be enabled or disabled")
             doc.enabled = bool(enabled)
@@ -201,7 +195,7 @@ class DocumentService:
         if not doc_ids:
             raise InvalidInput("No document was given")
         with self.db.session() as s:
-            docs = [self._load(s, tenant_id, d) for d in dict.fromkeys(doc_ids)]
+            docs = [load_document(s, tenant_id, d) for d in dict.fromkeys(doc_ids)]
             busy = [d.name for d in docs if d.task is not None and d.task.state in ACTIVE_STATES]
             if busy:
                 raise Conflict(f"Already being processed: {', '.join(busy)}")
@@ -214,14 +208,14 @@ class DocumentService:
 
     def cancel(self, tenant_id: str, doc_ids: Sequence[str]) -> int:
         with self.db.session() as s:
-            docs = [self._load(s, tenant_id, d) for d in dict.fromkeys(doc_ids)]
+            docs = [load_document(s, tenant_id, d) for d in dict.fromkeys(doc_ids)]
             task_ids = [d.task_id for d in docs if d.task_id]
         return self.queue.cancel(task_ids) if task_ids else 0
 
     def download(self, tenant_id: str, doc_id: str) -> tuple[str, bytes, str]:
         """(file name, original bytes, mime type)."""
         with self.db.session() as s:
-            doc = self._load(s, tenant_id, doc_id)
+            doc = load_document(s, tenant_id, doc_id)
             upload = s.get(UploadFile, doc.file_id) if doc.file_id else None
             if upload is None:
                 raise NotFound(f"The original file of '{doc.name}' is not available")
@@ -230,7 +224,7 @@ class DocumentService:
     def delete(self, tenant_id: str, doc_ids: Sequence[str]) -> int:
         """Delete documents with their chunks, vectors, tasks and (unshared) original files."""
         with self.db.session() as s:
-            docs = [self._load(s, tenant_id, d) for d in dict.fromkeys(doc_ids)]
+            docs = [load_document(s, tenant_id, d) for d in dict.fromkeys(doc_ids)]
             ids = [d.id for d in docs]
             chunk_ids: dict[str, list[str]] = {}
             for cid, kb_id in s.execute(select(Chunk.id, Chunk.kb_id).where(Chunk.doc_id.in_(ids))):

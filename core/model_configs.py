@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import Settings
-from core.errors import AlmanacError, Conflict, InvalidInput, NotFound, ProviderError
+from core.errors import AlmanacError, Conflict, InvalidInput, ProviderError
+from core.scope import load_owned
 from storage.db import Database
 from storage.orm import ModelConfig, utcnow
 
@@ -163,10 +164,7 @@ class ModelService:
     # -- loading
     @staticmethod
     def _load(s: Session, tenant_id: str, model_id: str) -> ModelConfig:
-        row = s.get(ModelConfig, model_id) if model_id else None
-        if row is None or row.tenant_id != tenant_id:  # another tenant's id looks like a missing one
-            raise NotFound(f"Model '{model_id}' not found")
-        return row
+        return load_owned(s, ModelConfig, model_id, tenant_id, "Model")
 
     @staticmethod
     def _check_unique_name(s: Session, tenant_id: str, type_: str, name: str, exclude_id: str | None = None) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
-from storage.orm import KnowledgeBase
+from storage.orm import Document, KnowledgeBase
+
+T = TypeVar("T")
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -28,12 +30,20 @@ def parse_config(model: type, value: Any) -> Any:
         raise InvalidInput(validation_message(exc)) from exc
 
 
+def load_owned(s: Session, model: type[T], row_id: str, tenant_id: str, label: str) -> T:
+    """The tenant's row, or NotFound — another tenant's id looks just like a missing one."""
+    row = s.get(model, row_id) if row_id else None
+    if row is None or row.tenant_id != tenant_id:
+        raise NotFound(f"{label} '{row_id}' not found")
+    return row
+
+
 def load_kb(s: Session, tenant_id: str, kb_id: str) -> KnowledgeBase:
-    """The tenant's knowledge base, or NotFound — another tenant's id looks just like a missing one."""
-    kb = s.get(KnowledgeBase, kb_id)
-    if kb is None or kb.tenant_id != tenant_id:
-        raise NotFound(f"Knowledge base '{kb_id}' not found")
-    return kb
+    return load_owned(s, KnowledgeBase, kb_id, tenant_id, "Knowledge base")
+
+
+def load_document(s: Session, tenant_id: str, doc_id: str) -> Document:
+    return load_owned(s, Document, doc_id, tenant_id, "Document")
 
 
 def check_paging(page: int, page_size: int) -> None:
