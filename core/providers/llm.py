@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from core.errors import InvalidInput, ProviderError
+from core.providers.openai_errors import provider_error, server_address
 
 log = logging.getLogger(__name__)
 
@@ -176,37 +177,13 @@ class OpenAILLM:
         self.spec, self._openai = spec, openai
         # Local servers (Ollama, vLLM) need no key, but the client insists on one.
         self._key = spec.api_key or "no-key"
-        self._host = f"{parts.hostname}{f':{parts.port}' if parts.port else ''}"
-        self._where = f"{parts.scheme}://{self._host}{parts.path}"  # base URL without user:pass@
+        self._host, _ = server_address(base)
         self._client = openai.OpenAI(base_url=base, api_key=self._key,
                                      timeout=spec.timeout, max_retries=max(0, spec.max_retries))
 
-    # -- errors
-    def _redact(self, msg: str) -> str:
-        if self.spec.api_key and len(self.spec.api_key) >= 4:
-            msg = msg.replace(self.spec.api_key, "***")
-        return re.sub(r"\bsk-[\w*.\-]{4,}", "***", msg)[:400]  # OpenAI echoes "sk-ab***yz"
-
     def _error(self, e: Exception, timeout: float, retries: int) -> ProviderError:
-        o, host = self._openai, self._host
-        if isinstance(e, (o.APITimeoutError, httpx.TimeoutException)):
-            msg = f"{host} did not answer within {timeout:g} s."
-        elif isinstance(e, (o.APIConnectionError, httpx.TransportError)):
-            cause = e.__cause__ or e
-            msg = (f"Cannot connect to {self._where} ({type(cause).__name__}): "
-                   "check the base URL and that the server is running.")
-        elif isinstance(e, (o.AuthenticationError, o.PermissionDeniedError)):
-            msg = f"The API key was rejected by {host} (HTTP {e.status_code}): check the model's API key."
-        elif isinstance(e, o.NotFoundError):
-            msg = (f"Model '{self.spec.model}' not found at {host} (HTTP 404): check the model name and that "
-                   f"the base URL points at the API root (usually ending in /v1).")
-        elif isinstance(e, o.RateLimitError):
-            msg = f"Rate limited by {host} (retried {retries} times): wait a moment or check the account's quota."
-        elif isinstance(e, o.APIStatusError):
-            msg = f"{host} returned HTTP {e.status_code} for model '{self.spec.model}': {e.message}"
-        else:
-            msg = f"{host} failed: {type(e).__name__}: {e}"
-        return ProviderError(self._redact(msg))
+        return provider_error(e, base_url=self.spec.base_url or DEFAULT_BASE_URL, model=self.spec.model,
+                              key=self.spec.api_key, timeout=timeout, retries=retries)
 
     # -- calls
     def _create(self, messages: list[dict], params: ChatParams | None, tools: list[dict] | None,

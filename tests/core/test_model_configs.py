@@ -185,7 +185,7 @@ def test_verify_embedding_and_rerank(svc, keyed_server):
                                        {"dimension": 32})
     assert ok and "32-dimensional" in message, message
     ok, message, _ = svc.models.verify("embedding", "openai", "embed-x", keyed_server.base_url, "sk-bad-key-000000000")
-    assert not ok and "rejected the API key" in message and "sk-bad-key-000000000" not in message
+    assert not ok and "API key was rejected" in message and "sk-bad-key-000000000" not in message
     ok, message, _ = svc.models.verify("rerank", "openai", "rerank-x", keyed_server.base_url, KEY)
     assert ok and "scored 2 documents" in message, message
     assert keyed_server.requests[-1]["path"] == "/v1/rerank"
