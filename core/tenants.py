@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from core.config import Settings
 from core.errors import Forbidden, NotFound
-from storage.db import Database
-from storage.orm import ApiKey, Tenant, utcnow
+from storage.db import Database, insert_ignore
+from storage.orm import ApiKey, Tenant, new_id, utcnow
 
 DEFAULT_TENANT_ID = "default"
 KEY_PREFIX = "almanac-"
@@ -45,12 +45,13 @@ class TenantService:
             fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(key + "\n")
+        # Insert-or-skip: several processes may start together on a fresh database.
         with self.db.session() as s:
-            if s.get(Tenant, DEFAULT_TENANT_ID) is None:
-                s.add(Tenant(id=DEFAULT_TENANT_ID, name="Default workspace"))
-                s.flush()
-            if s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key))) is None:
-                s.add(ApiKey(tenant_id=DEFAULT_TENANT_ID, name="admin", key_hash=hash_key(key), key_prefix=key[:12]))
+            insert_ignore(s, Tenant.__table__,
+                          [{"id": DEFAULT_TENANT_ID, "name": "Default workspace", "created_at": utcnow()}])
+            insert_ignore(s, ApiKey.__table__,
+                          [{"id": new_id(), "tenant_id": DEFAULT_TENANT_ID, "name": "admin", "key_hash": hash_key(key),
+                            "key_prefix": key[:12], "created_at": utcnow()}])
         return key
 
     def create_tenant(self, name: str) -> str:
