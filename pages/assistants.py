@@ -10,31 +10,33 @@ import streamlit as st
 from core.assistants import AssistantInfo
 from pages.components.chat_assistant_form import assistant_form, reset_form
 from pages.components.chunk_card import badge
-from pages.components.common import TENANT, attempt, fmt_time, link, page_header, param, pager, services
+from pages.components.common import (
+    TENANT,
+    attempt,
+    flash,
+    fmt_time,
+    link,
+    page_header,
+    pager,
+    param,
+    services,
+    show_flash,
+)
 from pages.components.i18n import t
 
 PAGE_SIZE = 10
-MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#<>|$~"})
 
 svc = services()
+
+
+# --- navigation between list and form -------------------------------------------------------------
+
+MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#<>|$~"})
 
 
 def md(text: str) -> str:
     """User text shown literally (a name like `a*b*` stays as typed)."""
     return text.translate(MARKDOWN_SPECIAL)
-
-
-def flash(message: str) -> None:
-    st.session_state["asst_flash"] = message
-
-
-def show_flash() -> None:
-    message = st.session_state.pop("asst_flash", None)
-    if message:
-        st.toast(message, icon="✅")
-
-
-# --- navigation between list and form -------------------------------------------------------------
 
 
 def close_form() -> None:

@@ -24,11 +24,10 @@ from core.errors import AlmanacError
 from core.schemas import KnowledgeBaseInfo
 from pages.components.chat_message import show_message
 from pages.components.chunk_card import badge, inject_css
-from pages.components.common import TENANT, attempt, link, page_header, param, services
+from pages.components.common import TENANT, attempt, flash, link, page_header, param, services, show_flash
 from pages.components.i18n import t
 
 PENDING = "chat_pending"  # an answer to stream in this run: set by Regenerate / Continue
-FLASH = "chat_flash"  # a toast for the run after an action
 DELETING = "chat_deleting"  # the session whose delete button asks for confirmation
 ACTIVE = "chat_active"  # message id -> Event set once the run streaming it has closed (and saved) it
 STOP_WAIT = 10.0  # seconds a new run waits for an interrupted one to save its partial answer
@@ -70,10 +69,6 @@ class Target:
 
 
 # --- actions (button callbacks: they run before the page, so it renders the new state) --------------------
-
-
-def flash(message: str) -> None:
-    st.session_state[FLASH] = message
 
 
 def set_params(**params: str) -> None:
@@ -375,9 +370,7 @@ def conversation(target: Target, current: str) -> None:
 
 page_header(f"💬 {t('chat.title_page')}", t("chat.caption"))
 inject_css()
-message = st.session_state.pop(FLASH, None)
-if message:
-    st.toast(message, icon="✅")
+show_flash()
 chosen = choose_target()
 if chosen is not None:
     target_header(chosen)

@@ -10,8 +10,7 @@ import streamlit as st
 
 from core.schemas import ChunkInfo, DocumentInfo
 from pages.components.chunk_card import badge, inject_css, keyword_badges, meta_badges, show_text, split_keywords
-from pages.components.common import (TENANT, attempt, kb_picker, link, page_header, pager, param, services,
-                                     status_badge)
+from pages.components.common import TENANT, attempt, kb_picker, link, page_header, pager, param, services, status_badge
 from pages.components.i18n import t
 
 PAGE_SIZES = (10, 20, 50)

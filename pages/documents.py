@@ -13,7 +13,18 @@ from core.errors import AlmanacError
 from core.schemas import ACTIVE_STATES, DocumentInfo, TaskInfo
 from pages.components.chunk_rules import processing_rules
 from pages.components.common import (
-    TENANT, attempt, fmt_size, fmt_time, kb_picker, link, page_header, pager, services, status_badge,
+    TENANT,
+    attempt,
+    flash,
+    fmt_size,
+    fmt_time,
+    kb_picker,
+    link,
+    page_header,
+    pager,
+    services,
+    show_flash,
+    status_badge,
 )
 from pages.components.i18n import language, t
 
@@ -25,7 +36,6 @@ SORTS = {"newest": ("created_at", True), "oldest": ("created_at", False), "name"
          "largest": ("size", True)}
 STATUS_FILTER = ["", "unstart", *ACTIVE_STATES, "completed", "error", "cancelled"]
 COLUMNS = [4.2, 2.6, 1, 1.2, 0.8, 0.9, 0.6]  # name, status, chunks, characters, hits, enabled, actions
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:])")
 
 
 class Uploaded(Protocol):
@@ -36,6 +46,9 @@ class Uploaded(Protocol):
     def getvalue(self) -> bytes: ...
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:])")
+
+
 def md(text: str) -> str:
     """Text shown literally inside Markdown (file names may contain *, _, [ ...)."""
     return _MD_SPECIAL.sub(r"\\\1", text)
@@ -44,17 +57,6 @@ def md(text: str) -> str:
 def lang_key(name: str) -> str:
     """Widget key per language: choice widgets store the *translated* label, which a switch would orphan."""
     return f"{name}_{language()}"
-
-
-def flash(message: str) -> None:
-    """A toast for the next run (actions end with st.rerun, which would drop a toast shown now)."""
-    st.session_state["docs_flash"] = message
-
-
-def show_flash() -> None:
-    message = st.session_state.pop("docs_flash", None)
-    if message:
-        st.toast(message, icon="✅")
 
 
 def act(action: Callable[[], Any], success: str) -> None:

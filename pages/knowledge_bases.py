@@ -8,7 +8,18 @@ from __future__ import annotations
 import streamlit as st
 
 from core.schemas import KnowledgeBaseInfo
-from pages.components.common import TENANT, attempt, fmt_time, link, page_header, param, pager, services
+from pages.components.common import (
+    TENANT,
+    attempt,
+    flash,
+    fmt_time,
+    link,
+    page_header,
+    pager,
+    param,
+    services,
+    show_flash,
+)
 from pages.components.i18n import t
 from pages.components.kb_form import kb_form, reset_form
 
@@ -19,17 +30,6 @@ MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#<>|$~"})
 def md(text: str) -> str:
     """User text shown as literal markdown (a name like `a*b*` stays as typed)."""
     return text.translate(MARKDOWN_SPECIAL)
-
-
-def flash(message: str) -> None:
-    """A toast that survives the rerun that follows an action."""
-    st.session_state["kb_flash"] = message
-
-
-def show_flash() -> None:
-    message = st.session_state.pop("kb_flash", None)
-    if message:
-        st.toast(message, icon="✅")
 
 
 def close_form() -> None:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from core.model_configs import MODEL_TYPES, ModelConfigInfo
-from pages.components.common import TENANT, attempt, fmt_time, page_header, services
+from pages.components.common import TENANT, attempt, flash, fmt_time, page_header, services, show_flash
 from pages.components.i18n import t
 from pages.components.model_form import model_form, reset_form
 
@@ -29,17 +29,6 @@ def md(text: str) -> str:
 def code(text: str) -> str:
     """User text as inline code (backslash escapes would show literally there)."""
     return f"`{text.replace('`', '')}`"
-
-
-def flash(message: str) -> None:
-    """A toast that survives the rerun that follows an action."""
-    st.session_state["models_flash"] = message
-
-
-def show_flash() -> None:
-    message = st.session_state.pop("models_flash", None)
-    if message:
-        st.toast(message, icon="✅")
 
 
 def safe_url(url: str | None) -> str:

@@ -56,6 +56,20 @@ def attempt(action: Callable[[], T], success: str | None = None) -> T | None:
     return result
 
 
+FLASH = "ui_flash"
+
+
+def flash(message: str) -> None:
+    """A toast for the next run: actions end with st.rerun, which would drop a toast shown now."""
+    st.session_state[FLASH] = message
+
+
+def show_flash() -> None:
+    message = st.session_state.pop(FLASH, None)
+    if message:
+        st.toast(message, icon="✅")
+
+
 def status_badge(status: str) -> str:
     return f":{STATUS_COLORS.get(status, 'gray')}-badge[{t('status.' + status)}]"
 
