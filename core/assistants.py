@@ -1,11 +1,16 @@
-"""Assistants: a name, knowledge bases, LLM settings, prompt settings and a session strategy.
+"""Assistants: a name, knowledge bases, LLM settings, prompt settings, a session strategy and tools.
 
-One entity serves chat assistants and (later) agents (`kind = agent`, with tools). Defaults
-follow RAGFlow's chat assistant (llm and prompt) and WeKnora's session strategy.
+One entity serves chat assistants and agents (`kind = agent`: tools, a function-calling loop).
+Defaults follow RAGFlow's chat assistant (llm and prompt) and WeKnora's session strategy.
+
+Drafts: the columns hold the draft. An agent's `published` snapshot is what API sessions and the
+public page run; debug sessions run the draft. A chat assistant is live: its draft is its
+published configuration (as in RAGFlow, an edit applies at once).
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any, Literal
 
@@ -13,14 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
 from core.schemas import Page
 from core.scope import check_paging, load_kb, load_owned, parse_config
 from storage.db import Database
-from storage.orm import Assistant
+from storage.orm import Assistant, utcnow
 
 KINDS = ("chat", "agent")
 UPDATABLE = {"name", "avatar", "description", "kb_ids", "llm", "prompt", "strategy", "tools"}
+SNAPSHOT = ("kb_ids", "llm", "prompt", "strategy", "tools")  # what publishing freezes
 
 DEFAULT_SYSTEM = (
     "You are an intelligent assistant. Please summarize the content of the knowledge base to answer the "
@@ -28,6 +34,11 @@ DEFAULT_SYSTEM = (
     "content is irrelevant to the question, your answer must include the sentence \"The answer you are "
     "looking for is not found in the knowledge base!\" Answers need to consider chat history.\n"
     "Here is the knowledge base:\n{knowledge}\nThe above is the knowledge base."
+)
+DEFAULT_AGENT_SYSTEM = (
+    "You are a helpful assistant. Use the tools you are given when they help you answer: search the "
+    "knowledge bases for facts about the user's documents, and use other tools for calculations, the "
+    "current time or the web. Answer in the user's language, briefly and accurately."
 )
 DEFAULT_OPENER = "Hi! I'm your assistant, what can I do for you?"
 DEFAULT_EMPTY_RESPONSE = "Sorry! No relevant content was found in the knowledge base!"
@@ -73,6 +84,11 @@ class StrategySettings(BaseModel):
     # When nothing is retrieved and there is no empty_response: a fixed answer, or the model alone.
     fallback_strategy: Literal["fixed_response", "model"] = "fixed_response"
     fallback_response: str = ""
+    # Agents (LLMOps memory_mode; the tool loop's limits).
+    memory_mode: Literal["none", "long_term_memory"] = "none"  # long-term: a summary the LLM keeps per session
+    max_steps: int = Field(6, ge=1, le=20)  # model turns that may call tools before it must answer
+    tool_timeout: float = Field(30.0, ge=1.0, le=300.0)  # seconds one tool call may take
+    tool_mode: Literal["auto", "function_calling", "react"] = "auto"  # auto: native calls, ReAct if unsupported
 
     @field_validator("fallback_strategy", mode="before")
     @classmethod
@@ -95,7 +111,11 @@ class AssistantInfo(BaseModel):
     llm: LLMSettings
     prompt: PromptSettings
     strategy: StrategySettings
-    tools: list[str]
+    tools: list[dict[str, Any]]  # ToolRef dumps (core/tools/base.py)
+    published: dict[str, Any] | None  # the snapshot sessions run (kb_ids, llm, prompt, strategy, tools)
+    published_at: datetime | None
+    draft_changed: bool  # the draft differs from what is published
+    access_token: str  # "" = the public chat page is open to anyone with the link
     created_at: datetime
     updated_at: datetime
 
@@ -103,17 +123,40 @@ class AssistantInfo(BaseModel):
 class ChatSettings(BaseModel):
     """What an answer runs with: an assistant's settings, or the defaults for a quick chat."""
 
+    kind: str = "chat"
     llm: LLMSettings = Field(default_factory=LLMSettings)
     prompt: PromptSettings = Field(default_factory=PromptSettings)
     strategy: StrategySettings = Field(default_factory=StrategySettings)
+    tools: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def draft_of(a: Assistant) -> dict[str, Any]:
+    return {"kb_ids": list(a.kb_ids or []), "llm": dict(a.llm or {}), "prompt": dict(a.prompt or {}),
+            "strategy": dict(a.strategy or {}), "tools": list(a.tools or [])}
+
+
+def published_of(a: Assistant) -> dict[str, Any] | None:
+    """What sessions outside debugging run: a chat assistant is live; an agent runs its last publication."""
+    return draft_of(a) if a.kind == "chat" else a.published
+
+
+def run_config(a: Assistant, channel: str) -> dict[str, Any]:
+    """The configuration a session on `channel` (published | debug) runs; Conflict for an unpublished agent."""
+    config = draft_of(a) if channel == "debug" else published_of(a)
+    if config is None:
+        raise Conflict(f"Agent '{a.name}' is not published yet: publish it, or try it in its debug chat")
+    return config
 
 
 def assistant_info(a: Assistant) -> AssistantInfo:
+    published = published_of(a)
     return AssistantInfo(
         id=a.id, tenant_id=a.tenant_id, kind=a.kind, name=a.name, avatar=a.avatar, description=a.description,
         kb_ids=list(a.kb_ids or []), llm=LLMSettings.model_validate(a.llm or {}),
         prompt=PromptSettings.model_validate(a.prompt or {}),
         strategy=StrategySettings.model_validate(a.strategy or {}), tools=list(a.tools or []),
+        published=published, published_at=a.published_at if a.kind == "agent" else a.updated_at,
+        draft_changed=published != draft_of(a), access_token=a.access_token or "",
         created_at=a.created_at, updated_at=a.updated_at,
     )
 
@@ -123,9 +166,10 @@ def load_assistant(s: Session, tenant_id: str, assistant_id: str) -> Assistant:
 
 
 class AssistantService:
-    def __init__(self, db: Database, models: Any = None):
+    def __init__(self, db: Database, models: Any = None, tools: Any = None):
         self.db = db
         self.models = models  # ModelService: checks that llm.model_id is the tenant's LLM
+        self.tools = tools  # ToolService: checks an agent's tool refs
 
     # ------------------------------------------------------------------ validation
     @staticmethod
@@ -157,13 +201,14 @@ class AssistantService:
             if model.type != "llm":
                 raise InvalidInput(f"Model '{model.name}' is a {model.type} model, not an LLM")
 
-    @staticmethod
-    def _check_tools(tools: Any) -> list[str]:
-        if tools is None:
+    def _check_tools(self, tenant_id: str, tools: Any) -> list[dict[str, Any]]:
+        if not tools:
             return []
-        if isinstance(tools, str) or not all(isinstance(t, str) for t in tools):
-            raise InvalidInput("tools must be a list of tool names")
-        return list(tools)
+        if isinstance(tools, (str, dict)) or not isinstance(tools, list):
+            raise InvalidInput("tools must be a list of tools")
+        if self.tools is None:
+            raise InvalidInput("Tools are not available in this process")
+        return [ref.model_dump() for ref in self.tools.check_refs(tenant_id, tools)]
 
     # ------------------------------------------------------------------ CRUD
     def create(self, tenant_id: str, name: str, *, kind: str = "chat", avatar: str = "", description: str = "",
@@ -172,6 +217,8 @@ class AssistantService:
         if kind not in KINDS:
             raise InvalidInput(f"Unknown assistant kind '{kind}' (valid: {', '.join(KINDS)})")
         llm_s = parse_config(LLMSettings, llm)
+        if kind == "agent" and not (prompt or {}).get("system"):
+            prompt = {**(prompt or {}), "system": DEFAULT_AGENT_SYSTEM}
         prompt_s = parse_config(PromptSettings, prompt)
         strategy_s = parse_config(StrategySettings, strategy)
         self._check_llm(tenant_id, llm_s)
@@ -180,7 +227,7 @@ class AssistantService:
                           avatar=avatar or "", description=description or "",
                           kb_ids=self._check_kbs(s, tenant_id, kb_ids), llm=llm_s.model_dump(),
                           prompt=prompt_s.model_dump(), strategy=strategy_s.model_dump(),
-                          tools=self._check_tools(tools))
+                          tools=self._check_tools(tenant_id, tools))
             s.add(a)
             s.flush()
             return assistant_info(a)
@@ -234,7 +281,7 @@ class AssistantService:
             if "kb_ids" in changes:
                 a.kb_ids = self._check_kbs(s, tenant_id, changes.pop("kb_ids"))
             if "tools" in changes:
-                a.tools = self._check_tools(changes.pop("tools"))
+                a.tools = self._check_tools(tenant_id, changes.pop("tools"))
             for field, model in (("llm", LLMSettings), ("prompt", PromptSettings), ("strategy", StrategySettings)):
                 if field in changes:
                     merged = parse_config(model, {**(getattr(a, field) or {}), **(changes.pop(field) or {})})
@@ -245,6 +292,41 @@ class AssistantService:
                 if value is not None:
                     setattr(a, field, str(value))
             s.flush()
+            return assistant_info(a)
+
+    # ------------------------------------------------------------------ publishing
+    def publish(self, tenant_id: str, assistant_id: str) -> AssistantInfo:
+        """Freeze the draft: API sessions and the public page run this until the next publish."""
+        with self.db.session() as s:
+            a = load_assistant(s, tenant_id, assistant_id)
+            if a.kind == "agent":
+                a.published, a.published_at = draft_of(a), utcnow()
+            s.flush()
+            return assistant_info(a)
+
+    def unpublish(self, tenant_id: str, assistant_id: str) -> AssistantInfo:
+        with self.db.session() as s:
+            a = load_assistant(s, tenant_id, assistant_id)
+            if a.kind != "agent":
+                raise InvalidInput("A chat assistant is always live; only agents can be unpublished")
+            a.published, a.published_at = None, None
+            s.flush()
+            return assistant_info(a)
+
+    def set_access(self, tenant_id: str, assistant_id: str, *, require_token: bool) -> AssistantInfo:
+        """Require a token on the public page (a new random one each time it is turned on), or open it."""
+        with self.db.session() as s:
+            a = load_assistant(s, tenant_id, assistant_id)
+            a.access_token = secrets.token_urlsafe(18) if require_token else ""
+            s.flush()
+            return assistant_info(a)
+
+    def get_public(self, assistant_id: str) -> AssistantInfo:
+        """An assistant the public chat page may serve (any tenant): NotFound unless it runs published."""
+        with self.db.session() as s:
+            a = s.get(Assistant, assistant_id or "")
+            if a is None or published_of(a) is None:
+                raise NotFound("This assistant is not available")
             return assistant_info(a)
 
     def delete(self, tenant_id: str, assistant_id: str) -> None:

@@ -19,11 +19,13 @@ from typing import Any
 
 from sqlalchemy import delete
 
+from core.agents import NO_LLM, AgentRun, tool_context, tool_refs
 from core.assistants import AssistantService, ChatSettings
 from core.conversations import ConversationInfo, Conversations, MessageInfo, conversation_info, message_info
 from core.errors import AlmanacError, Conflict, InvalidInput, ProviderError
-from core.prompting import (CONTINUE_PROMPT, NOTHING_TO_QUOTE, REWRITE_SYSTEM, TITLE_SYSTEM, build_prompt,
-                            cited_indexes, clean_title, heuristic_title, passage, retrieval_only_answer, transcript)
+from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, NOTHING_TO_QUOTE, REWRITE_SYSTEM, TITLE_SYSTEM,
+                            build_prompt, cited_indexes, clean_title, heuristic_title, passage, retrieval_only_answer,
+                            transcript)
 from core.providers.llm import LLM, ChatParams, LLMSpec, get_llm
 from core.retrieval import RetrievalService
 from core.text import count_tokens
@@ -57,6 +59,7 @@ class _Job:
     kb_ids: list[str]
     settings: ChatSettings
     spec: LLMSpec | None
+    summary: str = ""  # the session's long-term memory
     passages: list[dict] | None = None  # None: retrieve; a list: the references of the answer being continued
     resume: str = ""  # the text an incomplete answer already has
     prompt_tokens: int = 0
@@ -75,15 +78,17 @@ class _Output:
     first_token_ms: float | None = None
     error: str = ""
     saved: bool = False
+    trace: list[dict] = field(default_factory=list)
 
 
 class ChatService(Conversations):
     """Sessions and messages (see Conversations) plus answers, continuation and titles."""
 
     def __init__(self, db: Database, retrieval: RetrievalService, assistants: AssistantService, models: Any,
-                 llm_factory: Callable[[LLMSpec], LLM] = get_llm):
+                 llm_factory: Callable[[LLMSpec], LLM] = get_llm, tools: Any = None):
         super().__init__(db, models)
         self.retrieval, self.assistants, self.llm_factory = retrieval, assistants, llm_factory
+        self.tools = tools  # ToolService: binds an agent's tools
         self._llms: OrderedDict[LLMSpec, LLM] = OrderedDict()
         self._llms_lock = threading.Lock()
 
@@ -158,7 +163,7 @@ class ChatService(Conversations):
             c.updated_at = utcnow()
             s.flush()
             job = _Job(tenant_id, c.id, reply.id, question, self._history(prior, settings.strategy.max_rounds),
-                       kb_ids, settings, spec)
+                       kb_ids, settings, spec, summary=c.summary or "")
         return self._run(job)
 
     def continue_message(self, tenant_id: str, message_id: str) -> Iterator[ChatEvent]:
@@ -179,12 +184,16 @@ class ChatService(Conversations):
             job = _Job(tenant_id, c.id, m.id, messages[q].content,
                        self._history(messages[:q], settings.strategy.max_rounds), kb_ids, settings, None,
                        passages=list(m.references or []) if m.content else None, resume=m.content,
-                       prompt_tokens=m.prompt_tokens, completion_tokens=m.completion_tokens, latency_ms=m.latency_ms)
+                       prompt_tokens=m.prompt_tokens, completion_tokens=m.completion_tokens, latency_ms=m.latency_ms,
+                       summary=c.summary or "")
+            trace = list(m.trace or [])
         job.spec = self._spec(tenant_id, settings)
-        return self._run(job)
+        return self._run(job, trace)
 
-    def _run(self, job: _Job) -> Iterator[ChatEvent]:
-        out = _Output(content=job.resume)
+    def _run(self, job: _Job, trace: list[dict] | None = None) -> Iterator[ChatEvent]:
+        out = _Output(content=job.resume, trace=list(trace or []))
+        if job.resume and job.passages:
+            out.references = list(job.passages)
         try:
             yield from self._produce(job, out)
         except AlmanacError as exc:
@@ -200,6 +209,55 @@ class ChatService(Conversations):
                                       "message": out.error, "content": out.content, "mode": out.mode})
 
     def _produce(self, job: _Job, out: _Output) -> Iterator[ChatEvent]:
+        if job.settings.kind == "agent":
+            yield from self._agent(job, out)
+        else:
+            yield from self._knowledge_chat(job, out)
+        self._save(job, out, completed=True)
+        yield ChatEvent("done", {
+            "conversation_id": job.conversation_id, "message_id": job.message_id, "content": out.content,
+            "references": out.references, "cited": cited_indexes(out.content, len(out.references)),
+            "mode": out.mode, "model": job.spec.model if job.spec else "", "trace": out.trace,
+            "prompt_tokens": job.prompt_tokens + out.prompt_tokens,
+            "completion_tokens": job.completion_tokens + out.completion_tokens,
+            "latency_ms": self._latency(job), "first_token_ms": out.first_token_ms})
+        if job.settings.strategy.memory_mode == "long_term_memory" and job.spec is not None:
+            self._remember(job, out)
+
+    def _agent(self, job: _Job, out: _Output) -> Iterator[ChatEvent]:
+        """Tools in a loop (core/agents.py); without an LLM the agent says it needs one."""
+        if job.spec is None:
+            out.mode = "no_llm"
+            yield from self._emit(job, out, NO_LLM if not job.resume else "")
+            return
+        out.mode = "agent"
+        tools = self.tools.bind(tool_refs(job.settings, job.kb_ids), tool_context(job)) if self.tools else []
+        run = AgentRun(job, out, self._llm(job.spec), tools, emit=lambda text: self._emit(job, out, text),
+                       event=lambda kind, data: ChatEvent(kind, {"message_id": job.message_id, **data}))
+        yield from run.run(job.summary)
+        if not out.content[len(job.resume):].strip():
+            raise ProviderError(f"The model '{job.spec.model}' returned an empty answer; try again or check the "
+                                "model's settings.")
+
+    def _remember(self, job: _Job, out: _Output) -> None:
+        """Fold the exchange into the session's long-term memory (a failure keeps the old memory)."""
+        exchange = transcript([{"role": "user", "content": job.question}, {"role": "assistant", "content": out.content}])
+        try:
+            reply = self._llm(job.spec).complete(
+                [{"role": "system", "content": MEMORY_SYSTEM},
+                 {"role": "user", "content": f"Memory so far:\n{job.summary or '(empty)'}\n\nNew exchange:\n"
+                                             f"{exchange}\n\nUpdated memory:"}],
+                ChatParams(temperature=0.0, max_tokens=400))
+        except AlmanacError as exc:
+            log.info("Long-term memory not updated: %s", exc.message)
+            return
+        if reply.content.strip():
+            with self.db.session() as s:
+                c = s.get(Conversation, job.conversation_id)
+                if c is not None:
+                    c.summary = reply.content.strip()[:20_000]
+
+    def _knowledge_chat(self, job: _Job, out: _Output) -> Iterator[ChatEvent]:
         p, strategy = job.settings.prompt, job.settings.strategy
         llm = self._llm(job.spec) if job.spec is not None else None
         out.mode = "llm" if llm else "retrieval_only"
@@ -229,14 +287,6 @@ class ChatService(Conversations):
             out.completion_tokens = count_tokens(new)
         else:
             yield from self._stream(job, out, llm, prompt.messages, prompt.tokens)
-        self._save(job, out, completed=True)
-        yield ChatEvent("done", {
-            "conversation_id": job.conversation_id, "message_id": job.message_id, "content": out.content,
-            "references": out.references, "cited": cited_indexes(out.content, len(out.references)),
-            "mode": out.mode, "model": job.spec.model if job.spec else "",
-            "prompt_tokens": job.prompt_tokens + out.prompt_tokens,
-            "completion_tokens": job.completion_tokens + out.completion_tokens,
-            "latency_ms": self._latency(job), "first_token_ms": out.first_token_ms})
 
     def _emit(self, job: _Job, out: _Output, text: str) -> Iterator[ChatEvent]:
         if out.first_token_ms is None:
@@ -306,6 +356,7 @@ class ChatService(Conversations):
             m.prompt_tokens = job.prompt_tokens + out.prompt_tokens
             m.completion_tokens = job.completion_tokens + out.completion_tokens
             m.latency_ms, m.completed, m.error = self._latency(job), completed, out.error
+            m.trace = out.trace
             c = s.get(Conversation, job.conversation_id)
             if c is not None:
                 c.updated_at = utcnow()

@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     rerank_api_key: str = ""
     ui_password: str = ""
     allow_private_urls: bool = Field(False, description="Let URL imports and tools reach private addresses.")
+    # Built-in tools that need a service of their own (core/tools/builtin.py).
+    serper_api_key: str = Field("", description="serper.dev key for the built-in Google web search tool.")
+    serper_url: str = Field("https://google.serper.dev/search", description="serper.dev search endpoint.")
+    images_api_key: str = Field("", description="Key of an OpenAI-compatible images API (image generation tool).")
+    images_base_url: str = Field("https://api.openai.com/v1", description="OpenAI-compatible images API base URL.")
+    images_model: str = Field("dall-e-3", description="Model the image generation tool asks for.")
+    allow_mcp_stdio: bool = Field(False, description="Let every tenant add MCP servers that run a local command "
+                                                     "(stdio); without it only the default (owner) tenant may.")
 
     @cached_property
     def resolved_data_dir(self) -> Path:

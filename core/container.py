@@ -22,6 +22,7 @@ from core.knowledge import KnowledgeService
 from core.model_configs import ModelService
 from core.retrieval import RetrievalService
 from core.tenants import TenantService
+from core.tools import ToolService
 from storage.db import Database, migrate
 from storage.files import BlobStore
 from storage.vectors import VectorStore
@@ -44,6 +45,7 @@ class Services:
     models: ModelService
     assistants: AssistantService
     chat: ChatService
+    tools: ToolService
     admin_api_key: str = ""
 
     def health(self) -> dict:
@@ -82,8 +84,9 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     workers = IngestionWorkers(pipeline, queue, settings.ingest_workers)
     tenants = TenantService(db, settings)
     models = ModelService(db, settings)
-    assistants = AssistantService(db, models)
     retrieval = RetrievalService(db, vectors, embeddings, settings)
+    tools = ToolService(db, settings, retrieval)
+    assistants = AssistantService(db, models, tools)
     services = Services(
         settings=settings, db=db, vectors=vectors, blobs=blobs, embeddings=embeddings, tenants=tenants,
         knowledge=KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify),
@@ -92,7 +95,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
         chunks=ChunkService(db, vectors, embeddings),
         retrieval=retrieval,
         tasks=queue, workers=workers, models=models, assistants=assistants,
-        chat=ChatService(db, retrieval, assistants, models),
+        chat=ChatService(db, retrieval, assistants, models, tools=tools), tools=tools,
     )
     services.admin_api_key = tenants.ensure_default()
     if start_workers:

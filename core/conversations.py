@@ -12,14 +12,17 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.assistants import ChatSettings, load_assistant
-from core.errors import InvalidInput
+from core.assistants import ChatSettings, load_assistant, run_config
+from core.errors import InvalidInput, NotFound
 from core.prompting import recent_rounds
 from core.providers.llm import LLMSpec
 from core.schemas import Page
 from core.scope import check_paging, load_kb, load_owned
 from storage.db import Database
-from storage.orm import Assistant, Conversation, KnowledgeBase, Message
+from storage.orm import Assistant, Conversation, KnowledgeBase, Message, utcnow
+
+CHANNELS = ("published", "debug")  # debug sessions run an assistant's draft
+MAX_SUMMARY_CHARS = 20_000
 
 class ConversationInfo(BaseModel):
     id: str
@@ -27,6 +30,8 @@ class ConversationInfo(BaseModel):
     assistant_id: str | None
     kb_ids: list[str]
     title: str
+    channel: str
+    summary: str  # long-term memory
     created_at: datetime
     updated_at: datetime
 
@@ -44,19 +49,21 @@ class MessageInfo(BaseModel):
     completed: bool
     error: str
     feedback: int
+    trace: list[dict[str, Any]]  # an agent's tool calls and results, in order
     created_at: datetime
 
 
 def conversation_info(c: Conversation) -> ConversationInfo:
     return ConversationInfo(id=c.id, tenant_id=c.tenant_id, assistant_id=c.assistant_id, kb_ids=list(c.kb_ids or []),
-                            title=c.title, created_at=c.created_at, updated_at=c.updated_at)
+                            title=c.title, channel=c.channel, summary=c.summary or "", created_at=c.created_at,
+                            updated_at=c.updated_at)
 
 
 def message_info(m: Message) -> MessageInfo:
     return MessageInfo(id=m.id, conversation_id=m.conversation_id, role=m.role, content=m.content,
                        references=list(m.references or []), mode=m.mode, prompt_tokens=m.prompt_tokens,
                        completion_tokens=m.completion_tokens, latency_ms=m.latency_ms, completed=m.completed,
-                       error=m.error, feedback=m.feedback, created_at=m.created_at)
+                       error=m.error, feedback=m.feedback, trace=list(m.trace or []), created_at=m.created_at)
 
 
 class Conversations:
@@ -71,16 +78,19 @@ class Conversations:
 
     @staticmethod
     def _msg(s: Session, tenant_id: str, message_id: str) -> Message:
-        return load_owned(s, Message, message_id, tenant_id, "Message")
+        m = load_owned(s, Message, message_id, tenant_id, "Message")
+        if m.deleted_at is not None:
+            raise NotFound(f"Message '{message_id}' not found")
+        return m
 
     @staticmethod
     def _settings(s: Session, c: Conversation) -> tuple[ChatSettings, list[str]]:
         """The assistant's settings (defaults for a quick chat) and the knowledge bases that still exist."""
         if c.assistant_id:
             a = s.get(Assistant, c.assistant_id)
-            settings = ChatSettings.model_validate({"llm": a.llm or {}, "prompt": a.prompt or {},
-                                                    "strategy": a.strategy or {}})
-            wanted = list(a.kb_ids or [])
+            config = run_config(a, c.channel)
+            settings = ChatSettings.model_validate({"kind": a.kind, **config})
+            wanted = list(config["kb_ids"])
         else:
             settings, wanted = ChatSettings(), list(c.kb_ids or [])
         existing = set(s.scalars(select(KnowledgeBase.id).where(KnowledgeBase.tenant_id == c.tenant_id,
@@ -92,7 +102,8 @@ class Conversations:
 
     @staticmethod
     def _messages(s: Session, conversation_id: str) -> list[Message]:
-        return list(s.scalars(select(Message).where(Message.conversation_id == conversation_id)
+        return list(s.scalars(select(Message).where(Message.conversation_id == conversation_id,
+                                                    Message.deleted_at.is_(None))
                               .order_by(Message.created_at, Message.id)))
 
     @staticmethod
@@ -107,13 +118,18 @@ class Conversations:
 
     # ------------------------------------------------------------------ sessions
     def create_session(self, tenant_id: str, *, assistant_id: str | None = None, kb_ids: list[str] | None = None,
-                       title: str = "") -> ConversationInfo:
-        """A conversation with an assistant, or a quick chat over knowledge bases; the opener is its first message."""
+                       title: str = "", channel: str = "published") -> ConversationInfo:
+        """A conversation with an assistant, or a quick chat over knowledge bases; the opener is its first message.
+
+        channel "debug" runs the assistant's draft; "published" what it last published."""
         title = (title or "").replace("\x00", "").strip()[:255]
+        if channel not in CHANNELS:
+            raise InvalidInput(f"channel must be one of: {', '.join(CHANNELS)}")
         with self.db.session() as s:
             if assistant_id:
                 a = load_assistant(s, tenant_id, assistant_id)
-                c = Conversation(tenant_id=tenant_id, assistant_id=a.id, kb_ids=[], title=title)
+                run_config(a, channel)  # an unpublished agent has no published sessions
+                c = Conversation(tenant_id=tenant_id, assistant_id=a.id, kb_ids=[], title=title, channel=channel)
             elif kb_ids:
                 kb_ids = list(dict.fromkeys(kb_ids))
                 for kb_id in kb_ids:
@@ -127,6 +143,30 @@ class Conversations:
             if settings.prompt.opener.strip():
                 s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role="assistant",
                               content=settings.prompt.opener, mode="opener", created_at=c.created_at))
+            return conversation_info(c)
+
+    def debug_session(self, tenant_id: str, assistant_id: str, *, new: bool = False) -> ConversationInfo:
+        """The assistant's debug conversation (LLMOps keeps one per app); `new` starts it afresh."""
+        with self.db.session() as s:
+            load_assistant(s, tenant_id, assistant_id)
+            q = select(Conversation).where(Conversation.assistant_id == assistant_id, Conversation.channel == "debug")
+            found = s.scalars(q.order_by(Conversation.created_at.desc())).first()
+            if found is not None and new:
+                s.delete(found)
+                found = None
+            if found is not None:
+                return conversation_info(found)
+        return self.create_session(tenant_id, assistant_id=assistant_id, channel="debug")
+
+    def set_memory(self, tenant_id: str, conversation_id: str, summary: str) -> ConversationInfo:
+        """Edit a session's long-term memory (the summary the LLM keeps)."""
+        summary = (summary or "").replace("\x00", "").strip()
+        if len(summary) > MAX_SUMMARY_CHARS:
+            raise InvalidInput(f"The memory is longer than {MAX_SUMMARY_CHARS} characters")
+        with self.db.session() as s:
+            c = self._conv(s, tenant_id, conversation_id)
+            c.summary = summary
+            s.flush()
             return conversation_info(c)
 
     def get_session(self, tenant_id: str, conversation_id: str) -> ConversationInfo:
@@ -174,7 +214,7 @@ class Conversations:
             raise InvalidInput("limit must be between 1 and 1000")
         with self.db.session() as s:
             self._conv(s, tenant_id, conversation_id)
-            q = select(Message).where(Message.conversation_id == conversation_id)
+            q = select(Message).where(Message.conversation_id == conversation_id, Message.deleted_at.is_(None))
             if before is not None:
                 q = q.where(Message.created_at < before)
             rows = s.scalars(q.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)).all()
@@ -185,8 +225,9 @@ class Conversations:
             return message_info(self._msg(s, tenant_id, message_id))
 
     def delete_message(self, tenant_id: str, message_id: str) -> None:
+        """Soft delete: the row stays (for audit) but is no longer listed or sent to the model."""
         with self.db.session() as s:
-            s.delete(self._msg(s, tenant_id, message_id))
+            self._msg(s, tenant_id, message_id).deleted_at = utcnow()
 
     def feedback(self, tenant_id: str, message_id: str, value: int) -> MessageInfo:
         """1 like, -1 dislike, 0 clears."""

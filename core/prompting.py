@@ -23,6 +23,11 @@ TITLE_SYSTEM = (
     "Write a short title (at most 8 words) for this conversation, in the language of the question. "
     "Answer with the title only: no quotes, no trailing punctuation."
 )
+MEMORY_SYSTEM = (
+    "You keep the long-term memory of a conversation: a short list of facts worth remembering about the "
+    "user, their goals and what was decided. Merge the new exchange into the memory; drop what is no longer "
+    "true; stay under 150 words. Answer with the updated memory only."
+)
 CONTINUE_PROMPT = (
     "Your previous answer was cut off. Continue it exactly where it stopped, without repeating anything "
     "and without any preamble."

@@ -207,7 +207,32 @@ class Assistant(Base):
     llm: Mapped[dict[str, Any]] = mapped_column(default=dict)  # model_id, temperature, top_p, penalties, max_tokens
     prompt: Mapped[dict[str, Any]] = mapped_column(default=dict)  # system, retrieval knobs, opener, empty response
     strategy: Mapped[dict[str, Any]] = mapped_column(default=dict)  # max_rounds, query_rewrite, fallback
-    tools: Mapped[list[str]] = mapped_column(default=list)
+    tools: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # tool refs (core/tools/base.py)
+    # The columns above are the draft; this is the snapshot that API sessions and the public page run.
+    published: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    access_token: Mapped[str] = mapped_column(String(64), default="")  # "" = the public page is open to all
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ToolProvider(Base):
+    """A tenant's custom tools: an OpenAPI provider (kind api) or an MCP server (kind mcp)."""
+
+    __tablename__ = "tool_providers"
+    __table_args__ = (Index("ux_tool_providers_tenant_name", "tenant_id", "name", unique=True),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # api | mcp
+    name: Mapped[str] = mapped_column(String(255))
+    icon: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    # api: {"openapi_schema": text}; mcp: {"transport": "http"|"stdio", "url", "command", "args", "env"}
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    headers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{"key", "value"}]
+    tools: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # ToolInfo dumps (MCP: last listing)
+    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | error (MCP: last connection)
+    status_message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -219,6 +244,8 @@ class Conversation(Base):
     assistant_id: Mapped[str | None] = mapped_column(ForeignKey("assistants.id", ondelete="CASCADE"), index=True)
     kb_ids: Mapped[list[str]] = mapped_column(default=list)  # a quick chat with knowledge bases, no assistant
     title: Mapped[str] = mapped_column(String(255), default="")
+    channel: Mapped[str] = mapped_column(String(16), default="published")  # published | debug (runs the draft)
+    summary: Mapped[str] = mapped_column(Text, default="")  # long-term memory, kept by the LLM
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -240,4 +267,5 @@ class Message(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     feedback: Mapped[int] = mapped_column(Integer, default=0)  # 1 like, -1 dislike
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # agent steps
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)  # soft delete: kept, no longer shown or sent
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

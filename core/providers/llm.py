@@ -128,8 +128,9 @@ def mock_answer(messages: list[dict]) -> str:
     last = next((_text_of(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
     words = last.split()
     summary = " ".join(words[:30]) + (" ..." if len(words) > 30 else "")
-    system = "\n".join(_text_of(m.get("content")) for m in messages if m.get("role") == "system")
-    cite = " [1]" if _NUMBERED.search(system) else ""
+    # Numbered passages arrive in the system prompt (knowledge chat) or in tool results (agents).
+    context = "\n".join(_text_of(m.get("content")) for m in messages if m.get("role") in ("system", "tool"))
+    cite = " [1]" if _NUMBERED.search(context) else ""
     return f"Mock answer about: {summary or '(nothing)'}.{cite}"
 
 
