@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -28,11 +27,9 @@ from api.ragflow import data_error
 from api.ragflow_chats import own_chat
 from api.ragflow_sessions import reference_chunk
 from core.assistants import AssistantInfo
-from core.chat import MAX_QUESTION_CHARS, ChatEvent, ChatService
+from core.chat import MAX_QUESTION_CHARS, ChatEvent
 from core.container import Services
 from core.errors import AlmanacError, InvalidInput, ProviderError
-from core.scope import load_owned
-from storage.orm import Conversation, Message, utcnow
 
 MAX_MESSAGES = 1000
 IGNORED_ROLES = ("system", "developer")
@@ -85,27 +82,11 @@ def conversation_turns(messages: list[ChatMessage]) -> list[dict[str, str]]:
     return turns
 
 
-def add_turns(chat: ChatService, tenant_id: str, conversation_id: str, turns: list[dict[str, str]]) -> None:
-    """Store earlier turns of a conversation as given (nothing is generated), after what it already has.
-
-    Belongs in core as `Conversations.add_turns` (proposed to the lead); the answer that follows reads them
-    as history like any other messages."""
-    if not turns:
-        return
-    with chat.db.session() as s:
-        c = load_owned(s, Conversation, conversation_id, tenant_id, "Conversation")
-        # Just before now (the question answer() saves next sorts after them) and after the opener.
-        start = max(c.created_at + timedelta(microseconds=1), utcnow() - timedelta(microseconds=len(turns) + 1))
-        for i, t in enumerate(turns):
-            s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role=t["role"], content=t["content"],
-                          mode="imported", created_at=start + timedelta(microseconds=i)))
-
-
 def start_answer(svc: Services, tenant_id: str, assistant_id: str, turns: list[dict[str, str]]) -> Iterator[ChatEvent]:
     """A new session holding the earlier turns, and the event stream answering the last one (a user turn)."""
     session_id = svc.chat.create_session(tenant_id, assistant_id=assistant_id).id
     try:
-        add_turns(svc.chat, tenant_id, session_id, turns[:-1])
+        svc.chat.add_turns(tenant_id, session_id, turns[:-1])
         return svc.chat.answer(tenant_id, session_id, turns[-1]["content"])
     except Exception:
         svc.chat.delete_session(tenant_id, session_id)  # a refused request leaves nothing behind
@@ -263,4 +244,4 @@ def chat_completion(svc: ServicesDep, who: BearerDep, body: CompletionRequest) -
     return respond(start_answer(svc, who.tenant_id, a.id, turns), body)
 
 
-__all__ = ["add_turns", "ragflow_router", "router"]
+__all__ = ["ragflow_router", "router"]

@@ -164,9 +164,9 @@ def list_agent_sessions(svc: ServicesDep, who: BearerDep, agent_id: str, page: i
                         id: str | None = None, user_id: str | None = None) -> dict:
     a = own_agent(svc, who.tenant_id, agent_id)
     order_field(orderby)  # validated; sessions are ordered by their last activity
-    found = svc.chat.list_sessions(who.tenant_id, assistant_id=a.id, conversation_id=id or "", page=page,
-                                   page_size=page_size, desc=desc)
-    sessions = [c for c in found.items if c.channel == "published"]  # debug chats of the draft are not API sessions
+    # Debug chats of the draft are not API sessions.
+    sessions = svc.chat.list_sessions(who.tenant_id, assistant_id=a.id, conversation_id=id or "", channel="published",
+                                      page=page, page_size=page_size, desc=desc).items
     if id and not sessions:
         raise data_error("The session doesn't exist")
     return ok([agent_session_view(svc, a, c) for c in sessions])

@@ -92,7 +92,7 @@ def list_sessions(svc: ServicesDep, who: BearerDep, chat_id: str, page: int = Qu
     if orderby not in ("create_time", "update_time"):
         raise data_error("orderby must be create_time or update_time")
     found = svc.chat.list_sessions(who.tenant_id, assistant_id=chat_id, title=name or "", conversation_id=id or "",
-                                   page=page, page_size=page_size, desc=desc)
+                                   channel="published", page=page, page_size=page_size, desc=desc)
     if id and not found.total:
         raise data_error("The session doesn't exist")
     return ok([session_view(svc, c) for c in found.items])

@@ -5,7 +5,7 @@ ChatService (core/chat.py) builds on this with answers; this part is plain stora
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -169,13 +169,30 @@ class Conversations:
             s.flush()
             return conversation_info(c)
 
+    def add_turns(self, tenant_id: str, conversation_id: str, turns: list[dict[str, str]]) -> None:
+        """Store earlier turns as given, nothing generated (an OpenAI client sends the whole history).
+
+        They sort after what the session has and before the question answer() saves next."""
+        if any(t.get("role") not in ("user", "assistant") or not isinstance(t.get("content"), str) for t in turns):
+            raise InvalidInput("Each earlier turn needs a role (user or assistant) and text content")
+        if not turns:
+            return
+        with self.db.session() as s:
+            c = self._conv(s, tenant_id, conversation_id)
+            start = max(c.created_at + timedelta(microseconds=1), utcnow() - timedelta(microseconds=len(turns) + 1))
+            for i, t in enumerate(turns):
+                s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role=t["role"], content=t["content"],
+                              mode="imported", created_at=start + timedelta(microseconds=i)))
+
     def get_session(self, tenant_id: str, conversation_id: str) -> ConversationInfo:
         with self.db.session() as s:
             return conversation_info(self._conv(s, tenant_id, conversation_id))
 
     def list_sessions(self, tenant_id: str, *, assistant_id: str | None = None, title: str = "",
-                      conversation_id: str = "", page: int = 1, page_size: int = 30, desc: bool = True) -> Page:
-        """Most recently active first; `assistant_id` limits to one assistant's sessions."""
+                      conversation_id: str = "", channel: str | None = None, page: int = 1, page_size: int = 30,
+                      desc: bool = True) -> Page:
+        """Most recently active first; `assistant_id` limits to one assistant's sessions, `channel` to
+        published (API and public) or debug sessions."""
         check_paging(page, page_size)
         q = select(Conversation).where(Conversation.tenant_id == tenant_id)
         with self.db.session() as s:
@@ -186,6 +203,8 @@ class Conversations:
                 q = q.where(Conversation.title == title)
             if conversation_id:
                 q = q.where(Conversation.id == conversation_id)
+            if channel:
+                q = q.where(Conversation.channel == channel)
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             col = Conversation.updated_at
             rows = s.scalars(q.order_by(col.desc() if desc else col.asc(), Conversation.id)

@@ -16,8 +16,9 @@ from tests.conftest import ingest
 from tests.e2e.test_crash_recovery import free_port, start_server
 from tests.mock_llm import MockOpenAIServer, Reply
 
-DOCS = [("policy.txt", b"Hotel costs above two hundred euros per night need approval from the budget office.\n\n"
-                       b"Lunch receipts are kept for seven years by the finance archive.\n")]
+POLICY = (b"Hotel costs above two hundred euros per night need approval from the budget office.\n\n"
+          b"Lunch receipts are kept for seven years by the finance archive.\n")
+DOCS = [("policy.txt", POLICY)]
 HISTORY = [{"role": "system", "content": "Ignored: the assistant's prompt governs."},
            {"role": "user", "content": "My name is Ada."}, {"role": "assistant", "content": "Hello Ada!"},
            {"role": "user", "content": "Who approves hotel costs?"}]
