@@ -117,5 +117,9 @@ if login_gate():
             st.Page(PAGES["assistants"], title=t("nav.assistants"), icon=":material/smart_toy:"),
             st.Page(PAGES["models"], title=t("nav.models"), icon="🧠"),
         ],
+        t("nav.section.agents"): [
+            st.Page(PAGES["agents"], title=t("nav.agents"), icon="🤖"),
+            st.Page(PAGES["tools"], title=t("nav.tools"), icon="🧰"),
+        ],
     })
     navigation.run()

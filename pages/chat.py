@@ -1,4 +1,5 @@
-"""Chat: ask an assistant (or one knowledge base, as a quick chat); answers stream in and cite their chunks.
+"""Chat: ask an assistant, a published agent, or one knowledge base (a quick chat); answers stream in and cite
+their chunks, and an agent's tool calls show as steps.
 
 The URL says whom you talk to and which session is open: `?assistant=<id>` or `?kb=<id>`, plus
 `&session=<id>`. Answers stream from services().chat.answer(). Stop (like any other click while an
@@ -22,6 +23,7 @@ from core.assistants import AssistantInfo, PromptSettings
 from core.chat import ChatEvent, ConversationInfo, MessageInfo
 from core.errors import AlmanacError
 from core.schemas import KnowledgeBaseInfo
+from pages.components.agent_trace import LiveTrace
 from pages.components.chat_message import show_message
 from pages.components.chunk_card import badge, inject_css
 from pages.components.common import TENANT, attempt, flash, link, page_header, param, services, show_flash
@@ -55,16 +57,33 @@ class Target:
         return self.assistant.name if self.assistant else self.kb.name
 
     @property
+    def is_agent(self) -> bool:
+        return bool(self.assistant and self.assistant.kind == "agent")
+
+    @property
+    def live(self) -> dict:
+        """What this page's sessions run: an agent's published snapshot (its draft is for debugging)."""
+        return (self.assistant.published or {}) if self.is_agent else {}
+
+    @property
     def opener(self) -> str:
+        if self.is_agent:
+            return (self.live.get("prompt") or {}).get("opener", "")
         return self.assistant.prompt.opener if self.assistant else PromptSettings().opener
 
     @property
     def model_id(self) -> str:
+        if self.is_agent:
+            return (self.live.get("llm") or {}).get("model_id", "")
         return self.assistant.llm.model_id if self.assistant else ""
+
+    @property
+    def kb_ids(self) -> list[str]:
+        return list(self.live.get("kb_ids", [])) if self.is_agent else self.assistant.kb_ids
 
     def owns(self, c: ConversationInfo) -> bool:
         if self.assistant:
-            return c.assistant_id == self.assistant.id
+            return c.assistant_id == self.assistant.id and c.channel == "published"
         return c.assistant_id is None and self.kb.id in c.kb_ids
 
 
@@ -140,6 +159,8 @@ def stopped() -> None:
 
 def choose_target() -> Target | None:
     assistants = svc.assistants.list(TENANT, kind="chat", page_size=1000, order_by="name", desc=False).items
+    agents = svc.assistants.list(TENANT, kind="agent", page_size=1000, order_by="name", desc=False).items
+    assistants += [a for a in agents if a.published is not None]  # an unpublished agent runs only in its debug chat
     kbs = svc.knowledge.list(TENANT, page_size=1000, order_by="name", desc=False).items
     if not assistants and not kbs:
         st.info(t("chat.nothing_yet"), icon="💬")
@@ -159,7 +180,8 @@ def choose_target() -> Target | None:
         ids = list(by_id)
         index = ids.index(param("assistant")) if param("assistant") in by_id else 0
         chosen = right.selectbox(t("chat.assistant"), ids, index=index, key="chat_assistant",
-                                 on_change=switch_assistant, format_func=lambda i: f"{by_id[i].avatar or '🤖'} {by_id[i].name}")
+                                 on_change=switch_assistant, format_func=lambda i: f"{by_id[i].avatar or '🤖'} "
+                                 f"{by_id[i].name}" + (f" · {t('agents.kind')}" if by_id[i].kind == "agent" else ""))
         set_params(assistant=chosen, kb="")
         return Target(by_id[chosen], None, names)
     by_id = {k.id: k for k in kbs}
@@ -178,7 +200,7 @@ def target_header(target: Target) -> None:
         with left:
             st.markdown(f"#### {target.avatar} {target.name}")
             if target.assistant:
-                kb_ids = target.assistant.kb_ids
+                kb_ids = target.kb_ids
                 chips = " ".join(badge(f"📘 {target.kb_names.get(k, k)}", "blue") for k in kb_ids)
                 st.markdown(chips or f":gray[{t('chat.no_kb')}]")
                 if target.assistant.description:
@@ -200,6 +222,10 @@ def model_badge(target: Target) -> None:
         if target.assistant:
             link("assistants", t("chat.edit_assistant"), icon="🤖", assistant=target.assistant.id)
         return
+    if spec is None and target.is_agent:  # an agent without a model cannot answer at all: say so plainly
+        st.warning(t("agents.debug.no_model"), icon="🧠")
+        link("models", t("agents.go_models"), icon="🧠")
+        return
     with st.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center"):
         if spec is None:
             st.markdown(badge("🔎 " + t("chat.badge.retrieval_only"), "orange"), help=t("chat.retrieval_only_help"),
@@ -216,7 +242,8 @@ def model_badge(target: Target) -> None:
 
 def sessions_of(target: Target) -> list[ConversationInfo]:
     if target.assistant:
-        return svc.chat.list_sessions(TENANT, assistant_id=target.assistant.id, page_size=SESSIONS_SHOWN).items
+        items = svc.chat.list_sessions(TENANT, assistant_id=target.assistant.id, page_size=SESSIONS_SHOWN).items
+        return [c for c in items if target.owns(c)]  # not an agent's debug sessions
     everything = svc.chat.list_sessions(TENANT, page_size=SESSIONS_SHOWN * 5).items
     return [c for c in everything if target.owns(c)][:SESSIONS_SHOWN]
 
@@ -297,6 +324,7 @@ def stream_answer(stream: Iterator[ChatEvent], m: MessageInfo, avatar: str) -> N
     st.session_state.setdefault(ACTIVE, {})[m.id] = done
     with st.chat_message("assistant", avatar=avatar):
         badges = st.empty()
+        steps = LiveTrace()  # an agent's tool calls, as they happen
         body = st.empty()
         body.markdown(text or f":gray[_{t('chat.thinking')}_]")
         st.button(t("chat.stop"), icon=":material/stop_circle:", key="chat_stop", on_click=stopped,
@@ -308,6 +336,8 @@ def stream_answer(stream: Iterator[ChatEvent], m: MessageInfo, avatar: str) -> N
                 elif event.type == "delta":
                     text += event.data.get("content", "")
                     body.markdown(text + " ▌")
+                elif event.type in ("tool_call", "tool_result"):
+                    steps.on_event(event)
         finally:
             try:
                 getattr(stream, "close", lambda: None)()  # interrupted: the service saves what it has, as incomplete

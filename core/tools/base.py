@@ -109,7 +109,8 @@ class BoundTool:
     description: str
     parameters: dict[str, Any]  # JSON schema of the arguments
     run: Callable[[dict[str, Any]], ToolResult]
-    provider: str = ""
+    provider: str = ""  # built-in provider name, or the id of an api / mcp provider
+    provider_label: str = ""
 
     def openai_spec(self) -> dict[str, Any]:
         return {"type": "function",

@@ -156,5 +156,6 @@ def bind_refs(service: ToolService, s: Session, refs: list[Any], ctx: ToolContex
         label = info.label or info.name
         bound.append(BoundTool(name=function_name(info.name, taken), label=label,
                                description=info.description or label, parameters=json_schema(info.inputs),
-                               run=guarded(info, label, execute, ctx.timeout), provider=provider_label))
+                               run=guarded(info, label, execute, ctx.timeout), provider=ref.provider,
+                               provider_label=provider_label))
     return bound

@@ -1,4 +1,5 @@
-"""One chat message as the Chat page shows it: text, badges, citations, and the actions on an answer."""
+"""One chat message as the Chat page (and an agent's debug chat) shows it: text, badges, an agent's tool steps,
+citations, and the actions on an answer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.chat import MessageInfo
+from pages.components.agent_trace import show_trace
 from pages.components.chunk_card import badge, show_text
 from pages.components.common import link
 from pages.components.i18n import t
@@ -31,6 +33,8 @@ def mode_badges(m: MessageInfo) -> str:
         parts.append(badge("🔎 " + t("chat.badge.retrieval_only"), "orange"))
     elif m.mode == "empty":
         parts.append(badge("∅ " + t("chat.badge.empty"), "gray"))
+    elif m.mode == "no_llm":
+        parts.append(badge("🧠 " + t("agents.badge.no_llm"), "orange"))
     if not m.completed and m.mode != "opener" and not m.error:
         parts.append(badge("⏸ " + t("chat.badge.incomplete"), "gray"))
     return " ".join(parts)
@@ -65,44 +69,61 @@ def citations(m: MessageInfo, key: str = "") -> None:
 
 def meta_caption(m: MessageInfo) -> str:
     bits = []
-    if m.mode == "llm" and (m.prompt_tokens or m.completion_tokens):
+    if m.mode in ("llm", "agent") and (m.prompt_tokens or m.completion_tokens):
         bits.append(t("chat.tokens", prompt=m.prompt_tokens, completion=m.completion_tokens))
     if m.latency_ms:
         bits.append(t("chat.latency", s=f"{m.latency_ms / 1000:.1f}"))
     return " · ".join(bits)
 
 
-def answer_actions(m: MessageInfo, *, last: bool, on_feedback: Callable, on_regenerate: Callable,
-                   on_continue: Callable) -> None:
+def answer_actions(m: MessageInfo, *, last: bool, on_feedback: Callable | None, on_regenerate: Callable | None,
+                   on_continue: Callable | None, on_delete: Callable | None = None) -> None:
+    """The buttons under an answer; an action whose callback is None is not offered."""
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.button("", icon=":material/thumb_up:", key=f"chat_like_{m.id}", help=t("chat.like"),
-                  type="primary" if m.feedback == 1 else "tertiary", on_click=on_feedback,
-                  args=(m.id, 0 if m.feedback == 1 else 1))
-        st.button("", icon=":material/thumb_down:", key=f"chat_dislike_{m.id}", help=t("chat.dislike"),
-                  type="primary" if m.feedback == -1 else "tertiary", on_click=on_feedback,
-                  args=(m.id, 0 if m.feedback == -1 else -1))
-        if last:
+        if on_feedback:
+            st.button("", icon=":material/thumb_up:", key=f"chat_like_{m.id}", help=t("chat.like"),
+                      type="primary" if m.feedback == 1 else "tertiary", on_click=on_feedback,
+                      args=(m.id, 0 if m.feedback == 1 else 1))
+            st.button("", icon=":material/thumb_down:", key=f"chat_dislike_{m.id}", help=t("chat.dislike"),
+                      type="primary" if m.feedback == -1 else "tertiary", on_click=on_feedback,
+                      args=(m.id, 0 if m.feedback == -1 else -1))
+        if last and on_regenerate:
             st.button(t("chat.regenerate"), icon=":material/refresh:", key=f"chat_regen_{m.id}", type="tertiary",
                       on_click=on_regenerate)
-        if not m.completed and m.content.strip():
+        if not m.completed and m.content.strip() and on_continue:
             st.button(t("chat.continue"), icon=":material/play_arrow:", key=f"chat_continue_{m.id}",
                       type="secondary", on_click=on_continue, args=(m.id,))
+        if on_delete:
+            delete_button(m, on_delete)
         caption = meta_caption(m)
         if caption:
             st.caption(caption)
 
 
-def show_message(m: MessageInfo, *, avatar: str, last: bool, on_feedback: Callable, on_regenerate: Callable,
-                 on_continue: Callable) -> None:
+def delete_button(m: MessageInfo, on_delete: Callable) -> None:
+    st.button("", icon=":material/delete:", key=f"chat_msg_delete_{m.id}", help=t("agents.debug.delete_message"),
+              type="tertiary", on_click=on_delete, args=(m.id,))
+
+
+def show_message(m: MessageInfo, *, avatar: str, last: bool, on_feedback: Callable | None = None,
+                 on_regenerate: Callable | None = None, on_continue: Callable | None = None,
+                 on_delete: Callable | None = None) -> None:
     if m.role == "user":
         with st.chat_message("user"):
             st.markdown(m.content)
+            if on_delete:
+                delete_button(m, on_delete)
         return
     with st.chat_message("assistant", avatar=avatar):
         badges = mode_badges(m)
         if badges:
             st.markdown(badges)
-        if m.content.strip():
+        show_trace(m.trace)
+        if m.mode == "no_llm":
+            # The agent cannot think without a model: say so loudly, with the way to fix it.
+            st.warning(m.content, icon="🧠")
+            link("models", t("agents.go_models"), icon="🧠")
+        elif m.content.strip():
             st.markdown(m.content)
         elif not m.error:
             st.caption(t("chat.no_text"))
@@ -112,4 +133,5 @@ def show_message(m: MessageInfo, *, avatar: str, last: bool, on_feedback: Callab
         if m.mode == "opener":
             return
         citations(m)
-        answer_actions(m, last=last, on_feedback=on_feedback, on_regenerate=on_regenerate, on_continue=on_continue)
+        answer_actions(m, last=last, on_feedback=on_feedback, on_regenerate=on_regenerate, on_continue=on_continue,
+                       on_delete=on_delete)

@@ -26,6 +26,8 @@ PAGES = {
     "chat": "pages/chat.py",
     "assistants": "pages/assistants.py",
     "models": "pages/models.py",
+    "agents": "pages/agents.py",
+    "tools": "pages/tools.py",
 }
 STATUS_COLORS = {"unstart": "gray", "waiting": "orange", "parsing": "blue", "splitting": "blue",
                  "indexing": "violet", "completed": "green", "error": "red", "cancelled": "gray"}

@@ -103,6 +103,7 @@ def test_agent_searches_the_kb_calculates_and_cites(svc, tenant, kb, llm):
     # The model saw the tools, the numbered passage, and the calculator's answer.
     first, second, third = llm.chat_requests
     assert {t["function"]["name"] for t in first["body"]["tools"]} == {"kb_search", "calculator"}
+    assert "cite its number" in first["body"]["messages"][0]["content"]
     tool_msgs = [m for m in third["body"]["messages"] if m["role"] == "tool"]
     assert tool_msgs[0]["content"].startswith("[1] cats.txt") and "112" in tool_msgs[1]["content"]
     saved = svc.chat.get_message(tenant, done["message_id"])

@@ -98,7 +98,8 @@ def test_bind_gives_unique_function_names_and_schemas(tools, tenant):
     checked = tools.check_refs(tenant, ["calculator", f"{first.id}/YoudaoSuggest", f"{second.id}/YoudaoSuggest"])
     bound = tools.bind(checked, ToolContext(tenant_id=tenant))
     assert [b.name for b in bound] == ["calculator", "YoudaoSuggest", "YoudaoSuggest_2"]
-    assert [b.provider for b in bound] == ["Calculator", "Dictionary", "Dictionary two"]
+    assert [b.provider_label for b in bound] == ["Calculator", "Dictionary", "Dictionary two"]
+    assert bound[0].provider == "calculator" and len(bound[1].provider) == 32
     spec = bound[1].openai_spec()
     assert spec["function"]["name"] == "YoudaoSuggest" and spec["function"]["description"] == "Look a word up"
     assert spec["function"]["parameters"] == {
