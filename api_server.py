@@ -1,4 +1,4 @@
-"""The one process: REST APIs, the Streamlit admin UI at /ui/, health and docs.
+"""The one process: REST APIs, the Streamlit admin UI at /ui/, the public chat page at /chat/, health and docs.
 
     uvicorn api_server:app          (or: python api_server.py)
 """
@@ -14,11 +14,12 @@ os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-from fastapi import FastAPI  # noqa: E402
-from fastapi.responses import JSONResponse, RedirectResponse  # noqa: E402
+from fastapi import FastAPI, HTTPException  # noqa: E402
+from fastapi.responses import JSONResponse, RedirectResponse, Response  # noqa: E402
 
 from core.config import Settings  # noqa: E402
 from core.container import build_services, set_services  # noqa: E402
+from core.errors import NotFound  # noqa: E402
 
 ROOT = Path(__file__).parent
 log = logging.getLogger("almanac")
@@ -30,6 +31,7 @@ def banner(settings: Settings, admin_key: str) -> str:
         "\n  Almanac is running\n"
         f"    Admin UI       {base}/ui/\n"
         f"    API docs       {base}/docs\n"
+        f"    Public chat    {base}/chat/<assistant id>\n"
         f"    Health         {base}/health\n"
         f"    Data dir       {settings.resolved_data_dir}\n"
         f"    Admin API key  {admin_key}\n"
@@ -70,7 +72,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         report = app.state.services.health()
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
+    @app.get("/builtin-tools/{provider}/icon", tags=["tools"], response_class=Response)
+    def builtin_tool_icon(provider: str) -> Response:
+        """A built-in tool provider's icon (public: pages show it in <img> tags). LLMOps 2.4."""
+        try:
+            content, media_type = app.state.services.tools.builtin_icon(provider)
+        except NotFound as exc:
+            raise HTTPException(404, exc.message) from None
+        return Response(content, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+
+    # REST dialects (each router renders its own error envelope).
+    from api.ragflow import build_router as ragflow_router
+
+    app.include_router(ragflow_router())
+    from api.openai_compat import router as openai_router  # /v1/chat/completions, /v1/models
+
+    app.include_router(openai_router)
+    from api.voice import router as voice_router  # /api/voice/{stt,tts}/ws (Nexent paths)
+
+    app.include_router(voice_router)
+
     app.mount("/ui", ui)
+
+    # The public chat page (Gradio) of published assistants and agents: /chat/<assistant_id>[?token=...].
+    from public_chat import mount_public_chat
+
+    mount_public_chat(app)
     return app
 
 

@@ -20,6 +20,10 @@ def test_one_process_serves_health_ui_and_docs(tmp_path):
         assert ui.status_code == 200 and "<html" in ui.text.lower()
         assert httpx.get(f"{base}/docs").status_code == 200
         assert "/health" in httpx.get(f"{base}/openapi.json").json()["paths"]
+        icon = httpx.get(f"{base}/builtin-tools/calculator/icon")
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+        assert b"<svg" in icon.content
+        assert httpx.get(f"{base}/builtin-tools/nope/icon").status_code == 404
         assert (tmp_path / "data" / "admin_api_key").read_text().strip().startswith("almanac-")
     finally:
         server.terminate()

@@ -1,0 +1,359 @@
+"""The public chat page of a published assistant or agent (Gradio), shared as /chat/<assistant_id>[?token=…].
+
+Gradio is mounted once at /chat. `AssistantPaths` strips the assistant id from the path of the page
+and its asset requests, so every assistant is served by the same Gradio app; the page's load event
+reads the id and token from the browser's address (Gradio's queue calls carry neither) and keeps
+what it found in the session's gr.State, which only the server can change.
+
+No tenant is given: the assistant is looked up by id (`get_public`), and every later call is made
+in that assistant's tenant. A conversation is created at a visitor's first question, so a page view
+alone stores nothing; "New chat" starts another at the next question.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr
+from fastapi import FastAPI
+from gradio.routes import INTERNAL_ROUTES
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from core.assistants import AssistantInfo
+from core.chat import MAX_QUESTION_CHARS
+from core.container import Services, get_services
+from core.errors import AlmanacError, Forbidden, NotFound
+from core.prompting import excerpt
+
+log = logging.getLogger(__name__)
+CHAT_PATH = "/chat"
+ASSISTANT_ID = re.compile(r"[0-9a-f]{32}")
+PAGE_SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what may stand for an id in the path (bad ones: "not available")
+ANSWERS_AT_ONCE = 16  # concurrent answers across all visitors; each holds a worker thread while it streams
+SOURCE_EXCERPT_CHARS = 180
+TOOL_TEXT_CHARS = 1_500
+
+NOT_AVAILABLE = ("🔎", "This assistant is not available",
+                 "The link may be mistyped, or the assistant was unpublished or deleted.")
+NEEDS_TOKEN = ("🔒", "This chat needs a valid access link",
+               "Ask whoever shared this chat for the complete link, including its access token.")
+
+# The browser's address, handed to the load event (the queue call that runs it does not carry it).
+READ_ADDRESS_JS = "() => [window.location.pathname, window.location.search]"
+SET_TITLE_JS = "(title) => { if (title) { document.title = title; } }"
+
+CSS = """
+.gradio-container { width: 100% !important; max-width: 860px !important; margin: 0 auto !important; }
+#pc-header { padding: 12px 4px 4px; }
+.pc-head { display: flex; gap: 14px; align-items: center; }
+.pc-avatar { width: 52px; height: 52px; border-radius: 14px; background: #EEF2FF; display: flex;
+  align-items: center; justify-content: center; font-size: 28px; flex: none; overflow: hidden; }
+.pc-avatar img { width: 100%; height: 100%; object-fit: cover; }
+.pc-name { margin: 0 !important; font-size: 1.45rem !important; font-weight: 650; line-height: 1.25; }
+.pc-desc { margin: 2px 0 0 !important; color: #6B7280; font-size: .95rem; }
+.pc-kind { display: inline-block; margin-left: 8px; padding: 1px 8px; border-radius: 999px; font-size: .72rem;
+  font-weight: 600; vertical-align: middle; background: #EEF2FF; color: #4338CA; }
+.pc-notice { text-align: center; padding: 48px 28px; max-width: 560px; margin: 72px auto 0;
+  border: 1px solid #E5E7EB; border-radius: 16px; background: #F9FAFB; }
+.pc-notice-icon { font-size: 44px; }
+.pc-notice h2 { margin: 12px 0 6px !important; font-size: 1.35rem !important; }
+.pc-notice p { color: #6B7280; margin: 0 !important; }
+.pc-sources { margin-top: 10px; padding-top: 8px; border-top: 1px solid #E5E7EB; font-size: .85rem; }
+.pc-sources-title { font-weight: 600; color: #4B5563; margin-bottom: 4px; }
+.pc-source { margin: 3px 0; color: #4B5563; line-height: 1.4; }
+.pc-source b { color: #1F2937; }
+.pc-source-n { display: inline-block; min-width: 22px; padding: 0 5px; margin-right: 4px; border-radius: 6px;
+  background: #EEF2FF; color: #4338CA; font-weight: 600; font-size: .78rem; text-align: center; }
+.pc-error { margin-top: 8px; padding: 8px 10px; border-radius: 8px; background: #FEF2F2; color: #991B1B; }
+#pc-input textarea { font-size: 1rem; }
+#pc-top { align-items: center; }
+#pc-chatbot .top-panel, #pc-chatbot .message-buttons-right { display: none !important; }
+footer { display: none !important; }
+@media (max-width: 640px) {
+  .pc-avatar { width: 40px; height: 40px; font-size: 22px; border-radius: 10px; }
+  .pc-name { font-size: 1.15rem !important; }
+  .pc-desc { font-size: .85rem; }
+}
+"""
+
+
+# ---------------------------------------------------------------------- access
+
+def link_target(pathname: str, search: str, mount_path: str = CHAT_PATH) -> tuple[str, str]:
+    """(assistant id, token) from the page's address: /chat/<id>?token=… (or /chat/?id=<id>&token=…)."""
+    query = parse_qs((search or "").lstrip("?"))
+    last = (pathname or "").rstrip("/").rsplit("/", 1)[-1]
+    assistant_id = "" if last == mount_path.strip("/").rsplit("/", 1)[-1] else last
+    assistant_id = assistant_id or (query.get("id") or [""])[0]
+    return assistant_id.strip().lower(), (query.get("token") or [""])[0].strip()
+
+
+def open_assistant(services: Services, assistant_id: str, token: str) -> AssistantInfo:
+    """The published assistant behind a link; NotFound (no such public assistant) or Forbidden (wrong token)."""
+    if not ASSISTANT_ID.fullmatch(assistant_id or ""):
+        raise NotFound("This assistant is not available")
+    info = services.assistants.get_public(assistant_id)
+    # Compared in constant time: the token is the only secret of a restricted page.
+    if info.access_token and not hmac.compare_digest(token.encode(), info.access_token.encode()):
+        raise Forbidden("This chat needs a valid access link")
+    return info
+
+
+def opener_of(info: AssistantInfo) -> str:
+    return str(((info.published or {}).get("prompt") or {}).get("opener") or "").strip()
+
+
+def opening_messages(info: AssistantInfo) -> list[dict]:
+    opener = opener_of(info)
+    return [{"role": "assistant", "content": opener}] if opener else []
+
+
+# ---------------------------------------------------------------------- rendering
+
+def avatar_html(avatar: str) -> str:
+    avatar = (avatar or "").strip()
+    if re.match(r"^(https?://|data:image/)", avatar):
+        return f'<img src="{html.escape(avatar, quote=True)}" alt="">'
+    return html.escape(avatar[:16] or "🤖")
+
+
+def header_html(info: AssistantInfo) -> str:
+    kind = '<span class="pc-kind">Agent</span>' if info.kind == "agent" else ""
+    desc = f'<p class="pc-desc">{html.escape(info.description)}</p>' if info.description.strip() else ""
+    return (f'<div class="pc-head"><div class="pc-avatar">{avatar_html(info.avatar)}</div>'
+            f'<div><h1 class="pc-name">{html.escape(info.name)}{kind}</h1>{desc}</div></div>')
+
+
+def notice_html(notice: tuple[str, str, str]) -> str:
+    icon, title, hint = notice
+    return f'<div class="pc-notice"><div class="pc-notice-icon">{icon}</div><h2>{title}</h2><p>{hint}</p></div>'
+
+
+def sources_html(references: list[dict], cited: list[int]) -> str:
+    """The cited passages as a compact list: number, document name, a short excerpt (one line of HTML)."""
+    by_index = {r.get("index"): r for r in references}
+    rows = []
+    for i in cited:
+        ref = by_index.get(i)
+        if ref is None:
+            continue
+        name = html.escape(str(ref.get("document_name") or "Untitled document"))
+        text = html.escape(excerpt(str(ref.get("content") or ""), SOURCE_EXCERPT_CHARS))
+        rows.append(f'<div class="pc-source"><span class="pc-source-n">{i}</span><b>{name}</b> — {text}</div>')
+    if not rows:
+        return ""
+    # No blank line inside: markdown would end the HTML block there and render the rest as text.
+    return '<div class="pc-sources"><div class="pc-sources-title">Sources</div>' + "".join(rows) + "</div>"
+
+
+def _clip(text: str, limit: int = TOOL_TEXT_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip() + " …"
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+@dataclass
+class Turn:
+    """One answer as chat messages: text, with tool steps as collapsible bubbles where they happened."""
+
+    messages: list[dict] = field(default_factory=list)
+    streamed: bool = False
+    waiting: dict = field(default_factory=lambda: {"role": "assistant", "content": "",
+                                                   "metadata": {"title": "Thinking…", "status": "pending"}})
+
+    def view(self) -> list[dict]:
+        """What to show: the messages so far, or a spinner until the first of them arrives."""
+        return self.messages or [self.waiting]
+    tools: dict[str, int] = field(default_factory=dict)  # tool call id -> index of its bubble
+
+    def _text(self) -> dict:
+        """The text message to write into: the last one, unless a tool step came after it."""
+        if not self.messages or self.messages[-1].get("metadata"):
+            self.messages.append({"role": "assistant", "content": ""})
+        return self.messages[-1]
+
+    def apply(self, event_type: str, data: dict) -> None:
+        if event_type == "delta":
+            self._text()["content"] += data.get("content", "")
+            self.streamed = True
+        elif event_type == "tool_call":
+            args = _clip(_as_text(data.get("arguments", {})))
+            self.tools[str(data.get("id"))] = len(self.messages)
+            self.messages.append({"role": "assistant", "content": f"**Input**\n```json\n{args}\n```",
+                                  "metadata": {"title": f"🔧 {data.get('name', 'tool')}", "status": "pending"}})
+        elif event_type == "references" and not self.messages and data.get("references"):
+            n = len(data["references"])
+            self.waiting["metadata"]["title"] = f"Found {n} passage{'s' * (n != 1)}, writing the answer…"
+        elif event_type == "tool_result":
+            at = self.tools.get(str(data.get("id")))
+            if at is None:  # a result without its call: show it on its own
+                at = len(self.messages)
+                self.messages.append({"role": "assistant", "content": "",
+                                      "metadata": {"title": f"🔧 {data.get('name', 'tool')}"}})
+            step = self.messages[at]
+            failed = bool(data.get("is_error"))
+            result = _as_text(data.get("content", "")) or "\n".join(
+                f"[{r.get('index')}] {r.get('document_name', '')}" for r in data.get("references") or [])
+            step["content"] += f"\n\n**{'Error' if failed else 'Result'}**\n\n{_clip(result or '(nothing)')}"
+            step["metadata"] = {"title": f"🔧 {data.get('name', 'tool')}" + (" — failed" if failed else ""),
+                                "status": "done"}
+        elif event_type == "done":
+            if not self.streamed and data.get("content"):
+                self._text()["content"] = data["content"]
+            sources = sources_html(data.get("references") or [], data.get("cited") or [])
+            if sources:
+                text = self._text()
+                text["content"] = f"{text['content'].rstrip()}\n\n{sources}"
+        elif event_type == "error":
+            self.fail(data.get("message") or "The answer failed.")
+        # References are listed when the answer is done: `done` says which of them it cited.
+
+    def fail(self, message: str) -> None:
+        for m in self.messages:  # a step left running will not finish
+            if (m.get("metadata") or {}).get("status") == "pending":
+                m["metadata"]["status"] = "done"
+        text = self._text()
+        text["content"] = (f"{text['content'].rstrip()}\n\n" if text["content"].strip() else "") + \
+            f'<div class="pc-error">⚠️ {html.escape(message)}</div>'
+
+
+# ---------------------------------------------------------------------- the page
+
+def build_page(services: Callable[[], Services] = get_services) -> gr.Blocks:
+    """The Blocks of the public page; `services` is called at each event (the server sets them at start-up)."""
+
+    def hidden(*, notice: tuple[str, str, str]):
+        return (gr.update(visible=False), "", gr.update(value=notice_html(notice), visible=True),
+                gr.update(visible=False), [], None, "")
+
+    def open_page(pathname: str, search: str):
+        assistant_id, token = link_target(pathname, search)
+        svc = services()
+        try:
+            info = open_assistant(svc, assistant_id, token)
+        except NotFound:
+            return hidden(notice=NOT_AVAILABLE)
+        except Forbidden:
+            return hidden(notice=NEEDS_TOKEN)
+        visit = {"assistant_id": info.id, "tenant_id": info.tenant_id, "token": token, "conversation_id": None}
+        return (gr.update(visible=True), header_html(info), gr.update(value="", visible=False),
+                gr.update(visible=True), opening_messages(info), visit, info.name)
+
+    def ask(question: str, history: list[dict], visit: dict | None) -> Iterator[tuple]:
+        """Stream one answer, with "Send" and "New chat" disabled meanwhile: this page never cuts an answer
+        off, so it ends saved whole. (Stopping mid-way relied on Gradio closing the generator, which it
+        does not always do; for a visitor who leaves, the core's periodic saves keep what was said.)"""
+        question = (question or "").strip()
+        history = list(history or [])
+        if not visit or not question:
+            yield question, history, visit, gr.update(), gr.update()
+            return
+        history.append({"role": "user", "content": question})
+        turn = Turn()
+        busy, idle = gr.update(interactive=False), gr.update(interactive=True)
+        yield "", history + turn.view(), visit, busy, busy
+        svc = services()
+        try:
+            info = open_assistant(svc, visit["assistant_id"], visit["token"])  # unpublished meanwhile?
+            if not visit.get("conversation_id"):
+                conversation = svc.chat.create_session(info.tenant_id, assistant_id=info.id)
+                visit = {**visit, "conversation_id": conversation.id}
+            stream = svc.chat.answer(info.tenant_id, visit["conversation_id"], question)
+            try:
+                for event in stream:
+                    turn.apply(event.type, event.data)
+                    yield "", history + turn.view(), visit, busy, busy
+            finally:  # the visitor left mid-answer: the core saves what was said
+                getattr(stream, "close", lambda: None)()
+        except NotFound:
+            turn.fail(NOT_AVAILABLE[1])
+        except Forbidden:
+            turn.fail(NEEDS_TOKEN[1])
+        except AlmanacError as exc:
+            turn.fail(exc.message)
+        except Exception:  # the page must come back usable; the operator gets the traceback
+            log.exception("Public chat answer failed (assistant %s)", visit.get("assistant_id"))
+            turn.fail("Something went wrong while answering. Please try again.")
+        yield "", history + turn.messages, visit, idle, idle
+
+    def new_chat(visit: dict | None):
+        if not visit:
+            return [], visit
+        try:
+            info = open_assistant(services(), visit["assistant_id"], visit["token"])
+        except AlmanacError as exc:
+            return [{"role": "assistant", "content": f'<div class="pc-error">⚠️ {html.escape(exc.message)}</div>'}], visit
+        return opening_messages(info), {**visit, "conversation_id": None}
+
+    with gr.Blocks(title="Chat", fill_height=True) as page:
+        visit = gr.State(None)
+        pathname = gr.Textbox(visible=False)
+        search = gr.Textbox(visible=False)
+        title = gr.Textbox(visible=False)
+        notice = gr.HTML(visible=False)
+        with gr.Row(visible=False, equal_height=True, elem_id="pc-top") as top:
+            header = gr.HTML(elem_id="pc-header")
+            new = gr.Button("＋ New chat", size="sm", variant="secondary", scale=0, min_width=110, elem_id="pc-new")
+        with gr.Column(visible=False, scale=1) as chat_area:
+            chatbot = gr.Chatbot(show_label=False, elem_id="pc-chatbot", scale=1, height="64vh", buttons=["copy"],
+                                 feedback_options=None, layout="bubble")
+            with gr.Row(equal_height=True):
+                box = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=8, lines=1, max_lines=6,
+                                 max_length=MAX_QUESTION_CHARS, elem_id="pc-input", autofocus=True, container=False)
+                send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="pc-send")
+
+        page.load(open_page, inputs=[pathname, search],
+                  outputs=[top, header, notice, chat_area, chatbot, visit, title],
+                  js=READ_ADDRESS_JS, api_visibility="private").then(
+            None, inputs=[title], js=SET_TITLE_JS, api_visibility="private")
+        gr.on([box.submit, send.click], ask, inputs=[box, chatbot, visit], outputs=[box, chatbot, visit, send, new],
+              trigger_mode="once", concurrency_limit=ANSWERS_AT_ONCE, api_visibility="private")
+        new.click(new_chat, inputs=[visit], outputs=[chatbot, visit], api_visibility="private")
+    return page
+
+
+# ---------------------------------------------------------------------- mounting
+
+class AssistantPaths:
+    """/chat/<id>/rest -> /chat/rest: the page and its assets are the same for every assistant."""
+
+    def __init__(self, app: ASGIApp, reserved: set[str]):
+        self.app, self.reserved = app, reserved
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            root, path = scope.get("root_path", ""), scope["path"]
+            rest = path.removeprefix(root)
+            first, _, tail = rest.lstrip("/").partition("/")
+            if first and first not in self.reserved and PAGE_SEGMENT.fullmatch(first):
+                path = f"{root}/{tail}"
+                scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
+
+
+def mount_public_chat(app: FastAPI, services: Callable[[], Services] = get_services, path: str = CHAT_PATH) -> None:
+    """Serve the public chat page at {path}/<assistant_id> on `app` (a FastAPI app not yet started)."""
+    page = build_page(services)
+    page.queue(default_concurrency_limit=None)  # loading the page and "new chat" are quick: never wait in line
+    gr.mount_gradio_app(app, page, path=path, footer_links=[], run_history=False, show_error=False,
+                        theme=gr.themes.Default(primary_hue="indigo", radius_size="lg"), css=CSS)
+    mount = next(r for r in app.routes if isinstance(r, Mount) and r.path == path)
+    gradio_app = mount.app
+    reserved = {p.strip("/").split("/", 1)[0] for p in (getattr(r, "path", "") for r in gradio_app.routes)}
+    mount.app = AssistantPaths(gradio_app, (reserved | set(INTERNAL_ROUTES)) - {""})
