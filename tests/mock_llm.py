@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.providers.llm import mock_answer
+from core.providers.llm import mock_answer, mock_tool_calls
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error",
                 404: "invalid_request_error", 429: "rate_limit_exceeded", 500: "server_error"}
@@ -159,6 +159,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, f"The model `{model}` does not exist or you do not have access to it.",
                                "model_not_found")
         messages = body.get("messages") or []
+        if reply == Reply() and body.get("tools"):  # unscripted: the mock model decides which tools to call
+            reply = Reply(text="", tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments}
+                                               for c in mock_tool_calls(messages, body["tools"])])
+            reply = reply if reply.tool_calls else Reply()
         text = mock_answer(messages) if reply.text is None else reply.text
         pieces = re.findall(r"\S+\s*", text)
         max_tokens = body.get("max_tokens") or body.get("max_completion_tokens")

@@ -7,6 +7,7 @@ ProviderError whose text names the server and what to fix, and never contains th
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -131,7 +132,33 @@ def mock_answer(messages: list[dict]) -> str:
     # Numbered passages arrive in the system prompt (knowledge chat) or in tool results (agents).
     context = "\n".join(_text_of(m.get("content")) for m in messages if m.get("role") in ("system", "tool"))
     cite = " [1]" if _NUMBERED.search(context) else ""
-    return f"Mock answer about: {summary or '(nothing)'}.{cite}"
+    # What tools said this turn (not passages: those are cited), so a tool's result reaches the answer.
+    said = [_text_of(m.get("content")).strip() for m in messages[_last_user(messages):] if m.get("role") == "tool"]
+    results = "".join(f" Tool result: {' '.join(t.split())[:120]}." for t in said if t and not _NUMBERED.match(t))
+    return f"Mock answer about: {summary or '(nothing)'}.{cite}{results}"
+
+
+_EXPRESSION = re.compile(r"[-(]*\d[\d.\s]*(?:[-+*/%^]\s*[(]*\s*\d[\d.\s]*[)]*\s*)+")
+
+
+def _last_user(messages: list[dict]) -> int:
+    return next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), 0)
+
+
+def mock_tool_calls(messages: list[dict], tools: list[dict] | None) -> list[ToolCall]:
+    """The mock model's tool policy, deterministic: for a new question it searches the knowledge bases
+    (kb_search) and computes any arithmetic in it (calculator); once tools have answered, it answers."""
+    names = {(t.get("function") or {}).get("name") for t in tools or []}
+    if not names or any(m.get("role") == "tool" for m in messages[_last_user(messages):]):
+        return []
+    question = _text_of(messages[_last_user(messages)].get("content")) if messages else ""
+    calls = []
+    if "kb_search" in names and question.strip():
+        calls.append(ToolCall("call_kb", "kb_search", json.dumps({"query": question})))
+    expression = _EXPRESSION.search(question)
+    if "calculator" in names and expression:
+        calls.append(ToolCall("call_calc", "calculator", json.dumps({"expression": expression.group().strip()})))
+    return calls
 
 
 def _count(text: str) -> int:
@@ -148,13 +175,17 @@ class MockLLM:
                tools: list[dict] | None = None) -> Iterator[StreamChunk]:
         if self.spec.model == "error":
             raise ProviderError("Mock model 'error' always fails (as an unreachable provider would).")
+        prompt = sum(_count(_text_of(m.get("content"))) for m in messages)
+        calls = mock_tool_calls(messages, tools)
+        if calls:
+            yield StreamChunk(tool_calls=calls, finish_reason="tool_calls", usage=Usage(prompt, 0, prompt))
+            return
         words = re.findall(r"\S+\s*", mock_answer(messages))
         finish = "stop"
         if params and params.max_tokens is not None and len(words) > params.max_tokens:
             words, finish = words[: params.max_tokens], "length"
         for w in words:
             yield StreamChunk(delta=w)
-        prompt = sum(_count(_text_of(m.get("content"))) for m in messages)
         yield StreamChunk(finish_reason=finish, usage=Usage(prompt, len(words), prompt + len(words)))
 
     def complete(self, messages: list[dict], params: ChatParams | None = None,

@@ -232,3 +232,15 @@ def test_debug_messages_are_soft_deleted_and_memory_is_kept(svc, tenant, llm):
         assert s.scalar(select(Message.deleted_at).where(Message.id == answer.id)) is not None
     fresh = svc.chat.debug_session(tenant, agent.id, new=True)
     assert fresh.id != debug.id and fresh.summary == ""
+
+
+def test_the_offline_mock_model_decides_to_search_and_calculate(svc, tenant, kb):
+    """The built-in mock provider (no server, no key) drives an agent: search and calculator, then a cited answer."""
+    svc.models.create(tenant, type="llm", provider="mock", name="offline", model="mock", is_default=True)
+    agent = svc.assistants.create(tenant, "Offline", kind="agent", kb_ids=[kb.id], tools=["calculator"])
+    svc.assistants.publish(tenant, agent.id)
+    events = list(svc.chat.answer(tenant, published_session(svc, tenant, agent.id),
+                                  "Cats sleep sixteen hours a day; what is 16 * 7?"))
+    assert [e.data["name"] for e in events if e.type == "tool_call"] == ["kb_search", "calculator"]
+    done = events[-1].data
+    assert done["cited"] == [1] and "112" in done["content"]
