@@ -16,6 +16,13 @@ from core.tenants import DEFAULT_TENANT_ID  # noqa: E402
 from tests.mock_llm import mock_llm  # noqa: F401, E402
 
 
+@pytest.fixture(autouse=True)
+def no_env_llm(monkeypatch):
+    """The process environment would otherwise decide the default LLM of every test."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ALMANAC_LLM_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(data_dir=tmp_path / "data", ingest_workers=0, embedding_model="mock:words-64")
@@ -31,6 +38,14 @@ def svc(settings) -> Services:
 @pytest.fixture
 def tenant() -> str:
     return DEFAULT_TENANT_ID
+
+
+@pytest.fixture
+def llm(svc, tenant, mock_llm):
+    """The mock OpenAI server (tests/mock_llm.py) as the default tenant's default LLM."""
+    svc.models.create(tenant, type="llm", provider="openai", name="mock", model="mock-model",
+                      base_url=mock_llm.base_url, params={"timeout": 5, "max_retries": 0}, is_default=True)
+    return mock_llm
 
 
 def ingest(svc: Services, tenant: str, kb_id: str, files: list[tuple[str, bytes]], **kw) -> list:

@@ -38,12 +38,6 @@ def kb(svc):
     return kb
 
 
-@pytest.fixture
-def llm(svc, mock_llm):
-    svc.models.create(T, type="llm", provider="openai", name="mock", model="mock-model", base_url=mock_llm.base_url,
-                      params={"timeout": 5, "max_retries": 0}, is_default=True)
-    return mock_llm
-
 
 @pytest.fixture
 def chat(svc, kb, llm):

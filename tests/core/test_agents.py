@@ -20,11 +20,6 @@ DOCS = [("cats.txt", b"Cats purr when they are content and sleep sixteen hours a
         ("dogs.txt", b"Dogs bark at strangers and love long walks in the park.")]
 
 
-@pytest.fixture(autouse=True)
-def no_env_llm(monkeypatch):
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ALMANAC_LLM_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 def kb(svc, tenant):
@@ -32,12 +27,6 @@ def kb(svc, tenant):
     ingest(svc, tenant, kb.id, DOCS)
     return kb
 
-
-@pytest.fixture
-def llm(svc, tenant, mock_llm):
-    svc.models.create(tenant, type="llm", provider="openai", name="mock", model="mock-model",
-                      base_url=mock_llm.base_url, params={"timeout": 5, "max_retries": 0}, is_default=True)
-    return mock_llm
 
 
 def call(name: str, **arguments) -> dict:

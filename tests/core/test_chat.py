@@ -28,12 +28,6 @@ KEY = "sk-test-0123456789abcdefXYZ"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def no_env_llm(monkeypatch):
-    """The process environment would otherwise decide the default LLM."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ALMANAC_LLM_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 def kb(svc, tenant):

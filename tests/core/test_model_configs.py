@@ -15,11 +15,6 @@ from tests.mock_llm import MockOpenAIServer
 KEY = "sk-live-0123456789abcdefSECRET"
 
 
-@pytest.fixture(autouse=True)
-def no_env_llm(monkeypatch):
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ALMANAC_LLM_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 def keyed_server():

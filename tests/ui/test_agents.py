@@ -12,12 +12,6 @@ from tests.ui.conftest import open_page
 PAGE = "pages/agents.py"
 
 
-@pytest.fixture(autouse=True)
-def no_env_llm(monkeypatch):
-    """No model unless a test adds one: the environment must not configure one behind our back."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ALMANAC_LLM_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 def llm(ui, tenant, mock_llm):

@@ -13,12 +13,6 @@ PAGE = "pages/models.py"
 SECRET = "sk-live-Secret0123456789abcdef"
 
 
-@pytest.fixture(autouse=True)
-def no_env_llm(monkeypatch):
-    """The page reads the process environment; tests start from a clean one."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ALMANAC_LLM_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-
 
 def refused_url() -> str:
     with socket.socket() as s:  # a port nobody listens on once closed
