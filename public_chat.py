@@ -20,6 +20,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -36,6 +37,7 @@ from core.chat import MAX_QUESTION_CHARS
 from core.container import Services, get_services
 from core.errors import AlmanacError, Forbidden, NotFound
 from core.prompting import excerpt
+from public_chat_voice import VOICE_CSS, Heard, hear, read_aloud, speech_player, status_html, voice_controls
 
 log = logging.getLogger(__name__)
 CHAT_PATH = "/chat"
@@ -181,6 +183,7 @@ class Turn:
         """What to show: the messages so far, or a spinner until the first of them arrives."""
         return self.messages or [self.waiting]
     tools: dict[str, int] = field(default_factory=dict)  # tool call id -> index of its bubble
+    answer: str = ""  # the complete answer's text (for reading it aloud), once it is done
 
     def _text(self) -> dict:
         """The text message to write into: the last one, unless a tool step came after it."""
@@ -214,6 +217,7 @@ class Turn:
             step["metadata"] = {"title": f"🔧 {data.get('name', 'tool')}" + (" — failed" if failed else ""),
                                 "status": "done"}
         elif event_type == "done":
+            self.answer = str(data.get("content") or "")
             if not self.streamed and data.get("content"):
                 self._text()["content"] = data["content"]
             sources = sources_html(data.get("references") or [], data.get("cited") or [])
@@ -255,20 +259,43 @@ def build_page(services: Callable[[], Services] = get_services) -> gr.Blocks:
         return (gr.update(visible=True), header_html(info), gr.update(value="", visible=False),
                 gr.update(visible=True), opening_messages(info), visit, info.name)
 
-    def ask(question: str, history: list[dict], visit: dict | None) -> Iterator[tuple]:
-        """Stream one answer, with "Send" and "New chat" disabled meanwhile: this page never cuts an answer
-        off, so it ends saved whole. (Stopping mid-way relied on Gradio closing the generator, which it
-        does not always do; for a visitor who leaves, the core's periodic saves keep what was said.)"""
-        question = (question or "").strip()
+    def ask(question: str, recording: str | None, history: list[dict], visit: dict | None) -> Iterator[tuple]:
+        """Stream one answer, with "Send", "New chat" and the microphone disabled meanwhile: this page never
+        cuts an answer off, so it ends saved whole. (Stopping mid-way relied on Gradio closing the generator,
+        which it does not always do; for a visitor who leaves, the core's periodic saves keep what was said.)
+        A recording (the microphone or an upload triggered this) is transcribed first and asked instead."""
+        typed = (question or "").strip()
         history = list(history or [])
-        if not visit or not question:
-            yield question, history, visit, gr.update(), gr.update()
+        busy, idle = gr.update(interactive=False), gr.update(interactive=True)
+        status = ""
+
+        def out(chat: list[dict], locked: bool, answer: str = "") -> tuple:
+            # box, chatbot, visit, send, new, microphone (emptied when done), voice status, the answer to speak
+            lock = busy if locked else idle
+            box = typed if recording else ""
+            return box, chat, visit, lock, lock, gr.update(interactive=not locked, value=None), status, answer
+
+        if not visit or not (typed or recording):
+            yield out(history, False)
             return
+        svc = services()
+        question = typed
+        if recording:
+            status = status_html(Heard(note="🎙️ Transcribing your question…"))
+            yield out(history, True)
+            try:
+                info = open_assistant(svc, visit["assistant_id"], visit["token"])
+                heard = hear(svc, info.tenant_id, recording)
+            except AlmanacError as exc:
+                heard = Heard(problem=exc.message)
+            status = status_html(heard)
+            if heard.problem:
+                yield out(history, False)
+                return
+            question = heard.text[:MAX_QUESTION_CHARS]
         history.append({"role": "user", "content": question})
         turn = Turn()
-        busy, idle = gr.update(interactive=False), gr.update(interactive=True)
-        yield "", history + turn.view(), visit, busy, busy
-        svc = services()
+        yield out(history + turn.view(), True)
         try:
             info = open_assistant(svc, visit["assistant_id"], visit["token"])  # unpublished meanwhile?
             if not visit.get("conversation_id"):
@@ -278,7 +305,7 @@ def build_page(services: Callable[[], Services] = get_services) -> gr.Blocks:
             try:
                 for event in stream:
                     turn.apply(event.type, event.data)
-                    yield "", history + turn.view(), visit, busy, busy
+                    yield out(history + turn.view(), True)
             finally:  # the visitor left mid-answer: the core saves what was said
                 getattr(stream, "close", lambda: None)()
         except NotFound:
@@ -290,7 +317,7 @@ def build_page(services: Callable[[], Services] = get_services) -> gr.Blocks:
         except Exception:  # the page must come back usable; the operator gets the traceback
             log.exception("Public chat answer failed (assistant %s)", visit.get("assistant_id"))
             turn.fail("Something went wrong while answering. Please try again.")
-        yield "", history + turn.messages, visit, idle, idle
+        yield out(history + turn.messages, False, answer=turn.answer)
 
     def new_chat(visit: dict | None):
         if not visit:
@@ -317,14 +344,21 @@ def build_page(services: Callable[[], Services] = get_services) -> gr.Blocks:
                 box = gr.Textbox(placeholder="Ask a question…", show_label=False, scale=8, lines=1, max_lines=6,
                                  max_length=MAX_QUESTION_CHARS, elem_id="pc-input", autofocus=True, container=False)
                 send = gr.Button("Send", variant="primary", scale=1, min_width=90, elem_id="pc-send")
+            speech = speech_player()
+            mic, speak_box, voice_status = voice_controls()
+            answer = gr.State("")
 
         page.load(open_page, inputs=[pathname, search],
                   outputs=[top, header, notice, chat_area, chatbot, visit, title],
                   js=READ_ADDRESS_JS, api_visibility="private").then(
             None, inputs=[title], js=SET_TITLE_JS, api_visibility="private")
-        gr.on([box.submit, send.click], ask, inputs=[box, chatbot, visit], outputs=[box, chatbot, visit, send, new],
-              trigger_mode="once", concurrency_limit=ANSWERS_AT_ONCE, api_visibility="private")
-        new.click(new_chat, inputs=[visit], outputs=[chatbot, visit], api_visibility="private")
+        gr.on([box.submit, send.click, mic.stop_recording, mic.upload], ask, inputs=[box, mic, chatbot, visit],
+              outputs=[box, chatbot, visit, send, new, mic, voice_status, answer], trigger_mode="once",
+              concurrency_limit=ANSWERS_AT_ONCE, api_visibility="private").then(
+            partial(read_aloud, services), inputs=[answer, speak_box, visit, voice_status], outputs=[speech, voice_status],
+            concurrency_limit=ANSWERS_AT_ONCE, api_visibility="private")
+        new.click(new_chat, inputs=[visit], outputs=[chatbot, visit], api_visibility="private").then(
+            lambda: (gr.update(value=None, visible=False), ""), outputs=[speech, voice_status], api_visibility="private")
     return page
 
 
@@ -352,7 +386,7 @@ def mount_public_chat(app: FastAPI, services: Callable[[], Services] = get_servi
     page = build_page(services)
     page.queue(default_concurrency_limit=None)  # loading the page and "new chat" are quick: never wait in line
     gr.mount_gradio_app(app, page, path=path, footer_links=[], run_history=False, show_error=False,
-                        theme=gr.themes.Default(primary_hue="indigo", radius_size="lg"), css=CSS)
+                        theme=gr.themes.Default(primary_hue="indigo", radius_size="lg"), css=CSS + VOICE_CSS)
     mount = next(r for r in app.routes if isinstance(r, Mount) and r.path == path)
     gradio_app = mount.app
     reserved = {p.strip("/").split("/", 1)[0] for p in (getattr(r, "path", "") for r in gradio_app.routes)}

