@@ -241,7 +241,7 @@ def test_llm_spec_resolution_order(svc, tenant, monkeypatch):
 
 # ------------------------------------------------------------------------------ validation
 @pytest.mark.parametrize("changes,match", [
-    ({"type": "tts"}, "Unknown model type"),
+    ({"type": "video"}, "Unknown model type"),
     ({"provider": "anthropic"}, "Unknown llm provider"),
     ({"name": "  "}, "name must not be empty"),
     ({"name": "x" * 256}, "longer than 255"),

@@ -84,7 +84,7 @@ def test_cards_grouped_by_type_with_masked_key_and_params(ui, tenant):
                      params={"dimension": 64})
     ui.models.create(tenant, type="rerank", provider="openai", name="BGE", model="bge", base_url="http://x:1/v1")
     at = open_page(PAGE)
-    assert [s.value for s in at.subheader][-3:] == ["💬 LLM  :gray-badge[1]", "🧬 Embedding model  :gray-badge[1]",
+    assert [s.value for s in at.subheader][-5:-2] == ["💬 LLM  :gray-badge[1]", "🧬 Embedding model  :gray-badge[1]",
                                                     "🔀 Rerank model  :gray-badge[1]"]
     text = body(at)
     assert "#### Team GPT :blue-badge[:material/star: Default]" in text and m.api_key_masked in text
