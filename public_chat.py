@@ -328,7 +328,8 @@ def build_page(services: Callable[[], Services] = get_services) -> gr.Blocks:
             return [{"role": "assistant", "content": f'<div class="pc-error">⚠️ {html.escape(exc.message)}</div>'}], visit
         return opening_messages(info), {**visit, "conversation_id": None}
 
-    with gr.Blocks(title="Chat", fill_height=True) as page:
+    # Visitors upload recordings: Gradio keeps them in its cache, so drop files older than an hour, hourly.
+    with gr.Blocks(title="Chat", fill_height=True, delete_cache=(3600, 3600)) as page:
         visit = gr.State(None)
         pathname = gr.Textbox(visible=False)
         search = gr.Textbox(visible=False)
@@ -354,8 +355,10 @@ def build_page(services: Callable[[], Services] = get_services) -> gr.Blocks:
             None, inputs=[title], js=SET_TITLE_JS, api_visibility="private")
         gr.on([box.submit, send.click, mic.stop_recording, mic.upload], ask, inputs=[box, mic, chatbot, visit],
               outputs=[box, chatbot, visit, send, new, mic, voice_status, answer], trigger_mode="once",
+              show_progress_on=[box, chatbot, send, new],
               concurrency_limit=ANSWERS_AT_ONCE, api_visibility="private").then(
             partial(read_aloud, services), inputs=[answer, speak_box, visit, voice_status], outputs=[speech, voice_status],
+            show_progress="hidden",
             concurrency_limit=ANSWERS_AT_ONCE, api_visibility="private")
         new.click(new_chat, inputs=[visit], outputs=[chatbot, visit], api_visibility="private").then(
             lambda: (gr.update(value=None, visible=False), ""), outputs=[speech, voice_status], api_visibility="private")

@@ -167,3 +167,27 @@ def search_tokens(text: str) -> list[str]:
             if word not in stop_en:
                 tokens.append(word)
     return tokens
+
+
+# ------------------------------------------------------------------ speech
+SPOKEN_CHARS = 3000  # a long answer: its first part is read (speech of it all would take minutes to make and hear)
+
+_CITATION = re.compile(r"\s*\[\d{1,3}\](?:\s*\[\d{1,3}\])*")
+_CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.DOTALL)
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_TAG = re.compile(r"<[^>]+>")
+_MARKUP = re.compile(r"(^|\n)\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)|[*_`~|]+")
+
+
+def speakable(markdown: str, limit: int = SPOKEN_CHARS) -> str:
+    """An answer as plain text to read out: no citation marks, markup, HTML or code; cut at a sentence end."""
+    text = _CODE_BLOCK.sub(" ", markdown or "")
+    text = _LINK.sub(r"\1", _TAG.sub(" ", text))
+    text = _CITATION.sub("", text)
+    text = _MARKUP.sub(r"\1", text)
+    text = re.sub(r"\s*\n\s*", "\n", re.sub(r"[ \t]+", " ", text)).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(mark) for mark in (". ", "! ", "? ", "。", "！", "？", "\n"))
+    return (cut[:end + 1] if end > limit // 2 else cut).strip()

@@ -30,6 +30,7 @@ from pages.components.voice import (
     answer_speech,
     read_aloud_toggle,
     speak_next,
+    take_speak_next,
     take_voice_question,
     voice_css,
     voice_input,
@@ -258,6 +259,7 @@ def conversation(target: Target, current: str) -> None:
         streaming = job["message_id"] if job["kind"] == "continue" else messages[-1].id
     answers = [m for m in messages if m.role == "assistant" and m.mode != "opener"]
     last = answers[-1].id if answers and messages[-1].id == answers[-1].id else None
+    just_completed = take_speak_next(VOICE)
     for m in messages:
         if m.id == streaming:
             stream_answer(stream, m, target.avatar)
@@ -265,7 +267,7 @@ def conversation(target: Target, current: str) -> None:
             show_message(m, avatar=target.avatar, last=m.id == last, on_feedback=give_feedback,
                          on_regenerate=regenerate, on_continue=continue_answer)
             if m.role == "assistant":
-                answer_speech(VOICE, m.id, "" if m.error else m.content)
+                answer_speech(VOICE, m.id, "" if m.error else m.content, fresh=m.id == just_completed)
     if not messages:
         opener_preview(target)
 
