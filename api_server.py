@@ -38,6 +38,15 @@ def banner(settings: Settings, admin_key: str) -> str:
     )
 
 
+def one_request_log() -> None:
+    """Streamlit gives uvicorn's loggers a handler of its own, so each request was logged twice: keep uvicorn's."""
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        own = [h for h in logger.handlers if h.get_name() in ("default", "access")]
+        if own:
+            logger.handlers = own
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     import streamlit.starlette
@@ -56,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         print(banner(settings, services.admin_api_key), flush=True)
         async with ui.lifespan()(app):
+            one_request_log()
             yield
         services.close()
         set_services(None)
