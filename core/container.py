@@ -69,6 +69,7 @@ class Services:
 
     def close(self) -> None:
         self.workers.stop()
+        self.retrieval.close()  # writes the hit counts and query log still queued
         self.db.engine.dispose()
 
 

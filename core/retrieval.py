@@ -6,6 +6,11 @@ Scores are on 0..1 so one threshold means the same thing in every mode:
   (BM25 picks the candidates and breaks ties);
 - hybrid: `w * vector + (1 - w) * text`, with both parts computed for every candidate
   of either list, so fusion never guesses a missing score.
+
+Keyword candidates come from the in-memory BM25 of each knowledge base (core/keyword_index.py)
+when it is at the knowledge base's current chunks_version, else from the database's full-text
+index (storage/keywords.py). Hit counts and the query log are written in the background
+(core/hit_recorder.py).
 """
 
 from __future__ import annotations
@@ -15,21 +20,26 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from core import keyword_index
 from core.config import Settings
 from core.embedding import EmbeddingService
 from core.errors import InvalidInput
+from core.hit_recorder import HitRecorder, SearchRecord
+from core.keyword_index import KbIndex, KeywordIndexes
 from core.providers.rerank import get_reranker
 from core.schemas import QueryLogEntry, RetrievalConfig, SearchHit
 from core.scope import load_kb
 from core.text import search_tokens
 from storage import keywords
 from storage.db import Database
-from storage.orm import Chunk, Document, KnowledgeBase, QueryLog
+from storage.orm import Chunk, Document, QueryLog
 from storage.vectors import VectorStore
 
 MODES = ("semantic", "full_text", "hybrid")
+_HIT_COLUMNS = (Chunk.id, Chunk.kb_id, Chunk.doc_id, Chunk.position, Chunk.content, Chunk.keywords, Chunk.meta,
+                Chunk.search_text, Chunk.embedded)
 COMMON_TERM_SHARE = 0.05  # a term in more than this share of all chunks does not select candidates
 
 
@@ -50,6 +60,16 @@ def _selective(tokens: list[str], dfs: dict[str, int], total: int) -> list[str]:
 class RetrievalService:
     def __init__(self, db: Database, vectors: VectorStore, embeddings: EmbeddingService, settings: Settings):
         self.db, self.vectors, self.embeddings, self.settings = db, vectors, embeddings, settings
+        self.keyword_indexes = KeywordIndexes(db)
+        self.recorder = HitRecorder(db)
+
+    def flush(self) -> None:
+        """Wait until the hit counts and query log of every finished search are stored."""
+        self.recorder.flush()
+
+    def close(self) -> None:
+        self.recorder.close()
+        self.keyword_indexes.close()
 
     def search(self, tenant_id: str, kb_ids: Sequence[str], query: str, *, mode: str | None = None,
                top_k: int | None = None, threshold: float | None = None, vector_weight: float | None = None,
@@ -66,6 +86,7 @@ class RetrievalService:
             kbs = [load_kb(s, tenant_id, k) for k in kb_ids]
             defaults = RetrievalConfig.model_validate(kbs[0].retrieval_config or {})
             models = {kb.id: kb.embedding_model for kb in kbs}
+            versions = {kb.id: kb.chunks_version for kb in kbs}
             allowed_docs = self._document_filter(s, tenant_id, kb_ids, doc_ids, metadata_filter)
         mode = mode or defaults.mode
         if mode not in MODES:
@@ -85,36 +106,48 @@ class RetrievalService:
         if mode != "full_text":
             vec_scores = self._nearest(kb_ids, models, qvecs, n_candidates, self._vector_filter(allowed_docs, False))
         q_tokens = list(dict.fromkeys(search_tokens(query)))
+        indexes = self.keyword_indexes.current(versions) if mode != "semantic" else None
         with self.db.session() as s:
             bm25: dict[str, float] = {}
+            rows = self._load(s, set(vec_scores), allowed_docs)
             if mode != "semantic":
-                total, dfs = keywords.document_frequencies(s, q_tokens)
+                if indexes is not None:
+                    total = sum(i.size for i in indexes.values())
+                    dfs = {t: sum(i.df(t) for i in indexes.values()) for t in q_tokens}
+                else:
+                    total, dfs = keywords.document_frequencies(s, q_tokens)
                 idf = {t: _idf(total, dfs.get(t, 0)) for t in q_tokens}
-                bm25 = dict(keywords.search(s, kb_ids, _selective(q_tokens, dfs, total), n_candidates, allowed_docs))
-            rows = self._load(s, set(vec_scores) | set(bm25), allowed_docs)
+                if indexes is not None:
+                    bm25 = self._keyword_candidates(s, list(indexes.values()), idf, n_candidates, allowed_docs, rows)
+                else:
+                    bm25 = dict(keywords.search(s, kb_ids, _selective(q_tokens, dfs, total), n_candidates,
+                                                allowed_docs))
+                    rows.update(self._load(s, set(bm25) - set(rows), allowed_docs))
             if mode != "full_text" and len(vec_scores) >= n_candidates and \
                     sum(cid in rows for cid in vec_scores) < top_k:
                 # Many of the nearest are disabled: only now pay for Chroma's metadata filter.
                 vec_scores = self._nearest(kb_ids, models, qvecs, n_candidates,
                                            self._vector_filter(allowed_docs, True))
-                rows = self._load(s, set(vec_scores) | set(bm25), allowed_docs)
+                rows.update(self._load(s, set(vec_scores) - set(rows), allowed_docs))
+        rows = {cid: r for cid, r in rows.items() if cid in vec_scores or cid in bm25}
         if mode == "hybrid":
-            missing = [cid for cid, (c, _) in rows.items() if cid not in vec_scores and c.embedded]
+            missing = [cid for cid, r in rows.items() if cid not in vec_scores and r.embedded]
             for kb_id in kb_ids:
-                ids = [cid for cid in missing if rows[cid][0].kb_id == kb_id]
+                ids = [cid for cid in missing if rows[cid].kb_id == kb_id]
                 for cid, vec in self.vectors.get_vectors(kb_id, ids).items():
                     vec_scores[cid] = float(np.dot(vec, qvecs[models[kb_id]]))
 
         hits = []
         idf_total = sum(idf.values()) if mode != "semantic" and q_tokens else 0.0
-        for cid, (chunk, doc_name) in rows.items():
+        for cid, chunk in rows.items():
             v = max(0.0, min(1.0, vec_scores.get(cid, 0.0))) if mode != "full_text" else None
             t = None
             if mode != "semantic":
                 present = set(chunk.search_text.split())
                 t = sum(w for tok, w in idf.items() if tok in present) / idf_total if idf_total else 0.0
             score = v if mode == "semantic" else t if mode == "full_text" else weight * v + (1 - weight) * t
-            hits.append(SearchHit(chunk_id=cid, kb_id=chunk.kb_id, doc_id=chunk.doc_id, document_name=doc_name,
+            hits.append(SearchHit(chunk_id=cid, kb_id=chunk.kb_id, doc_id=chunk.doc_id,
+                                  document_name=chunk.document_name,
                                   position=chunk.position, content=chunk.content, keywords=list(chunk.keywords),
                                   meta=dict(chunk.meta or {}), score=score, vector_score=v, text_score=t))
         hits.sort(key=lambda h: (h.score, bm25.get(h.chunk_id, 0.0)), reverse=True)
@@ -123,10 +156,30 @@ class RetrievalService:
             hits = self._rerank(rerank, query, hits[: n_candidates])
         hits = hits[:top_k]
         if record:
-            self._record(tenant_id, kb_ids, query, mode, source, top_k, hits, time.perf_counter() - started)
+            self.recorder.add(SearchRecord(
+                tenant_id=tenant_id, kb_ids=tuple(kb_ids), query=query, mode=mode, source=source, top_k=top_k,
+                elapsed_ms=(time.perf_counter() - started) * 1000,
+                hits=tuple((h.chunk_id, h.doc_id, h.kb_id) for h in hits)))
         return hits
 
-    def _document_filter(self, s, tenant_id: str, kb_ids: list[str], doc_ids: Sequence[str] | None,  # noqa: ANN001
+    def _keyword_candidates(self, s, indexes: list[KbIndex], idf: dict[str, float], n: int,
+                            allowed_docs: list[str] | None, rows: dict) -> dict[str, float]:
+        """The n best BM25 matches that may be shown (their rows are added to `rows`). The index
+        holds disabled chunks too, so when too many of the best are disabled, look deeper."""
+        allowed = set(allowed_docs) if allowed_docs is not None else None
+        checked: set[str] = set()
+        pool = n
+        while True:
+            ranked = keyword_index.top(indexes, idf, pool, allowed)
+            fresh = {cid for cid, _ in ranked} - checked - set(rows)
+            rows.update(self._load(s, fresh, allowed_docs))
+            checked |= fresh
+            shown = [(cid, score) for cid, score in ranked if cid in rows]
+            if len(shown) >= n or len(ranked) < pool:
+                return dict(shown[:n])
+            pool *= 4
+
+    def _document_filter(self, s, tenant_id: str, kb_ids: list[str], doc_ids: Sequence[str] | None,
                          metadata_filter: dict | None) -> list[str] | None:
         """The documents a search may return, or None for all of the knowledge bases'."""
         if doc_ids is None and not metadata_filter:
@@ -160,15 +213,16 @@ class RetrievalService:
         return None if not parts else parts[0] if len(parts) == 1 else {"$and": parts}
 
     @staticmethod
-    def _load(s, ids: set[str], allowed_docs: list[str] | None) -> dict[str, tuple[Chunk, str]]:  # noqa: ANN001
-        """Candidate rows that may be shown: the database, not the index, has the last word."""
+    def _load(s, ids: set[str], allowed_docs: list[str] | None) -> dict:
+        """Candidate rows that may be shown: the database, not the index, has the last word.
+        Only the columns a hit needs (not hit counts, hashes, timestamps, ...)."""
         if not ids:
             return {}
-        q = (select(Chunk, Document.name).join(Document, Document.id == Chunk.doc_id)
+        q = (select(*_HIT_COLUMNS, Document.name.label("document_name")).join(Document, Document.id == Chunk.doc_id)
              .where(Chunk.id.in_(list(ids)), Chunk.enabled.is_(True), Document.enabled.is_(True)))
         if allowed_docs is not None:
             q = q.where(Chunk.doc_id.in_(allowed_docs))
-        return {c.id: (c, name) for c, name in s.execute(q)}
+        return {r.id: r for r in s.execute(q)}
 
     def _rerank(self, model: str, query: str, hits: list[SearchHit]) -> list[SearchHit]:
         if not hits:
@@ -179,27 +233,8 @@ class RetrievalService:
             h.score = float(sc)
         return sorted(hits, key=lambda h: h.score, reverse=True)
 
-    def _record(self, tenant_id: str, kb_ids: list[str], query: str, mode: str, source: str, top_k: int,
-                hits: list[SearchHit], elapsed: float) -> None:
-        """Count hits on chunks, documents and knowledge bases, and log the query per knowledge base."""
-        with self.db.session() as s:
-            if hits:
-                chunk_ids = [h.chunk_id for h in hits]
-                s.execute(update(Chunk).where(Chunk.id.in_(chunk_ids)).values(hit_count=Chunk.hit_count + 1))
-                per_doc: dict[str, int] = {}
-                for h in hits:
-                    per_doc[h.doc_id] = per_doc.get(h.doc_id, 0) + 1
-                for doc_id, n in per_doc.items():
-                    s.execute(update(Document).where(Document.id == doc_id).values(hit_count=Document.hit_count + n))
-            for kb_id in kb_ids:
-                n = sum(1 for h in hits if h.kb_id == kb_id)
-                if n:
-                    s.execute(update(KnowledgeBase).where(KnowledgeBase.id == kb_id)
-                              .values(hit_count=KnowledgeBase.hit_count + n))
-                s.add(QueryLog(tenant_id=tenant_id, kb_id=kb_id, query=query[:2000], mode=mode, source=source,
-                               top_k=top_k, result_count=n, elapsed_ms=elapsed * 1000))
-
     def recent_queries(self, tenant_id: str, kb_id: str | None = None, limit: int = 20) -> list[QueryLogEntry]:
+        self.flush()  # the log as of every search that has returned
         with self.db.session() as s:
             q = select(QueryLog).where(QueryLog.tenant_id == tenant_id)
             if kb_id:

@@ -3,6 +3,9 @@
 The index itself is kept by the database (see migration 0002): FTS5 on SQLite, a GIN
 tsvector index on PostgreSQL. This module only queries it. Results are restricted to
 enabled chunks of enabled documents in the given knowledge bases.
+
+Searches normally rank with the in-memory index (core/keyword_index.py); this one is always in
+step with the rows, so it answers while that index is being (re)built after a change.
 """
 
 from __future__ import annotations

@@ -61,6 +61,8 @@ class KnowledgeBase(Base):
     retrieval_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)  # dialect-specific settings kept verbatim
     hit_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by database triggers (migration 0005) when its chunks' searchable text changes.
+    chunks_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

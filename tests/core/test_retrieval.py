@@ -49,6 +49,7 @@ def test_document_and_metadata_filters(svc, tenant, kb):
 
 def test_hits_are_counted_and_queries_logged(svc, tenant, kb):
     hits = svc.retrieval.search(tenant, [kb.id], "cats purr", mode="full_text", top_k=1, source="ui")
+    svc.retrieval.flush()  # counts are written in the background
     assert svc.chunks.get(tenant, hits[0].chunk_id).hit_count == 1
     assert svc.documents.get(tenant, hits[0].doc_id).hit_count == 1
     assert svc.knowledge.get(tenant, kb.id).hit_count == 1

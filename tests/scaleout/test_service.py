@@ -128,6 +128,7 @@ def test_filters_and_tenants(pg_svc, tenant, mode):
                                        threshold=0.0, record=False)
     hits = pg_svc.retrieval.search(tenant, [kb.id], "goldfish water", mode=mode, source="ui")
     assert names(hits)[0] == "fish.txt"
+    pg_svc.retrieval.flush()  # hit counts are written in the background
     assert pg_svc.chunks.get(tenant, hits[0].chunk_id).hit_count == 1
     other = pg_svc.tenants.create_tenant("other")
     other_kb = pg_svc.knowledge.create(other, "Zoo")  # same name, other tenant
