@@ -350,6 +350,11 @@ class ModelService:
             ok, message, latency_ms = self.verify(*args)
         except InvalidInput as exc:  # saved before a rule tightened
             ok, message, latency_ms = False, exc.message, 0
+        return self.record_check(tenant_id, id, ok, message, latency_ms)
+
+    def record_check(self, tenant_id: str, id: str, ok: bool, message: str,  # noqa: A002
+                     latency_ms: float = 0) -> ModelConfigInfo:
+        """Store a connection verdict: check()'s, or a test the user ran on exactly these settings before saving."""
         with self.db.session() as s:
             row = self._load(s, tenant_id, id)
             row.status = "ok" if ok else "error"

@@ -75,6 +75,15 @@ def _verdict(fid: str, fingerprint: str) -> None:
         st.error(f"**{t('models.verify_failed', ms=ms)}**  \n{message}", icon="🔌")
 
 
+def _keep_verdict(fid: str, fingerprint: str, saved: ModelConfigInfo | None) -> ModelConfigInfo | None:
+    """A test run on exactly the saved settings is the saved model's status (no "not checked" after a good test)."""
+    stored = st.session_state.get(key(fid, "verdict"))
+    if saved is None or not stored or stored[0] != fingerprint or stored[1] is None:
+        return saved
+    ok, message, ms = stored[1]
+    return attempt(lambda: services().models.record_check(TENANT, saved.id, ok, message, ms)) or saved
+
+
 def model_form(model: ModelConfigInfo | None, type_: str = "llm") -> ModelConfigInfo | None:
     """Render the form; returns the saved model once created/updated, else None."""
     svc = services()
@@ -153,9 +162,10 @@ def model_form(model: ModelConfigInfo | None, type_: str = "llm") -> ModelConfig
             st.error("\n".join(f"- {p}" for p in problems), icon="⚠️")
             return None
         if model is None:
-            return attempt(lambda: svc.models.create(TENANT, type=type_, provider=provider, name=name, model=model_name,
-                                                     base_url=base_url, api_key=typed_key, params=all_params,
-                                                     is_default=make_default))
+            saved = attempt(lambda: svc.models.create(TENANT, type=type_, provider=provider, name=name, model=model_name,
+                                                      base_url=base_url, api_key=typed_key, params=all_params,
+                                                      is_default=make_default))
+            return _keep_verdict(fid, fingerprint, saved)
         wanted = {"name": name.strip(), "provider": provider, "model": model_name.strip(),
                   "base_url": base_url.strip().rstrip("/"), "params": all_params}
         # Only what changed: an unchanged save keeps the stored connection status.
@@ -166,4 +176,5 @@ def model_form(model: ModelConfigInfo | None, type_: str = "llm") -> ModelConfig
             changes["clear_api_key"] = True
         if make_default:
             changes["is_default"] = True
-        return attempt(lambda: svc.models.update(TENANT, model.id, **changes)) if changes else model
+        saved = attempt(lambda: svc.models.update(TENANT, model.id, **changes)) if changes else model
+        return _keep_verdict(fid, fingerprint, saved) if changes else saved

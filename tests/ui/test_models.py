@@ -157,6 +157,21 @@ def test_test_connection_ok_without_saving(ui, tenant, mock_llm):
     assert mock_llm.chat_requests and not ui.models.list(tenant)
 
 
+def test_a_good_test_before_saving_becomes_the_saved_status(ui, tenant, mock_llm):
+    at = open_add(ui)
+    fill(at, name="M", model="mock-model", base_url=mock_llm.base_url)
+    at.button(key="mf_new_test").click().run()
+    at.button(key="mf_new_save").click().run()
+    (m,) = ui.models.list(tenant, "llm")
+    assert m.status == "ok" and "mock-model" in m.status_message and "not checked" not in body(at)
+    at = open_add(ui)  # a test of other settings than the saved ones says nothing about them
+    fill(at, name="N", model="mock-model", base_url=mock_llm.base_url)
+    at.button(key="mf_new_test").click().run()
+    fill(at, model="another-model")
+    at.button(key="mf_new_save").click().run()
+    assert {m.name: m.status for m in ui.models.list(tenant, "llm")} == {"M": "ok", "N": "unknown"}
+
+
 def test_test_connection_errors_are_friendly_and_hide_the_key(ui, tenant):
     with MockOpenAIServer(api_key="sk-right-key-0000000000") as server:
         at = open_add(ui)
