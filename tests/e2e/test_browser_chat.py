@@ -175,9 +175,9 @@ def flow(page, base: str, llm: MockOpenAIServer) -> None:
     assert API_KEY not in verdict.inner_text()
     shoot(page, 4, "models-test-connection")
     main.get_by_role("button", name="Add model").click()
+    toast(page, f"Model '{LLM_NAME}' added")
     settle(page)
     no_exception(page)
-    toast(page, f"Model '{LLM_NAME}' added")
     heading = main.get_by_role("heading", name=LLM_NAME)
     expect(heading).to_be_visible()
     expect(heading).to_contain_text("Default")  # the first LLM becomes the default
@@ -204,9 +204,9 @@ def flow(page, base: str, llm: MockOpenAIServer) -> None:
     settle(page)
     expect(sources.get_by_text(LEAVE_DOC).first).to_be_visible()
     answer.locator('[class*="st-key-chat_like_"] button').first.click()  # the 👍 (Streamlit renders it twice)
+    toast(page, "Thanks for the feedback")
     settle(page)
     no_exception(page)
-    toast(page, "Thanks for the feedback")
     expect(last_answer(page).locator('[class*="st-key-chat_like_"] button').first).to_have_attribute(
         "data-testid", "stBaseButton-primary")
     assert API_KEY not in page.content()
