@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from core.assistants import AssistantInfo
-from pages.components.chat_assistant_form import AVATARS, model_options
+from pages.components.chat_assistant_form import AVATARS, model_options, sampling_fields
 from pages.components.common import TENANT, link, services
 from pages.components.i18n import t
 from pages.components.tool_picker import Catalogue, ToolPicker, normalized
@@ -52,20 +52,8 @@ def model_section(a: AssistantInfo) -> dict[str, Any]:
                             format_func=models.__getitem__, help=t("agents.form.model_help"), key=key(a, "model"))
     if len(models) == 1:
         link("models", t("agents.go_models"), icon="🧠")
-    c1, c2 = st.columns(2)
-    temperature = c1.slider(t("assistants.form.temperature"), 0.0, 2.0, float(llm.temperature), step=0.05,
-                            help=t("assistants.form.temperature_help"), key=key(a, "temperature"))
-    top_p = c2.slider(t("assistants.form.top_p"), 0.0, 1.0, float(llm.top_p), step=0.05,
-                      help=t("assistants.form.top_p_help"), key=key(a, "top_p"))
-    presence = c1.slider(t("assistants.form.presence"), -2.0, 2.0, float(llm.presence_penalty), step=0.1,
-                         help=t("assistants.form.presence_help"), key=key(a, "presence"))
-    frequency = c2.slider(t("assistants.form.frequency"), -2.0, 2.0, float(llm.frequency_penalty), step=0.1,
-                          help=t("assistants.form.frequency_help"), key=key(a, "frequency"))
-    max_tokens = c1.number_input(t("assistants.form.max_tokens"), 0, 200_000, int(llm.max_tokens or 0), step=64,
-                                 help=t("assistants.form.max_tokens_help"), key=key(a, "max_tokens"))
-    return {"model_id": model_id, "temperature": round(temperature, 2), "top_p": round(top_p, 2),
-            "presence_penalty": round(presence, 2), "frequency_penalty": round(frequency, 2),
-            "max_tokens": int(max_tokens) or None}
+    sampling, _ = sampling_fields(llm, lambda name: key(a, name))
+    return {"model_id": model_id, **sampling}
 
 
 def tools_section(a: AssistantInfo, catalogue: Catalogue) -> tuple[list[str], list[dict]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -18,6 +19,23 @@ FALLBACKS = ("fixed_response", "model")
 
 def _key(a: AssistantInfo | None, name: str) -> str:
     return f"asf_{a.id if a else 'new'}_{name}"
+
+
+def sampling_fields(llm: LLMSettings, keyed: Callable[[str], str]) -> tuple[dict[str, Any], Any]:
+    """The LLM's sampling settings (assistants and agents alike), and the free column for one more field."""
+    c1, c2 = st.columns(2)
+    temperature = c1.slider(t("assistants.form.temperature"), 0.0, 2.0, float(llm.temperature), step=0.05,
+                            help=t("assistants.form.temperature_help"), key=keyed("temperature"))
+    top_p = c2.slider(t("assistants.form.top_p"), 0.0, 1.0, float(llm.top_p), step=0.05,
+                      help=t("assistants.form.top_p_help"), key=keyed("top_p"))
+    presence = c1.slider(t("assistants.form.presence"), -2.0, 2.0, float(llm.presence_penalty), step=0.1,
+                         help=t("assistants.form.presence_help"), key=keyed("presence"))
+    frequency = c2.slider(t("assistants.form.frequency"), -2.0, 2.0, float(llm.frequency_penalty), step=0.1,
+                          help=t("assistants.form.frequency_help"), key=keyed("frequency"))
+    max_tokens = c1.number_input(t("assistants.form.max_tokens"), 0, 200_000, int(llm.max_tokens or 0), step=64,
+                                 help=t("assistants.form.max_tokens_help"), key=keyed("max_tokens"))
+    return {"temperature": round(temperature, 2), "top_p": round(top_p, 2), "presence_penalty": round(presence, 2),
+            "frequency_penalty": round(frequency, 2), "max_tokens": int(max_tokens) or None}, c2
 
 
 def reset_form(assistant_id: str | None = None) -> None:
@@ -105,19 +123,10 @@ def assistant_form(a: AssistantInfo | None, on_cancel: Callable[[], None]) -> As
                                     key=_key(a, "model"))
             if len(models) == 1:
                 link("models", t("assistants.form.add_model"), icon="🧠")
-            c1, c2 = st.columns(2)
-            temperature = c1.slider(t("assistants.form.temperature"), 0.0, 2.0, float(llm.temperature), step=0.05,
-                                    help=t("assistants.form.temperature_help"), key=_key(a, "temperature"))
-            top_p = c2.slider(t("assistants.form.top_p"), 0.0, 1.0, float(llm.top_p), step=0.05,
-                              help=t("assistants.form.top_p_help"), key=_key(a, "top_p"))
-            presence = c1.slider(t("assistants.form.presence"), -2.0, 2.0, float(llm.presence_penalty), step=0.1,
-                                 help=t("assistants.form.presence_help"), key=_key(a, "presence"))
-            frequency = c2.slider(t("assistants.form.frequency"), -2.0, 2.0, float(llm.frequency_penalty), step=0.1,
-                                  help=t("assistants.form.frequency_help"), key=_key(a, "frequency"))
-            max_tokens = c1.number_input(t("assistants.form.max_tokens"), 0, 200_000, int(llm.max_tokens or 0), step=64,
-                                         help=t("assistants.form.max_tokens_help"), key=_key(a, "max_tokens"))
-            window = c2.number_input(t("assistants.form.context_window"), 1024, 2_000_000, int(llm.context_window),
-                                     step=1024, help=t("assistants.form.context_window_help"), key=_key(a, "window"))
+            sampling, spare = sampling_fields(llm, lambda name: _key(a, name))
+            window = spare.number_input(t("assistants.form.context_window"), 1024, 2_000_000, int(llm.context_window),
+                                        step=1024, help=t("assistants.form.context_window_help"),
+                                        key=_key(a, "window"))
         with prompt_tab:
             system = st.text_area(t("assistants.form.system"), value=prompt.system, height=200,
                                   help=t("assistants.form.system_help"), key=_key(a, "system"))
@@ -171,9 +180,7 @@ def assistant_form(a: AssistantInfo | None, on_cancel: Callable[[], None]) -> As
         fields = {
             "name": name.strip(), "avatar": (avatar or AVATARS[0]).strip()[:16], "description": description.strip(),
             "kb_ids": kb_ids,
-            "llm": {"model_id": model_id, "temperature": round(temperature, 2), "top_p": round(top_p, 2),
-                    "presence_penalty": round(presence, 2), "frequency_penalty": round(frequency, 2),
-                    "max_tokens": int(max_tokens) or None, "context_window": int(window)},
+            "llm": {"model_id": model_id, **sampling, "context_window": int(window)},
             "prompt": {"system": system, "similarity_threshold": round(threshold, 4),
                        "keywords_similarity_weight": round(keyword_weight, 4), "top_n": int(top_n),
                        "top_k": int(top_k), "rerank_model": (rerank or "").strip(), "empty_response": empty.strip(),
