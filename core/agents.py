@@ -18,7 +18,7 @@ from typing import Any
 
 from core.errors import AlmanacError, ProviderError
 from core.prompting import format_passage, truncate_tokens
-from core.providers.llm import LLM, ChatParams, StreamChunk, ToolCall
+from core.providers.llm import LLM, StreamChunk, ToolCall
 from core.tools.base import BoundTool, ToolContext, ToolRef, ToolResult
 
 log = logging.getLogger(__name__)
@@ -55,9 +55,7 @@ class AgentRun:
         self.job, self.out, self.llm, self.emit, self.event = job, out, llm, emit, event
         self.tools = {t.name: t for t in tools}
         s = job.settings
-        self.params = ChatParams(temperature=s.llm.temperature, top_p=s.llm.top_p,
-                                 presence_penalty=s.llm.presence_penalty, frequency_penalty=s.llm.frequency_penalty,
-                                 max_tokens=s.llm.max_tokens)
+        self.params = s.llm.chat_params()
         self.max_steps = s.strategy.max_steps
         self.mode = s.strategy.tool_mode
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput, NotFound
+from core.providers.llm import ChatParams
 from core.schemas import Page
 from core.scope import check_paging, load_kb, load_owned, parse_config
 from storage.db import Database
@@ -54,6 +55,10 @@ class LLMSettings(BaseModel):
     max_tokens: int | None = Field(512, ge=1, le=200_000)  # None: the model decides
     # Not in RAGFlow's spec: the prompt (knowledge + history) is fitted into this many tokens.
     context_window: int = Field(8192, ge=1024, le=2_000_000)
+
+    def chat_params(self) -> ChatParams:
+        return ChatParams(temperature=self.temperature, top_p=self.top_p, presence_penalty=self.presence_penalty,
+                          frequency_penalty=self.frequency_penalty, max_tokens=self.max_tokens)
 
 
 class PromptSettings(BaseModel):

@@ -298,9 +298,7 @@ class ChatService(Conversations):
         if job.resume:
             messages = [*messages, {"role": "assistant", "content": job.resume},
                         {"role": "user", "content": CONTINUE_PROMPT}]
-        s = job.settings.llm
-        params = ChatParams(temperature=s.temperature, top_p=s.top_p, presence_penalty=s.presence_penalty,
-                            frequency_penalty=s.frequency_penalty, max_tokens=s.max_tokens)
+        params = job.settings.llm.chat_params()
         stream, usage, finish, new, flushed = llm.stream(messages, params), None, None, "", time.monotonic()
         try:
             for chunk in stream:

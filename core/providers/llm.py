@@ -126,7 +126,7 @@ _NUMBERED = re.compile(r"^\s*\[1\]", re.M)
 
 def mock_answer(messages: list[dict]) -> str:
     """The deterministic reply of the mock model (also used by tests/mock_llm.py's server)."""
-    last = next((_text_of(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+    last = _question(messages)
     words = last.split()
     summary = " ".join(words[:30]) + (" ..." if len(words) > 30 else "")
     # Numbered passages arrive in the system prompt (knowledge chat) or in tool results (agents).
@@ -145,13 +145,19 @@ def _last_user(messages: list[dict]) -> int:
     return next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), 0)
 
 
+def _question(messages: list[dict]) -> str:
+    """The text of the last user message ("" when there is none)."""
+    i = _last_user(messages)
+    return _text_of(messages[i].get("content")) if messages and messages[i].get("role") == "user" else ""
+
+
 def mock_tool_calls(messages: list[dict], tools: list[dict] | None) -> list[ToolCall]:
     """The mock model's tool policy, deterministic: for a new question it searches the knowledge bases
     (kb_search) and computes any arithmetic in it (calculator); once tools have answered, it answers."""
     names = {(t.get("function") or {}).get("name") for t in tools or []}
     if not names or any(m.get("role") == "tool" for m in messages[_last_user(messages):]):
         return []
-    question = _text_of(messages[_last_user(messages)].get("content")) if messages else ""
+    question = _question(messages)
     calls = []
     if "kb_search" in names and question.strip():
         calls.append(ToolCall("call_kb", "kb_search", json.dumps({"query": question})))
