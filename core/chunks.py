@@ -26,16 +26,24 @@ def embedding_text(content: str, questions: list[str]) -> str:
     return "\n".join([*questions, content])
 
 
+def stored_content(content: str) -> str:
+    return content.replace("\x00", "")  # PostgreSQL text cannot hold NUL
+
+
+def derived_fields(content: str, keywords: list[str], questions: list[str]) -> dict:
+    """The content (as stored) and the columns derived from it: hash, analysed tokens, counts."""
+    content = stored_content(content)
+    return {"content": content, "content_hash": text_hash(embedding_text(content, questions)),
+            "search_text": " ".join(search_tokens(" ".join([content, *keywords, *questions]))),
+            "token_count": count_tokens(content), "char_count": len(content)}
+
+
 def fill_chunk(chunk: Chunk, content: str, keywords: list[str], questions: list[str]) -> None:
-    """Set content and everything derived from it (hash, analysed tokens, counts)."""
-    content = content.replace("\x00", "")  # PostgreSQL text cannot hold NUL
-    chunk.content = content
+    """Set content and everything derived from it."""
+    for name, value in derived_fields(content, keywords, questions).items():
+        setattr(chunk, name, value)
     chunk.keywords = keywords
     chunk.questions = questions
-    chunk.content_hash = text_hash(embedding_text(content, questions))
-    chunk.search_text = " ".join(search_tokens(" ".join([content, *keywords, *questions])))
-    chunk.token_count = count_tokens(content)
-    chunk.char_count = len(content)
 
 
 def vector_metadata(chunk: Chunk, doc_enabled: bool) -> dict:
@@ -126,6 +134,9 @@ class ChunkService:
             raise InvalidInput("Chunk content must not be empty")
         keywords, questions = _clean_list(keywords, "keywords"), _clean_list(questions, "questions")
         with self.db.session() as s:
+            model = load_kb(s, tenant_id, load_document(s, tenant_id, doc_id).kb_id).embedding_model
+        self._embed_first(model, content, questions)
+        with self.db.session() as s:
             doc = load_document(s, tenant_id, doc_id)
             kb = load_kb(s, tenant_id, doc.kb_id)
             last = s.scalar(select(func.max(Chunk.position)).where(Chunk.doc_id == doc.id))
@@ -142,12 +153,19 @@ class ChunkService:
     def update(self, tenant_id: str, chunk_id: str, *, content: str | None = None,
                keywords: list[str] | None = None, questions: list[str] | None = None,
                meta: dict | None = None, enabled: bool | None = None) -> ChunkInfo:
+        if content is not None and not content.strip():
+            raise InvalidInput("Chunk content must not be empty")
+        if content is not None or questions is not None:
+            with self.db.session() as s:
+                chunk = self._load(s, tenant_id, chunk_id)
+                model, old_content, old_questions = load_kb(s, tenant_id, chunk.kb_id).embedding_model, \
+                    chunk.content, list(chunk.questions)
+            self._embed_first(model, content.strip() if content is not None else old_content,
+                              _clean_list(questions, "questions") if questions is not None else old_questions)
         with self.db.session() as s:
             chunk = self._load(s, tenant_id, chunk_id)
             doc = s.get(Document, chunk.doc_id)
             kb = load_kb(s, tenant_id, chunk.kb_id)
-            if content is not None and not content.strip():
-                raise InvalidInput("Chunk content must not be empty")
             new_content = content.strip() if content is not None else chunk.content
             new_keywords = _clean_list(keywords, "keywords") if keywords is not None else list(chunk.keywords)
             new_questions = _clean_list(questions, "questions") if questions is not None else list(chunk.questions)
@@ -164,6 +182,11 @@ class ChunkService:
             refresh_document_counts(s, doc.id)
             s.flush()
             return chunk_info(chunk, doc.name)
+
+    def _embed_first(self, model: str, content: str, questions: list[str]) -> None:
+        """Embed (into the cache) before the write transaction begins, so it stays short: inside it,
+        embed_and_store finds the vector cached."""
+        self.embeddings.passages(model, [embedding_text(stored_content(content), questions)])
 
     def set_enabled(self, tenant_id: str, chunk_ids: list[str], enabled: bool) -> None:
         with self.db.session() as s:

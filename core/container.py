@@ -84,7 +84,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     embeddings = EmbeddingService(db, settings)
     queue = TaskQueue(db)
     pipeline = Pipeline(db, blobs, vectors, embeddings, queue)
-    workers = IngestionWorkers(pipeline, queue, settings.ingest_workers)
+    workers = IngestionWorkers(pipeline, queue, settings.ingest_workers, nice=settings.ingest_nice)
     tenants = TenantService(db, settings)
     models = ModelService(db, settings)
     retrieval = RetrievalService(db, vectors, embeddings, settings)

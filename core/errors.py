@@ -43,3 +43,10 @@ class ProviderError(AlmanacError):
     """An external model provider failed or is unreachable."""
 
     status = 502
+
+
+class Unavailable(AlmanacError):
+    """A service Almanac depends on (the database, the vector store) cannot be reached right now;
+    the same request may succeed later."""
+
+    status = 503

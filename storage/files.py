@@ -29,7 +29,10 @@ class BlobStore:
         return key, digest
 
     def get(self, key: str) -> bytes:
-        return (self.root / key).read_bytes()
+        return self.path(key).read_bytes()
+
+    def path(self, key: str) -> Path:
+        return self.root / key
 
     def delete(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)

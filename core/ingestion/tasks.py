@@ -27,6 +27,9 @@ class TaskLost(Exception):
     """The task was cancelled, deleted or taken over; the worker must stop working on it."""
 
 
+REQUEUED_MESSAGE = "Waiting: requeued when its worker stopped; it resumes where it left off"
+
+
 def new_batch_id() -> str:
     return datetime.now().strftime("%Y%m%d%H%M%S") + f"{random.randint(0, 999_999):06d}"
 
@@ -90,6 +93,26 @@ class TaskQueue:
             ).rowcount
         if not done:
             raise TaskLost(task_id)
+
+    def reload(self, task_id: str) -> Task | None:
+        """The task as stored now, if this worker still owns it and it is unfinished."""
+        with self.db.session() as s:
+            return s.scalar(select(Task).where(Task.id == task_id, Task.worker == self.worker,
+                                               Task.state.in_(ACTIVE_STATES)))
+
+    def note(self, task_id: str, message: str) -> None:
+        """Change the message of a task this worker owns (e.g. why it is waiting)."""
+        with self.db.session() as s:
+            s.execute(update(Task).where(Task.id == task_id, Task.worker == self.worker,
+                                         Task.state.in_(ACTIVE_STATES)).values(message=message, heartbeat_at=utcnow()))
+
+    def release(self) -> int:
+        """Put this worker's unfinished tasks back in the queue (it is stopping); they resume where they stopped."""
+        with self.db.session() as s:
+            return s.execute(
+                update(Task).where(Task.worker == self.worker, Task.state.in_(ACTIVE_STATES))
+                .values(state="waiting", worker="", message=REQUEUED_MESSAGE)
+            ).rowcount
 
     def heartbeat(self, task_id: str) -> None:
         """Say 'still working' during a long step, so no other host adopts the task."""

@@ -1,0 +1,176 @@
+"""The CPU-heavy steps of ingestion — reading and splitting a file, embedding its passages — and where they run.
+
+Background ingestion hands them to helper processes at a lower CPU priority (`ALMANAC_INGEST_NICE`), so
+searches and chat in the server process come first: the kernel gives the cores to the server's threads
+whenever they want them, and the helpers' Python work (parsing, splitting, jieba) never holds the
+server's GIL. The server process keeps only the short steps: database writes and vector upserts.
+`bench/load.py` measures the effect. The CLI's `ingest --wait` and the tests run the same functions in
+the calling thread (`InlineHelpers`).
+
+Helpers are spawned (forking a process that runs Chroma's and OpenMP's threads is unsafe), so the main
+module must not start a server when imported by them (see `api_server.py`). They die with the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from core.errors import AlmanacError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class HelpersStopped(Exception):
+    """The helpers were shut down (the server is stopping): the task goes back to the queue."""
+
+
+@dataclass
+class PreparedChunk:
+    content: str
+    meta: dict
+    keywords: list[str] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
+    derived: dict[str, Any] = field(default_factory=dict)  # search_text, content_hash, token_count, char_count
+
+
+@dataclass
+class Prepared:
+    kind: str
+    chunks: list[PreparedChunk]
+
+
+def read(name: str, path: str, preprocess: list[str]) -> Any:
+    """The file's text sections (a ParsedDocument), cleaned by the `preprocess` rules."""
+    from core.ingestion.cleaning import clean
+    from core.ingestion.readers import read_document
+
+    parsed = read_document(name, Path(path).read_bytes())
+    for section in parsed.sections:
+        section.text = clean(section.text, preprocess)
+    return parsed
+
+
+def split(parsed: Any, chunk_config: dict) -> Prepared:
+    """Chunks of a ParsedDocument, with their keywords and derived search fields."""
+    from core.chunks import derived_fields
+    from core.ingestion.keywords import extract_keywords
+    from core.ingestion.splitting import split as split_document
+    from core.schemas import ChunkConfig
+
+    config = ChunkConfig.model_validate(chunk_config)
+    drafts = split_document(parsed, config.split_config())
+    if not drafts:
+        raise AlmanacError("No text to index was found in this document")
+    keywords = (extract_keywords([d.content for d in drafts], top_k=config.keywords_per_chunk)
+                if config.keywords_per_chunk else [[] for _ in drafts])
+    chunks = []
+    for draft, kws in zip(drafts, keywords, strict=True):
+        derived = derived_fields(draft.content, kws, list(draft.questions))
+        chunks.append(PreparedChunk(content=derived.pop("content"), meta=draft.meta, keywords=kws,
+                                    questions=list(draft.questions), derived=derived))
+    return Prepared(kind=parsed.kind, chunks=chunks)
+
+
+def embed_passages(spec: Any, texts: list[str]) -> np.ndarray:
+    """Passage vectors with the embedder of `spec` (an EmbedderSpec), loaded once per process."""
+    from core.providers.embeddings import get_embedder
+
+    return np.asarray(get_embedder(spec).embed_passages(texts), dtype=np.float32)
+
+
+class InlineHelpers:
+    """The steps in the calling thread, at its priority."""
+
+    def read(self, name: str, path: Path, preprocess: list[str]) -> Any:
+        return read(name, str(path), preprocess)
+
+    def split(self, parsed: Any, chunk_config: dict) -> Prepared:
+        return split(parsed, chunk_config)
+
+    def embed(self, spec: Any, texts: list[str]) -> np.ndarray:
+        return embed_passages(spec, texts)
+
+    def close(self) -> None:
+        pass
+
+
+def _start_helper(nice: int) -> None:
+    """In each helper: lower priority, leave Ctrl-C to the server, and die when the server dies."""
+    if nice:
+        os.nice(nice)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1  # noqa: N806 - the prctl constant's name
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class ProcessHelpers:
+    """A pool of `processes` helper processes at `nice`, started on first use."""
+
+    def __init__(self, processes: int, nice: int):
+        self.processes, self.nice = max(1, processes), nice
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def read(self, name: str, path: Path, preprocess: list[str]) -> Any:
+        return self._call(read, name, str(path), preprocess)
+
+    def split(self, parsed: Any, chunk_config: dict) -> Prepared:
+        return self._call(split, parsed, chunk_config)
+
+    def embed(self, spec: Any, texts: list[str]) -> np.ndarray:
+        return self._call(embed_passages, spec, texts)
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise HelpersStopped()
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_start_helper, initargs=(self.nice,))
+            return self._pool
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        pool = self._executor()
+        try:
+            future: Future[T] = pool.submit(fn, *args)
+            return future.result()
+        except (BrokenProcessPool, RuntimeError) as exc:  # RuntimeError: submit after shutdown
+            with self._lock:
+                if self._closed:
+                    raise HelpersStopped() from None
+                if self._pool is pool:  # the next call starts fresh helpers
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            log.warning("an ingestion helper process stopped: %s", exc)
+            raise AlmanacError("The process reading this document stopped unexpectedly (too large for the "
+                               "memory available?)") from None
+
+    def close(self) -> None:
+        """Stop at once: running calls fail with HelpersStopped, the helper processes are killed."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # ProcessPoolExecutor has no public way to stop work in progress before Python 3.14.
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
