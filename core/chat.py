@@ -27,7 +27,7 @@ from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, NOTHING_TO_QUOTE, RE
                             build_prompt, cited_indexes, clean_title, heuristic_title, passage, retrieval_only_answer,
                             transcript)
 from core.providers.llm import LLM, ChatParams, LLMSpec, get_llm
-from core.retrieval import RetrievalService
+from core.retrieval import MAX_QUERY_CHARS, RetrievalService
 from core.text import count_tokens
 from storage.db import Database
 from storage.orm import Conversation, Message, utcnow
@@ -322,8 +322,10 @@ class ChatService(Conversations):
     def _retrieve(self, job: _Job, query: str) -> list[dict]:
         p = job.settings.prompt
         pool = min(p.top_k, max(p.top_n, RERANK_POOL)) if p.rerank_model else p.top_n
-        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, mode="hybrid", top_k=min(pool, 1000),
-                                     threshold=p.similarity_threshold, vector_weight=1 - p.keywords_similarity_weight,
+        # A question may be longer than a search query may be (a pasted text): search with its start.
+        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query[:MAX_QUERY_CHARS], mode="hybrid",
+                                     top_k=min(pool, 1000), threshold=p.similarity_threshold,
+                                     vector_weight=1 - p.keywords_similarity_weight,
                                      rerank_model=p.rerank_model or None, source="chat")
         return [passage(h) for h in hits[: p.top_n]]
 

@@ -20,6 +20,11 @@ from storage.db import Database
 from storage.orm import Chunk, Document, KnowledgeBase, new_id
 from storage.vectors import VectorStore
 
+# Manual chunks: about 8,000 tokens of English (the largest chunk size), far less than a megabyte.
+MAX_CHUNK_CHARS = 30_000
+MAX_LIST_ITEMS = 100  # keywords or questions of one chunk
+MAX_ITEM_CHARS = 1_000
+
 
 def embedding_text(content: str, questions: list[str]) -> str:
     """What a chunk's vector represents: its questions (when any) and its content."""
@@ -86,7 +91,22 @@ def _clean_list(values: Any, what: str) -> list[str]:
         return []
     if isinstance(values, str) or not all(isinstance(v, str) for v in values):
         raise InvalidInput(f"{what} must be a list of strings")
-    return [v.strip() for v in values if v.strip()]
+    cleaned = [v.strip() for v in values if v.strip()]
+    if len(cleaned) > MAX_LIST_ITEMS:
+        raise InvalidInput(f"A chunk can have at most {MAX_LIST_ITEMS} {what}, got {len(cleaned)}")
+    if any(len(v) > MAX_ITEM_CHARS for v in cleaned):
+        raise InvalidInput(f"Each of the {what} can be at most {MAX_ITEM_CHARS:,} characters long")
+    return cleaned
+
+
+def _check_content(content: str) -> str:
+    content = (content or "").strip()
+    if not content:
+        raise InvalidInput("Chunk content must not be empty")
+    if len(content) > MAX_CHUNK_CHARS:
+        raise InvalidInput(f"Chunk content is {len(content):,} characters long; the limit is {MAX_CHUNK_CHARS:,}. "
+                           "Split it into several chunks.")
+    return content
 
 
 class ChunkService:
@@ -129,9 +149,7 @@ class ChunkService:
 
     def add(self, tenant_id: str, doc_id: str, content: str, *, keywords: list[str] | None = None,
             questions: list[str] | None = None, meta: dict | None = None) -> ChunkInfo:
-        content = (content or "").strip()
-        if not content:
-            raise InvalidInput("Chunk content must not be empty")
+        content = _check_content(content)
         keywords, questions = _clean_list(keywords, "keywords"), _clean_list(questions, "questions")
         with self.db.session() as s:
             model = load_kb(s, tenant_id, load_document(s, tenant_id, doc_id).kb_id).embedding_model
@@ -153,20 +171,19 @@ class ChunkService:
     def update(self, tenant_id: str, chunk_id: str, *, content: str | None = None,
                keywords: list[str] | None = None, questions: list[str] | None = None,
                meta: dict | None = None, enabled: bool | None = None) -> ChunkInfo:
-        if content is not None and not content.strip():
-            raise InvalidInput("Chunk content must not be empty")
+        content = _check_content(content) if content is not None else None
         if content is not None or questions is not None:
             with self.db.session() as s:
                 chunk = self._load(s, tenant_id, chunk_id)
                 model, old_content, old_questions = load_kb(s, tenant_id, chunk.kb_id).embedding_model, \
                     chunk.content, list(chunk.questions)
-            self._embed_first(model, content.strip() if content is not None else old_content,
+            self._embed_first(model, content if content is not None else old_content,
                               _clean_list(questions, "questions") if questions is not None else old_questions)
         with self.db.session() as s:
             chunk = self._load(s, tenant_id, chunk_id)
             doc = s.get(Document, chunk.doc_id)
             kb = load_kb(s, tenant_id, chunk.kb_id)
-            new_content = content.strip() if content is not None else chunk.content
+            new_content = content if content is not None else chunk.content
             new_keywords = _clean_list(keywords, "keywords") if keywords is not None else list(chunk.keywords)
             new_questions = _clean_list(questions, "questions") if questions is not None else list(chunk.questions)
             old_hash = chunk.content_hash

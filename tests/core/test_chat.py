@@ -76,6 +76,13 @@ def test_no_llm_gives_a_labelled_retrieval_only_answer_with_citations(svc, tenan
     assert svc.chat.get_session(tenant, conv.id).title == "why do dogs bark at strangers"  # heuristic at once
 
 
+def test_a_question_longer_than_a_search_query_is_answered_from_its_start(svc, tenant, kb):
+    conv = svc.chat.create_session(tenant, kb_ids=[kb.id])
+    question = "why do dogs bark at strangers " + "and what else " * 1000  # 14,030 characters
+    events = events_of(svc.chat.answer(tenant, conv.id, question))
+    assert events[-1].type == "done" and events[0].data["references"][0]["document_name"] == "dogs.txt"
+
+
 def test_llm_answer_streams_through_the_openai_protocol(svc, tenant, kb, mock_llm):
     use_llm(svc, tenant, mock_llm.base_url)
     conv = svc.chat.create_session(tenant, kb_ids=[kb.id])
