@@ -259,7 +259,8 @@ def report(res: dict, locked: int) -> list[tuple]:
          f"({res['ingest_alone']['chunks']} in {res['ingest_alone']['seconds']:.1f} s)", "-", None),
         ("ingest under query load: chunks/s", f"{res['ingest_under_load']['chunks_per_s']:.2f} "
          f"({res['ingest_under_load']['chunks']} in {res['ingest_under_load']['seconds']:.1f} s)", "-", None),
-        ("ingest rate under load / alone", f"{ing:.2f}", f">= {TARGETS['ingest_ratio']}", ing >= TARGETS["ingest_ratio"]),
+        ("ingest rate under load / alone", f"{ing:.2f}", f">= {TARGETS['ingest_ratio']}",
+         ing >= TARGETS["ingest_ratio"]),
         ("failed requests", str(errors), "0", errors == 0),
         ("'database is locked' in the server log", str(locked), "0", locked == 0),
     ]

@@ -137,7 +137,8 @@ def _executor(service: ToolService, ref: ToolRef, info: ToolInfo, source: Any, p
     def run_mcp(args: dict) -> ToolResult:
         from core.tools.mcp import call_tool
 
-        return call_tool(service.stored_mcp_config(config, headers), info.name, args, timeout=ctx.timeout)
+        return call_tool(service.stored_mcp_config(config, headers), info.name, args, timeout=ctx.timeout,
+                         allow_private=service.settings.allow_private_urls)
 
     return run_mcp, source.name
 

@@ -221,12 +221,11 @@ class ToolService:
                                 command=config.get("command"), args=config.get("args"), env=config.get("env"),
                                 headers=headers)
 
-    @staticmethod
-    def _list_mcp_tools(cfg: Any) -> list[dict]:
+    def _list_mcp_tools(self, cfg: Any) -> list[dict]:
         from core.tools.mcp import list_tools
 
         tools: dict[str, dict] = {}
-        for tool in list_tools(cfg, timeout=MCP_LIST_TIMEOUT):
+        for tool in list_tools(cfg, timeout=MCP_LIST_TIMEOUT, allow_private=self.settings.allow_private_urls):
             tools.setdefault(tool.name, tool.model_dump())  # tool names are unique per provider
         return list(tools.values())
 
