@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 8000
     admin_api_key: str = Field("", description="The default tenant's API key; generated on first start when empty.")
+    secret_key: str = Field("", description="Seals stored secrets (providers' API keys); empty = a random key kept "
+                                            "in <data dir>/secret_key.")
     ingest_workers: int = Field(2, ge=0, le=32, description="Concurrent ingestion tasks in this process (0 = none).")
     ingest_nice: int = Field(10, ge=0, le=19, description="How much lower the CPU priority of ingestion's helper "
                                                           "processes is (0 = same as queries, 19 = lowest).")

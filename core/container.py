@@ -6,6 +6,7 @@ they share one data dir and one set of rules.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from core.ingestion.worker import IngestionWorkers
 from core.knowledge import KnowledgeService
 from core.model_configs import ModelService
 from core.retrieval import RetrievalService
+from core.secrets import SecretBox, install_log_redaction, private_dir, private_file
 from core.tenants import TenantService
 from core.tools import ToolService
 from core.voice import VoiceService
@@ -76,7 +78,13 @@ class Services:
 def build_services(settings: Settings | None = None, *, start_workers: bool = False) -> Services:
     """Open (and migrate) the stores; with `start_workers`, start ingesting in the background."""
     settings = settings or Settings()
-    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    install_log_redaction()
+    for folder in (settings.resolved_data_dir, settings.files_dir, *([] if settings.chroma_url else
+                                                                     [settings.chroma_dir])):
+        private_dir(folder)  # the database, vectors, originals and secrets: owner-only (0700)
+    if not settings.database_url:
+        private_file(settings.resolved_data_dir / "almanac.db")  # 0600; SQLite gives its -wal and -shm the same
+    box = SecretBox.for_settings(settings)
     db = Database(settings.sqlalchemy_url)
     migrate(db.engine)
     vectors = VectorStore(path=settings.chroma_dir, url=settings.chroma_url)
@@ -86,9 +94,9 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     pipeline = Pipeline(db, blobs, vectors, embeddings, queue)
     workers = IngestionWorkers(pipeline, queue, settings.ingest_workers, nice=settings.ingest_nice)
     tenants = TenantService(db, settings)
-    models = ModelService(db, settings)
+    models = ModelService(db, settings, box)
     retrieval = RetrievalService(db, vectors, embeddings, settings)
-    tools = ToolService(db, settings, retrieval)
+    tools = ToolService(db, settings, retrieval, box)
     assistants = AssistantService(db, models, tools)
     services = Services(
         settings=settings, db=db, vectors=vectors, blobs=blobs, embeddings=embeddings, tenants=tenants,
@@ -102,11 +110,14 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
         voice=VoiceService(settings, models),
     )
     services.admin_api_key = tenants.ensure_default()
+    if models.seal_stored_keys() + tools.seal_stored_secrets():  # rows saved before secrets were sealed
+        log.info("sealed the secrets stored in plain text")
     if start_workers:
         workers.start()
     return services
 
 
+log = logging.getLogger(__name__)
 _current: Services | None = None
 _current_lock = threading.Lock()
 

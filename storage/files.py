@@ -21,7 +21,8 @@ class BlobStore:
         key = f"{digest[:2]}/{digest}"
         path = self.root / key
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)  # owner-only, like the rest of the data dir
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, tmp = tempfile.mkstemp(dir=path.parent)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

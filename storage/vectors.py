@@ -45,7 +45,7 @@ class VectorStore:
                     )
                 else:
                     assert self._path is not None
-                    self._path.mkdir(parents=True, exist_ok=True)
+                    self._path.mkdir(parents=True, exist_ok=True, mode=0o700)  # owner-only, as the whole data dir
                     self._client = chromadb.PersistentClient(path=str(self._path), settings=settings)
             return self._client
 

@@ -120,8 +120,9 @@ def _executor(service: ToolService, ref: ToolRef, info: ToolInfo, source: Any, p
             return builtin.run(source, info.name, call)
 
         return run_builtin, source.label
-    headers = {h["key"]: h["value"] for h in source.headers or []}
-    config = dict(source.config or {})
+    from core.tools.registry import stored_config, stored_headers  # registry imports this module
+
+    headers, config = stored_headers(source, service.box), stored_config(source, service.box)
     if source.kind == "api":
         spec = openapi.parse(config.get("openapi_schema"))
         op = spec.operation(info.name)

@@ -20,6 +20,7 @@ from core.net import check_public
 from core.retrieval import RetrievalService
 from core.schemas import Page
 from core.scope import check_paging, load_owned, validation_message
+from core.secrets import SecretBox, UnreadableSecret
 from core.tenants import DEFAULT_TENANT_ID
 from core.tools import binding, builtin, openapi
 from core.tools.base import BoundTool, ProviderInfo, ToolContext, ToolInfo, ToolRef
@@ -61,23 +62,63 @@ def _pairs(headers: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in headers.items()]
 
 
-def _stored_headers(row: ToolProvider) -> dict[str, str]:
-    return {h["key"]: h["value"] for h in row.headers or []}
+# Header and MCP env values often carry credentials: all of them are stored sealed (core/secrets.py).
+def _sealed(values: dict[str, str], box: SecretBox) -> dict[str, str]:
+    return {k: box.seal(v) for k, v in values.items()}
 
 
-def provider_info(row: ToolProvider) -> ProviderInfo:
+def _unsealed(values: dict[str, str], box: SecretBox) -> dict[str, str]:
+    return {k: box.unseal(v) for k, v in values.items()}
+
+
+def stored_headers(row: ToolProvider, box: SecretBox) -> dict[str, str]:
+    return _unsealed({h["key"]: h["value"] for h in row.headers or []}, box)
+
+
+def stored_config(row: ToolProvider, box: SecretBox) -> dict:
     config = dict(row.config or {})
+    if config.get("env"):
+        config["env"] = _unsealed(config["env"], box)
+    return config
+
+
+def _sealed_mcp_config(cfg: Any, box: SecretBox) -> dict:
+    config = cfg.model_dump(exclude={"headers"})
+    config["env"] = _sealed(config.get("env") or {}, box)
+    return config
+
+
+def provider_info(row: ToolProvider, box: SecretBox) -> ProviderInfo:
+    try:
+        config, headers = stored_config(row, box), stored_headers(row, box)
+    except UnreadableSecret:  # still listed, so that it can be fixed or deleted
+        config, headers = dict(row.config or {}, env={}), {h["key"]: "" for h in row.headers or []}
     if row.kind == "mcp":
         config["env"] = masked(config.get("env") or {})
     return ProviderInfo(id=row.id, kind=row.kind, name=row.name, label=row.name, description=row.description,
                         icon=row.icon, tools=[ToolInfo.model_validate(t) for t in row.tools or []],
-                        headers=_pairs(masked(_stored_headers(row))), config=config, status=row.status,
+                        headers=_pairs(masked(headers)), config=config, status=row.status,
                         status_message=row.status_message, created_at=row.created_at)
 
 
 class ToolService:
-    def __init__(self, db: Database, settings: Settings, retrieval: RetrievalService):
+    def __init__(self, db: Database, settings: Settings, retrieval: RetrievalService, box: SecretBox | None = None):
         self.db, self.settings, self.retrieval = db, settings, retrieval
+        self.box = box or SecretBox.for_settings(settings)
+
+    def seal_stored_secrets(self) -> int:
+        """Seal header and env values saved in plain text (before they were sealed); returns how many providers."""
+        changed = 0
+        with self.db.session() as s:
+            for row in s.scalars(select(ToolProvider)):
+                headers = [{"key": h["key"], "value": self.box.seal(h["value"])} for h in row.headers or []]
+                config = dict(row.config or {})
+                if config.get("env"):
+                    config["env"] = _sealed(config["env"], self.box)
+                if headers != (row.headers or []) or config != (row.config or {}):
+                    row.headers, row.config = headers, config
+                    changed += 1
+        return changed
 
     # -------------------------------------------------------------------------------------- built-ins
     def categories(self) -> list[dict]:
@@ -132,11 +173,11 @@ class ToolService:
             s.flush()
         except IntegrityError as exc:  # two requests creating the same name at once
             raise Conflict(f"A tool provider named '{row.name}' already exists") from exc
-        return provider_info(row)
+        return provider_info(row, self.box)
 
     def get_provider(self, tenant_id: str, provider_id: str) -> ProviderInfo:
         with self.db.session() as s:
-            return provider_info(self._load(s, tenant_id, provider_id))
+            return provider_info(self._load(s, tenant_id, provider_id), self.box)
 
     def get_provider_tool(self, tenant_id: str, provider_id: str, tool_name: str) -> tuple[ProviderInfo, ToolInfo]:
         info = self.get_provider(tenant_id, provider_id)
@@ -159,7 +200,8 @@ class ToolService:
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(q.order_by(ToolProvider.created_at.desc(), ToolProvider.id)
                              .offset((page - 1) * page_size).limit(page_size)).all()
-            return Page(items=[provider_info(r) for r in rows], total=total, page=page, page_size=page_size)
+            return Page(items=[provider_info(r, self.box) for r in rows], total=total, page=page,
+                        page_size=page_size)
 
     def delete_provider(self, tenant_id: str, provider_id: str) -> None:
         with self.db.session() as s:
@@ -176,7 +218,8 @@ class ToolService:
         with self.db.session() as s:
             row = ToolProvider(tenant_id=tenant_id, kind="api", name=self._check_name(s, tenant_id, name),
                                icon=_icon(icon), description=spec.description,
-                               config={"openapi_schema": openapi_schema}, headers=_pairs(header_map),
+                               config={"openapi_schema": openapi_schema},
+                               headers=_pairs(_sealed(header_map, self.box)),
                                tools=[op.info().model_dump() for op in spec.operations], status="ok",
                                status_message="")
             return self._save(s, row)
@@ -198,7 +241,7 @@ class ToolService:
                 row.description = spec.description
                 row.tools = [op.info().model_dump() for op in spec.operations]
             if header_map is not None:
-                row.headers = _pairs(unmask(header_map, _stored_headers(row)))
+                row.headers = _pairs(_sealed(unmask(header_map, stored_headers(row, self.box)), self.box))
             return self._save(s, row)
 
     # -------------------------------------------------------------------------------------- MCP servers
@@ -248,7 +291,8 @@ class ToolService:
         with self.db.session() as s:
             row = ToolProvider(tenant_id=tenant_id, kind="mcp", name=self._check_name(s, tenant_id, name),
                                icon=icon, description=description,
-                               config=cfg.model_dump(exclude={"headers"}), headers=_pairs(header_map), tools=tools,
+                               config=_sealed_mcp_config(cfg, self.box),
+                               headers=_pairs(_sealed(header_map, self.box)), tools=tools,
                                status="ok", status_message="")
             return self._save(s, row)
 
@@ -262,8 +306,8 @@ class ToolService:
             row = self._load(s, tenant_id, provider_id, "mcp")
             if name is not None:
                 self._check_name(s, tenant_id, name, exclude_id=row.id)
-            old = dict(row.config or {})
-            old_headers = _stored_headers(row)
+            old = stored_config(row, self.box)
+            old_headers = stored_headers(row, self.box)
         if transport is not None and transport != old.get("transport"):
             old, old_headers = {}, {}  # another transport: nothing of the old settings applies
         description = _text(description, "description") if description is not None else None
@@ -283,7 +327,8 @@ class ToolService:
                 row.description = description
             if icon is not None:
                 row.icon = icon
-            row.config, row.headers, row.tools = cfg.model_dump(exclude={"headers"}), _pairs(new_headers), tools
+            row.config, row.tools = _sealed_mcp_config(cfg, self.box), tools
+            row.headers = _pairs(_sealed(new_headers, self.box))
             row.status, row.status_message = "ok", ""
             return self._save(s, row)
 
@@ -292,7 +337,7 @@ class ToolService:
         with self.db.session() as s:
             row = self._load(s, tenant_id, provider_id, "mcp")
         try:
-            cfg = self.stored_mcp_config(row.config or {}, _stored_headers(row))
+            cfg = self.stored_mcp_config(stored_config(row, self.box), stored_headers(row, self.box))
             tools, status, message = self._list_mcp_tools(cfg), "ok", ""
         except AlmanacError as exc:
             tools, status, message = row.tools, "error", exc.message
