@@ -26,6 +26,7 @@ from pages.components.common import (
     show_flash,
 )
 from pages.components.i18n import t
+from pages.components.share import share_badge, share_box
 from pages.components.tool_picker import load_catalogue, ref_key
 
 PAGE_SIZE = 10
@@ -45,16 +46,6 @@ def state_badge(a: AssistantInfo) -> str:
     if a.draft_changed:
         return badge("✎ " + t("agents.state.draft_changed"), "orange")
     return badge("● " + t("agents.state.published"), "green")
-
-
-def share_link(a: AssistantInfo) -> str:
-    """The public chat page: same host as this UI (served under /ui/), else a relative path."""
-    path = f"/chat/{a.id}" + (f"?token={a.access_token}" if a.access_token else "")
-    url = st.context.url or ""
-    if "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://{rest.split('/', 1)[0]}{path}"
-    return path
 
 
 # --- actions (button callbacks run before the page, so it renders the new state) ------------------------------
@@ -84,12 +75,6 @@ def delete_agent(a: AssistantInfo) -> None:
     if attempt(lambda: svc.assistants.delete(TENANT, a.id) or True):
         flash(t("agents.deleted", name=a.name))
         close_agent()
-
-
-def set_access(agent_id: str) -> None:
-    wanted = st.session_state.get(f"agent_token_{agent_id}", False)
-    if attempt(lambda: svc.assistants.set_access(TENANT, agent_id, require_token=wanted)):
-        flash(t("agents.share.token_on") if wanted else t("agents.share.token_off"))
 
 
 def unpublish(agent_id: str) -> None:
@@ -131,7 +116,7 @@ def agent_card(a: AssistantInfo, kb_names: dict[str, str], tool_labels: dict[tup
         head, actions = st.columns([3, 2])
         with head:
             st.markdown(f"#### {a.avatar or '🤖'} {md(a.name)}")
-            st.markdown(state_badge(a))
+            st.markdown(f"{state_badge(a)} {share_badge(a)}")
             st.caption(md(a.description) if a.description else f"_{t('agents.no_description')}_")
         with actions, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
             if a.published is not None:
@@ -179,16 +164,11 @@ def publish_notice(a: AssistantInfo) -> None:
         st.success(t("agents.notice.published", time=fmt_time(a.published_at)), icon="✅")
 
 
-def share_box(a: AssistantInfo) -> None:
-    with st.expander(f"🔗 {t('agents.share.title')}", expanded=False):
-        if a.published is None:
-            st.caption(t("agents.share.unpublished"))
-        st.toggle(t("agents.share.require_token"), value=bool(a.access_token), key=f"agent_token_{a.id}",
-                  on_change=set_access, args=(a.id,), help=t("agents.share.require_token_help"))
-        st.code(share_link(a), language=None, wrap_lines=True)
-        if a.published is not None:
-            st.button(t("agents.unpublish"), icon=":material/unpublished:", key=f"agent_unpublish_{a.id}",
-                      type="tertiary", on_click=unpublish, args=(a.id,))
+def share_section(a: AssistantInfo) -> None:
+    share_box(a, "agent")
+    if a.published is not None:
+        st.button(t("agents.unpublish"), icon=":material/unpublished:", key=f"agent_unpublish_{a.id}",
+                  type="tertiary", on_click=unpublish, args=(a.id,))
 
 
 def save(a: AssistantInfo, fields: dict) -> AssistantInfo | None:
@@ -243,6 +223,7 @@ def editor_view(agent_id: str) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         st.markdown(f"### {a.avatar or '🤖'} {md(a.name)}", width="content")
         st.markdown(state_badge(a), width="content")
+        st.markdown(share_badge(a), width="content")
         if a.published is not None:
             link("chat", t("agents.chat"), icon="💬", assistant=a.id)
     bar = st.container()
@@ -257,7 +238,7 @@ def editor_view(agent_id: str) -> None:
         if st.session_state.get("agent_deleting") == a.id:
             delete_confirmation(a)
         publish_notice(a)
-        share_box(a)
+        share_section(a)
     with right:
         debug_pane(a, dirty)
 
