@@ -258,6 +258,21 @@ def test_each_provider_error_ends_with_an_error_event_and_is_saved(svc, tenant, 
         assert done.type == "done" and svc.chat.get_message(tenant, msg.id).error == ""
 
 
+def test_a_provider_failing_mid_stream_keeps_the_partial_answer_marked(svc, tenant, kb, mock_llm):
+    use_llm(svc, tenant, mock_llm.base_url, retries=0)
+    mock_llm.script([Reply(text="Dogs bark at strangers to warn their family about them.", drop_after=4)])
+    conv = svc.chat.create_session(tenant, kb_ids=[kb.id])
+    events = events_of(svc.chat.answer(tenant, conv.id, "why do dogs bark"))
+    partial = "".join(e.data["content"] for e in events if e.type == "delta")
+    assert partial == "Dogs bark at strangers "
+    assert events[-1].type == "error" and "done" not in [e.type for e in events]
+    assert events[-1].data["content"] == partial and "stopped sending the answer midway" in events[-1].data["message"]
+    msg = last(svc, tenant, conv.id)
+    assert (msg.content, msg.completed, msg.error) == (partial, False, events[-1].data["message"])
+    done = events_of(svc.chat.continue_message(tenant, msg.id))[-1]  # and it can be finished later
+    assert done.type == "done" and svc.chat.get_message(tenant, msg.id).completed
+
+
 def test_regenerate_replaces_the_last_answer(svc, tenant, kb, mock_llm):
     use_llm(svc, tenant, mock_llm.base_url)
     conv = svc.chat.create_session(tenant, kb_ids=[kb.id])
