@@ -111,10 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-# Not when this file runs as a script (`python api_server.py` hands over to uvicorn, which imports it
-# as `api_server`) or is re-imported as `__mp_main__` by ingestion's helper processes.
-if __name__ not in ("__main__", "__mp_main__"):
-    app = create_app()
+app = create_app()
 
 if __name__ == "__main__":
     import uvicorn

@@ -217,16 +217,16 @@ class ChunkService:
         """Delete the given chunks (all must belong to the tenant, else nothing is deleted)."""
         with self.db.session() as s:
             chunks = [self._load(s, tenant_id, cid) for cid in dict.fromkeys(chunk_ids)]
+            by_kb: dict[str, list[str]] = {}
+            for c in chunks:
+                by_kb.setdefault(c.kb_id, []).append(c.id)
+            for kb_id, ids in by_kb.items():  # first: when the vector store is down, nothing is deleted
+                self.vectors.delete(kb_id, ids)
             for c in chunks:
                 s.delete(c)
             s.flush()
             for doc_id in {c.doc_id for c in chunks}:
                 refresh_document_counts(s, doc_id)
-            by_kb: dict[str, list[str]] = {}
-            for c in chunks:
-                by_kb.setdefault(c.kb_id, []).append(c.id)
-        for kb_id, ids in by_kb.items():
-            self.vectors.delete(kb_id, ids)
         return len(chunks)
 
     def delete_all(self, tenant_id: str, doc_id: str) -> int:

@@ -232,10 +232,10 @@ class DocumentService:
             file_ids = [d.file_id for d in docs if d.file_id]
             s.execute(update(Task).where(Task.doc_id.in_(ids), Task.state.in_(ACTIVE_STATES))
                       .values(state="cancelled", worker=""))
+            for kb_id, cids in chunk_ids.items():  # first: when the vector store is down, nothing is deleted
+                self.vectors.delete(kb_id, cids)
             for d in docs:
                 s.delete(d)
             s.flush()
             release_files(s, self.blobs, file_ids)
-        for kb_id, cids in chunk_ids.items():
-            self.vectors.delete(kb_id, cids)
         return len(docs)

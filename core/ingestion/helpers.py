@@ -7,8 +7,9 @@ server's GIL. The server process keeps only the short steps: database writes and
 `bench/load.py` measures the effect. The CLI's `ingest --wait` and the tests run the same functions in
 the calling thread (`InlineHelpers`).
 
-Helpers are spawned (forking a process that runs Chroma's and OpenMP's threads is unsafe), so the main
-module must not start a server when imported by them (see `api_server.py`). They die with the server.
+Helpers are spawned (forking a process that runs Chroma's and OpenMP's threads is unsafe) without the
+parent's `__main__`: they need nothing of the server, the CLI or a script, and must not run it again
+(as spawn would: `api_server.py` builds the whole app on import). They die with the server.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import os
 import signal
 import sys
 import threading
+import time
+import types
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -108,16 +111,45 @@ class InlineHelpers:
         pass
 
 
+class _HelperProcess(multiprocessing.context.SpawnProcess):
+    def start(self) -> None:
+        # Spawn passes the parent's __main__ for the child to import again; a bare module means "none".
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            super().start()
+        finally:
+            sys.modules["__main__"] = main
+
+
+class _HelperContext(multiprocessing.context.SpawnContext):
+    Process = _HelperProcess
+
+
 def _start_helper(nice: int) -> None:
-    """In each helper: lower priority, leave Ctrl-C to the server, and die when the server dies."""
+    """In each helper: lower priority, leave Ctrl-C to the server, die when the server dies, and load the
+    readers, splitters and embedders now rather than during the first document."""
     if nice:
         os.nice(nice)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        import ctypes
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+    from core.ingestion.readers import ParsedDocument, Section
+    from core.schemas import ChunkConfig
 
-        PR_SET_PDEATHSIG = 1  # noqa: N806 - the prctl constant's name
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    sample = "Warm-up: the tokenizer, the sentence splitter and the keyword extractor load once. 预热一下。"
+    split(ParsedDocument(kind="txt", sections=[Section(sample)]), ChunkConfig().model_dump())
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A server killed outright (kill -9) takes its helpers along, even one busy with a huge file.
+    (Not PR_SET_PDEATHSIG: it fires when the thread that started the helper ends, not the process.)"""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _ready() -> bool:
+    return True
 
 
 class ProcessHelpers:
@@ -138,12 +170,16 @@ class ProcessHelpers:
     def embed(self, spec: Any, texts: list[str]) -> np.ndarray:
         return self._call(embed_passages, spec, texts)
 
+    def start(self) -> None:
+        """Start the helpers now, in the background, so the first document does not wait for them."""
+        threading.Thread(target=self._call, args=(_ready,), name="ingest-helpers-start", daemon=True).start()
+
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._closed:
                 raise HelpersStopped()
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=_HelperContext(),
                                                  initializer=_start_helper, initargs=(self.nice,))
             return self._pool
 

@@ -50,19 +50,25 @@ class Pipeline:
 
         Never raises, except Unavailable when the database or the vector store cannot be reached: the
         task is then still claimed and unfinished, and the caller runs it again later (it resumes)."""
-        helpers = helpers or self.inline
+        try:
+            self._run(task, helpers or self.inline)
+        except UNREACHABLE as exc:  # also from the bookkeeping after a failure
+            raise unavailable(exc) from exc
+
+    def _run(self, task: Task, helpers: Helpers) -> None:
         started = time.monotonic()
         try:
             if task.indexing_at is None:  # fresh, or interrupted before its chunks were written
                 self._parse_and_split(task, helpers)
             n = self._index(task, helpers)
-            self.queue.finish(task.id, "completed", f"Completed: {n} chunk{'s' * (n != 1)} in {time.monotonic() - started:.1f} s")
+            self.queue.finish(task.id, "completed", f"Completed: {n} chunk{'s' * (n != 1)} in "
+                                                    f"{time.monotonic() - started:.1f} s")
         except HelpersStopped:
             pass  # the server is stopping; the workers put the task back in the queue
         except TaskLost:
             self._discard_if_cancelled(task)
-        except (Unavailable, *UNREACHABLE) as exc:
-            raise unavailable(exc) from exc
+        except (Unavailable, *UNREACHABLE):
+            raise  # not the document's fault: the task is run again later
         except AlmanacError as exc:
             self.queue.finish(task.id, "error", "Failed", error=exc.message)
         except Exception as exc:  # noqa: BLE001 - any failure must end the task, not the worker
@@ -91,15 +97,17 @@ class Pipeline:
                  "doc_id": task.doc_id, "position": i, "content": c.content, "keywords": c.keywords,
                  "questions": c.questions, "meta": c.meta, "enabled": True, "embedded": False, "hit_count": 0,
                  "created_at": now, "updated_at": now, **c.derived} for i, c in enumerate(prepared.chunks)]
-        with self.db.session() as s:  # one short write: everything above was computed before it began
+        with self.db.session() as s:
             old_ids = set(s.scalars(select(Chunk.id).where(Chunk.doc_id == task.doc_id))) - {r["id"] for r in rows}
+        # The old chunks' vectors go first: if anything below fails, a retry finds the old rows and does it again.
+        self.vectors.delete(task.kb_id, sorted(old_ids))
+        with self.db.session() as s:  # one short write: everything above was computed before it began
             s.execute(delete(Chunk).where(Chunk.doc_id == task.doc_id))
             for start in range(0, len(rows), 1000):
                 s.execute(insert(Chunk), rows[start : start + 1000])
             refresh_document_counts(s, task.doc_id)
             s.execute(update(Document).where(Document.id == task.doc_id).values(kind=prepared.kind))
         # Committed: the document is full-text searchable from here on.
-        self.vectors.delete(task.kb_id, sorted(old_ids))
 
     def _index(self, task: Task, helpers: Helpers) -> int:
         self.queue.advance(task.id, state="indexing", progress=0.25, message="Embedding chunks")
@@ -150,6 +158,6 @@ class Pipeline:
             if current is None or current.state != "cancelled" or current.splitting_at is None:
                 return
             ours = list(s.scalars(select(Chunk.id).where(Chunk.doc_id == task.doc_id)))
+            self.vectors.delete(task.kb_id, ours)  # before the rows go: a failure leaves both for a retry
             s.execute(delete(Chunk).where(Chunk.doc_id == task.doc_id))
             refresh_document_counts(s, task.doc_id)
-        self.vectors.delete(task.kb_id, ours)

@@ -108,11 +108,15 @@ class TaskQueue:
 
     def release(self) -> int:
         """Put this worker's unfinished tasks back in the queue (it is stopping); they resume where they stopped."""
+        return self._release(Task.worker == self.worker)
+
+    def release_task(self, task_id: str) -> int:
+        return self._release(Task.worker == self.worker, Task.id == task_id)
+
+    def _release(self, *where) -> int:  # noqa: ANN002 - SQL conditions
         with self.db.session() as s:
-            return s.execute(
-                update(Task).where(Task.worker == self.worker, Task.state.in_(ACTIVE_STATES))
-                .values(state="waiting", worker="", message=REQUEUED_MESSAGE)
-            ).rowcount
+            return s.execute(update(Task).where(*where, Task.state.in_(ACTIVE_STATES))
+                             .values(state="waiting", worker="", message=REQUEUED_MESSAGE)).rowcount
 
     def heartbeat(self, task_id: str) -> None:
         """Say 'still working' during a long step, so no other host adopts the task."""

@@ -57,6 +57,7 @@ class IngestionWorkers:
         if recovered:
             log.info("resuming %d interrupted ingestion task(s)", recovered)
         self.helpers = ProcessHelpers(self.concurrency, self.nice)
+        self.helpers.start()
         self._threads = [
             threading.Thread(target=self._loop, name=f"ingest-{i}", daemon=True) for i in range(self.concurrency)
         ]
@@ -109,6 +110,9 @@ class IngestionWorkers:
             beat.start()
             try:
                 self._process(task)
+            except Exception:  # noqa: BLE001 - a bug must not end the thread; the task goes back to the queue
+                log.exception("ingestion task %s failed unexpectedly", task.id)
+                self._try(self.queue.release_task, task.id)
             finally:
                 done.set()
                 with self._busy_lock:
