@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import mimetypes
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
@@ -11,14 +12,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.chunks import vector_metadata
-from core.errors import Conflict, InvalidInput, NotFound, TooLarge
+from core.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
 from core.ingestion.readers import detect_type
 from core.net import fetch
 from core.ingestion.tasks import TaskQueue, new_batch_id, task_info
 from core.scope import check_paging, load_document, load_kb, parse_config
 from core.schemas import ACTIVE_STATES, ChunkConfig, DocumentInfo, Page
 from storage.db import Database
-from storage.files import BlobStore
+from storage.files import BlobStore, Stored
 from storage.orm import Chunk, Document, Task, UploadFile, new_id
 from storage.vectors import VectorStore
 
@@ -83,31 +84,61 @@ class DocumentService:
             checked.append((name, data))
         with self.db.session() as s:
             load_kb(s, tenant_id, kb_id)
-            batch = new_batch_id()
-            docs = []
-            for name, data in checked:
-                key, digest = self.blobs.put(data)
-                upload = UploadFile(tenant_id=tenant_id, name=name, size=len(data), sha256=digest, storage_key=key,
-                                    mime_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
-                s.add(upload)
+        stored = self._store(checked)  # before the transaction: writing a large file takes a while
+        try:
+            with self.db.session() as s:
+                batch = new_batch_id()
+                docs = []
+                for (name, data), blob in zip(checked, stored, strict=True):
+                    upload = UploadFile(tenant_id=tenant_id, name=name, size=len(data), sha256=blob.sha256,
+                                        storage_key=blob.key,
+                                        mime_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
+                    s.add(upload)
+                    s.flush()
+                    try:
+                        kind = detect_type(name, data)
+                    except InvalidInput:
+                        kind = PurePath(name).suffix.lstrip(".").lower()[:16]  # ingestion says why; 16 wide
+                    doc = Document(tenant_id=tenant_id, kb_id=kb_id, file_id=upload.id, name=name, kind=kind,
+                                   size=len(data), source_type=source_type, source_url=source_url,
+                                   chunk_config=config, meta=meta or {})
+                    s.add(doc)
+                    s.flush()
+                    if parse:
+                        self._queue(s, doc, batch)
+                    docs.append(doc)
                 s.flush()
-                try:
-                    kind = detect_type(name, data)
-                except InvalidInput:
-                    kind = PurePath(name).suffix.lstrip(".").lower()[:16]  # ingestion reports it; column is 16 wide
-                doc = Document(tenant_id=tenant_id, kb_id=kb_id, file_id=upload.id, name=name, kind=kind,
-                               size=len(data), source_type=source_type, source_url=source_url,
-                               chunk_config=config, meta=meta or {})
-                s.add(doc)
-                s.flush()
-                if parse:
-                    self._queue(s, doc, batch)
-                docs.append(doc)
-            s.flush()
-            infos = [doc_info(d) for d in docs]
+                infos = [doc_info(d) for d in docs]
+        except BaseException:
+            self._forget(stored)
+            raise
         if parse:
             self.on_queued()
         return infos
+
+    def _store(self, files: list[tuple[str, bytes]]) -> list[Stored]:
+        """The originals in the blob store, all or none (a full disk fails cleanly)."""
+        stored: list[Stored] = []
+        for name, data in files:
+            try:
+                stored.append(self.blobs.put(data))
+            except OSError as exc:
+                self._forget(stored)
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise Unavailable(f"The server's disk is full: '{name}' could not be stored, and nothing of "
+                                      "this upload was kept. Free some space and try again.") from exc
+                raise
+        return stored
+
+    def _forget(self, stored: list[Stored]) -> None:
+        """Remove the blobs this upload created that no file row uses (a failure after they were written)."""
+        new = {b.key for b in stored if b.created}
+        if not new:
+            return
+        with self.db.session() as s:
+            used = set(s.scalars(select(UploadFile.storage_key).where(UploadFile.storage_key.in_(new))))
+        for key in new - used:
+            self.blobs.delete(key)
 
     def import_url(self, tenant_id: str, kb_id: str, url: str, *, parse: bool = True,
                    chunk_config: dict | None = None) -> DocumentInfo:
