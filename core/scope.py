@@ -46,6 +46,13 @@ def load_document(s: Session, tenant_id: str, doc_id: str) -> Document:
     return load_owned(s, Document, doc_id, tenant_id, "Document")
 
 
+# Far beyond any real list, well inside the databases' 64-bit LIMIT / OFFSET.
+MAX_PAGE = 1_000_000_000
+MAX_PAGE_SIZE = 1_000_000
+
+
 def check_paging(page: int, page_size: int) -> None:
     if page < 1 or page_size < 1:
         raise InvalidInput("page and page_size must be positive")
+    if page > MAX_PAGE or page_size > MAX_PAGE_SIZE:
+        raise InvalidInput(f"page must be at most {MAX_PAGE:,} and page_size at most {MAX_PAGE_SIZE:,}")

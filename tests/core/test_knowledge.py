@@ -81,3 +81,14 @@ def test_copy_keeps_documents_chunks_and_vectors(svc, tenant):
     svc.knowledge.delete(tenant, kb.id)  # the copy does not depend on the source
     doc = svc.documents.list(tenant, copy.id, search="a.txt").items[0]
     assert svc.documents.download(tenant, doc.id)[1] == b"Zebras have black and white stripes."
+
+
+def test_paging_out_of_range_is_refused_clearly(svc, tenant):
+    kb = svc.knowledge.create(tenant, "Paged")
+    lists = [lambda **p: svc.knowledge.list(tenant, **p), lambda **p: svc.documents.list(tenant, kb.id, **p),
+             lambda **p: svc.assistants.list(tenant, **p), lambda **p: svc.chat.list_sessions(tenant, **p)]
+    for list_ in lists:
+        for paging in ({"page": 10**20}, {"page_size": 10**20}, {"page": 0}):
+            with pytest.raises(InvalidInput, match="page"):
+                list_(**paging)
+        assert list_(page=1_000_000_000, page_size=1_000_000).items == []
