@@ -27,6 +27,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -278,6 +279,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.seconds, args.base_docs, args.docs, args.pages = 8.0, 10, 8, 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still stop the server (finally below)
     tmp = Path(tempfile.mkdtemp(prefix="almanac-bench-load-"))
     server = Server(tmp / "data", free_port(), tmp / "server.log")
     load_before = os.getloadavg()

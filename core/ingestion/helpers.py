@@ -172,7 +172,13 @@ class ProcessHelpers:
 
     def start(self) -> None:
         """Start the helpers now, in the background, so the first document does not wait for them."""
-        threading.Thread(target=self._call, args=(_ready,), name="ingest-helpers-start", daemon=True).start()
+        threading.Thread(target=self._warm_up, name="ingest-helpers-start", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        try:
+            self._call(_ready)
+        except (HelpersStopped, AlmanacError):  # stopped meanwhile, or will be restarted by the first task
+            pass
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -186,9 +192,12 @@ class ProcessHelpers:
     def _call(self, fn: Callable[..., T], *args: Any) -> T:
         pool = self._executor()
         try:
-            future: Future[T] = pool.submit(fn, *args)
+            try:
+                future: Future[T] = pool.submit(fn, *args)
+            except RuntimeError as exc:  # shut down meanwhile (stopping, or broken by another call)
+                raise BrokenProcessPool(str(exc)) from None
             return future.result()
-        except (BrokenProcessPool, RuntimeError) as exc:  # RuntimeError: submit after shutdown
+        except BrokenProcessPool as exc:
             with self._lock:
                 if self._closed:
                     raise HelpersStopped() from None
