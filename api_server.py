@@ -91,16 +91,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPException(404, exc.message) from None
         return Response(content, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
 
-    # REST dialects (each router renders its own error envelope).
-    from api.ragflow import build_router as ragflow_router
+    # REST dialects at their documented paths (each renders its own error envelope).
+    from api.mount import mount_dialects
 
-    app.include_router(ragflow_router())
-    from api.openai_compat import router as openai_router  # /v1/chat/completions, /v1/models
-
-    app.include_router(openai_router)
-    from api.voice import router as voice_router  # /api/voice/{stt,tts}/ws (Nexent paths)
-
-    app.include_router(voice_router)
+    mount_dialects(app)
 
     app.mount("/ui", ui)
 

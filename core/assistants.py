@@ -166,8 +166,14 @@ def assistant_info(a: Assistant) -> AssistantInfo:
     )
 
 
-def load_assistant(s: Session, tenant_id: str, assistant_id: str) -> Assistant:
-    return load_owned(s, Assistant, assistant_id, tenant_id, "Assistant")
+def load_assistant(s: Session, tenant_id: str, assistant_id: str, kind: str | None = None) -> Assistant:
+    """The tenant's assistant; with `kind`, only one of that kind (NotFound's kind is then `chat` or `agent`)."""
+    try:
+        return load_owned(s, Assistant, assistant_id, tenant_id, "Assistant", kind=kind)
+    except NotFound:
+        if kind:
+            raise NotFound(f"{kind.capitalize()} '{assistant_id}' not found", kind=kind, ident=assistant_id) from None
+        raise
 
 
 class AssistantService:
@@ -237,9 +243,9 @@ class AssistantService:
             s.flush()
             return assistant_info(a)
 
-    def get(self, tenant_id: str, assistant_id: str) -> AssistantInfo:
+    def get(self, tenant_id: str, assistant_id: str, *, kind: str | None = None) -> AssistantInfo:
         with self.db.session() as s:
-            return assistant_info(load_assistant(s, tenant_id, assistant_id))
+            return assistant_info(load_assistant(s, tenant_id, assistant_id, kind))
 
     def find(self, tenant_id: str, name_or_id: str, kind: str | None = None) -> AssistantInfo | None:
         """By id, else by name (case-insensitive); None when neither matches."""

@@ -86,8 +86,8 @@ class ChunkService:
         self.db, self.vectors, self.embeddings = db, vectors, embeddings
 
     @staticmethod
-    def _load(s: Session, tenant_id: str, chunk_id: str) -> Chunk:
-        return load_owned(s, Chunk, chunk_id, tenant_id, "Chunk")
+    def _load(s: Session, tenant_id: str, chunk_id: str, doc_id: str | None = None) -> Chunk:
+        return load_owned(s, Chunk, chunk_id, tenant_id, "Chunk", doc_id=doc_id)
 
     def list(self, tenant_id: str, doc_id: str, *, keyword: str = "", page: int = 1, page_size: int = 30,
              chunk_id: str = "", enabled: bool | None = None) -> Page:
@@ -114,9 +114,10 @@ class ChunkService:
                                                                 Chunk.position < c.position)) or 0
             return before // page_size + 1
 
-    def get(self, tenant_id: str, chunk_id: str) -> ChunkInfo:
+    def get(self, tenant_id: str, chunk_id: str, *, doc_id: str | None = None) -> ChunkInfo:
+        """The tenant's chunk; with `doc_id`, only a chunk of that document."""
         with self.db.session() as s:
-            c = self._load(s, tenant_id, chunk_id)
+            c = self._load(s, tenant_id, chunk_id, doc_id)
             return chunk_info(c, s.get(Document, c.doc_id).name)
 
     def add(self, tenant_id: str, doc_id: str, content: str, *, keywords: list[str] | None = None,

@@ -70,6 +70,7 @@ class Services:
     def close(self) -> None:
         self.workers.stop()
         self.retrieval.close()  # writes the hit counts and query log still queued
+        self.tenants.close()
         self.db.engine.dispose()
 
 

@@ -73,8 +73,8 @@ class Conversations:
 
     # ------------------------------------------------------------------ loading
     @staticmethod
-    def _conv(s: Session, tenant_id: str, conversation_id: str) -> Conversation:
-        return load_owned(s, Conversation, conversation_id, tenant_id, "Conversation")
+    def _conv(s: Session, tenant_id: str, conversation_id: str, **parent: str | None) -> Conversation:
+        return load_owned(s, Conversation, conversation_id, tenant_id, "Conversation", **parent)
 
     @staticmethod
     def _msg(s: Session, tenant_id: str, message_id: str) -> Message:
@@ -184,9 +184,12 @@ class Conversations:
                 s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role=t["role"], content=t["content"],
                               mode="imported", created_at=start + timedelta(microseconds=i)))
 
-    def get_session(self, tenant_id: str, conversation_id: str) -> ConversationInfo:
+    def get_session(self, tenant_id: str, conversation_id: str, *, assistant_id: str | None = None,
+                    channel: str | None = None) -> ConversationInfo:
+        """The tenant's conversation; with `assistant_id` / `channel`, only one of that assistant / channel."""
         with self.db.session() as s:
-            return conversation_info(self._conv(s, tenant_id, conversation_id))
+            return conversation_info(self._conv(s, tenant_id, conversation_id, assistant_id=assistant_id,
+                                                channel=channel))
 
     def list_sessions(self, tenant_id: str, *, assistant_id: str | None = None, title: str = "",
                       conversation_id: str = "", channel: str | None = None, page: int = 1, page_size: int = 30,

@@ -130,9 +130,10 @@ class DocumentService:
         s.expire(doc, ["task"])
         return task
 
-    def get(self, tenant_id: str, doc_id: str) -> DocumentInfo:
+    def get(self, tenant_id: str, doc_id: str, *, kb_id: str | None = None) -> DocumentInfo:
+        """The tenant's document; with `kb_id`, only a document of that knowledge base."""
         with self.db.session() as s:
-            return doc_info(load_document(s, tenant_id, doc_id))
+            return doc_info(load_document(s, tenant_id, doc_id, kb_id))
 
     def list(self, tenant_id: str, kb_id: str, *, search: str = "", page: int = 1, page_size: int = 30,
              order_by: str = "created_at", desc: bool = True, doc_id: str = "", name: str = "",

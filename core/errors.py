@@ -16,7 +16,14 @@ class InvalidInput(AlmanacError):
 
 
 class NotFound(AlmanacError):
+    """`kind` (knowledge_base, document, chunk, assistant, conversation, ...) and `ident` let each dialect
+    word the error its own way ("You don't own the dataset ..." in RAGFlow)."""
+
     status = 404
+
+    def __init__(self, message: str, *, kind: str = "", ident: str = ""):
+        super().__init__(message)
+        self.kind, self.ident = kind, ident
 
 
 class Forbidden(AlmanacError):

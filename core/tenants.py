@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.config import Settings
 from core.errors import Forbidden, NotFound
@@ -15,6 +19,7 @@ from storage.orm import ApiKey, Tenant, new_id, utcnow
 
 DEFAULT_TENANT_ID = "default"
 KEY_PREFIX = "almanac-"
+STAMP_EVERY_S = 60  # a key's last_used_at is written at most this often: requests never wait on a write
 
 
 def hash_key(key: str) -> str:
@@ -28,6 +33,9 @@ def generate_key() -> str:
 class TenantService:
     def __init__(self, db: Database, settings: Settings):
         self.db, self.settings = db, settings
+        self._stamped: dict[str, float] = {}  # key id -> when this process last queued its stamp
+        self._stamp_lock = threading.Lock()
+        self._stamper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="key-stamps")
 
     def ensure_default(self) -> str:
         """Create the default tenant and its admin key on first start; return the admin key.
@@ -71,10 +79,29 @@ class TenantService:
         return key
 
     def resolve(self, key: str) -> str:
-        """The tenant an API key belongs to; Forbidden when the key is unknown."""
+        """The tenant an API key belongs to; Forbidden when the key is unknown. Reads only: the key's
+        last-used time is stamped in the background, at most once a minute."""
         with self.db.session() as s:
-            row = s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key or "")))
-            if row is None:
-                raise Forbidden("Invalid API key")
-            row.last_used_at = utcnow()
-            return row.tenant_id
+            row = s.execute(select(ApiKey.id, ApiKey.tenant_id, ApiKey.last_used_at)
+                            .where(ApiKey.key_hash == hash_key(key or ""))).first()
+        if row is None:
+            raise Forbidden("Invalid API key")
+        if row.last_used_at is None or utcnow() - row.last_used_at > timedelta(seconds=STAMP_EVERY_S):
+            self._stamp_later(row.id)
+        return row.tenant_id
+
+    def _stamp_later(self, key_id: str) -> None:
+        now = time.monotonic()
+        with self._stamp_lock:
+            if now - self._stamped.get(key_id, -STAMP_EVERY_S) < STAMP_EVERY_S:
+                return
+            self._stamped[key_id] = now
+        self._stamper.submit(self._stamp, key_id)
+
+    def _stamp(self, key_id: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
+
+    def close(self) -> None:
+        """Write the stamps still queued."""
+        self._stamper.shutdown(wait=True)

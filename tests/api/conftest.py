@@ -6,13 +6,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.ragflow import build_router
+from api.mount import mount_dialects
 
 
 @pytest.fixture
 def api_app(svc) -> FastAPI:
     app = FastAPI()
-    app.include_router(build_router())
+    mount_dialects(app)
     app.state.services = svc
     return app
 

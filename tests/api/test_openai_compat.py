@@ -8,7 +8,6 @@ import json
 import openai
 import pytest
 
-from api import openai_compat
 from core.config import Settings
 from core.container import build_services
 from core.tenants import DEFAULT_TENANT_ID as T
@@ -25,10 +24,9 @@ HISTORY = [{"role": "system", "content": "Ignored: the assistant's prompt govern
 
 
 @pytest.fixture(autouse=True)
-def with_v1(api_app, monkeypatch):
+def no_env_model(monkeypatch):
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ALMANAC_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    api_app.include_router(openai_compat.router)
 
 
 @pytest.fixture

@@ -39,3 +39,21 @@ def test_keys_per_tenant_and_unknown_keys(tmp_path):
         svc.resolve("almanac-wrong")
     with pytest.raises(Forbidden):
         svc.resolve("")
+
+
+def test_resolving_a_key_stamps_its_use_in_the_background_at_most_once_a_minute(tmp_path):
+    from sqlalchemy import event, select
+
+    from storage.orm import ApiKey
+
+    svc = service(tmp_path)
+    key = svc.ensure_default()
+    writes = []
+    event.listen(svc.db.engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_: writes.append(statement) if statement.startswith("UPDATE") else None)
+    for _ in range(20):
+        assert svc.resolve(key) == DEFAULT_TENANT_ID
+    svc.close()  # waits for the queued stamp
+    assert len([w for w in writes if "api_keys" in w]) == 1
+    with svc.db.session() as s:
+        assert s.scalar(select(ApiKey.last_used_at)) is not None

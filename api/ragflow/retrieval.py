@@ -8,28 +8,28 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import BearerDep, ServicesDep
-from api.errors import RAGFLOW_ARGUMENT, DialectError, RagflowRoute
-from api.ragflow import data_error, ok, own_dataset
-from api.ragflow_chunks import positions
-from core.errors import NotFound
+from api.common.auth import PrincipalDep, ServicesDep
+from api.common.paging import MAX_IDS, MAX_PAGE, MAX_PAGE_SIZE
+from api.ragflow.chunks import positions
+from api.ragflow.errors import ARGUMENT, DialectError, RagflowRoute, data_error
+from api.ragflow.views import ok
 from core.schemas import SearchHit
 from core.text import search_tokens
 
-router = APIRouter(tags=["RAGFlow: retrieval"], route_class=RagflowRoute)
+router = APIRouter(prefix="/api/v1", tags=["RAGFlow: retrieval"], route_class=RagflowRoute)
 MAX_TOP_K = 1000  # the core's limit on results per search
 
 
 class Retrieval(BaseModel):
     model_config = ConfigDict(extra="ignore")  # newer clients send options this version does not know
     question: str | None = None
-    dataset_ids: list[str] | None = None
-    document_ids: list[str] | None = None
-    page: int = Field(1, ge=1)
-    page_size: int = Field(30, ge=1)
+    dataset_ids: list[str] | None = Field(None, max_length=MAX_IDS)
+    document_ids: list[str] | None = Field(None, max_length=MAX_IDS)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(30, ge=1, le=MAX_PAGE_SIZE)
     similarity_threshold: float = Field(0.2, ge=0, le=1)
     vector_similarity_weight: float = Field(0.3, ge=0, le=1)
-    top_k: int = Field(1024, ge=1)
+    top_k: int = Field(1024, ge=1, le=MAX_PAGE_SIZE)  # ragflow-sdk sends 1024; the core returns at most 1000
     rerank_id: str | int | None = None
     keyword: bool = False
     highlight: bool = False
@@ -42,11 +42,11 @@ def metadata_filter(condition: dict[str, Any] | None) -> dict[str, Any] | None:
     if not condition or not condition.get("conditions"):
         return None
     if str(condition.get("logic", "and")).lower() != "and":
-        raise DialectError(RAGFLOW_ARGUMENT, "metadata_condition: only logic 'and' is supported")
+        raise DialectError(ARGUMENT, "metadata_condition: only logic 'and' is supported")
     wanted = {}
     for c in condition["conditions"]:
         if not isinstance(c, dict) or c.get("comparison_operator", "is") not in ("is", "=") or not c.get("name"):
-            raise DialectError(RAGFLOW_ARGUMENT, "metadata_condition: only 'is' conditions on a named field are "
+            raise DialectError(ARGUMENT, "metadata_condition: only 'is' conditions on a named field are "
                                                  "supported")
         wanted[c["name"]] = c.get("value")
     return wanted
@@ -83,21 +83,18 @@ def doc_aggs(hits: list[SearchHit]) -> list[dict[str, Any]]:
 
 
 @router.post("/retrieval", summary="Retrieve chunks from datasets")
-def retrieve(svc: ServicesDep, who: BearerDep, body: Retrieval) -> dict:
+def retrieve(svc: ServicesDep, who: PrincipalDep, body: Retrieval) -> dict:
     if not (body.question or "").strip():
         raise data_error("`question` is required.")
     dataset_ids = list(dict.fromkeys(body.dataset_ids or []))
     for doc_id in body.document_ids or []:
-        try:
-            kb_id = svc.documents.get(who.tenant_id, doc_id).kb_id
-        except NotFound:
-            raise data_error(f"You don't own the document {doc_id}.") from None
+        kb_id = svc.documents.get(who.tenant_id, doc_id).kb_id
         if not body.dataset_ids and kb_id not in dataset_ids:
             dataset_ids.append(kb_id)
     if not dataset_ids:
         raise data_error("`datasets` is required.")
     for kb_id in dataset_ids:
-        own_dataset(svc, who.tenant_id, kb_id)
+        svc.knowledge.get(who.tenant_id, kb_id)
     hits = svc.retrieval.search(
         who.tenant_id, dataset_ids, body.question, mode="hybrid", top_k=min(body.top_k, MAX_TOP_K),
         threshold=body.similarity_threshold, vector_weight=body.vector_similarity_weight,

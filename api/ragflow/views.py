@@ -1,33 +1,25 @@
-"""RAGFlow's HTTP API (/api/v1): router assembly and what its modules share.
-
-Shapes follow RAGFlow: `{"code": 0, "data": ...}` on success, `{"code": <RetCode>, "message": ...}`
-otherwise (api/errors.py), datasets = knowledge bases, documents, chunks, chats = assistants.
-"""
+"""RAGFlow's shapes of the core objects: datasets, documents and their parse runs, times and the success envelope."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
 
-from api.errors import RAGFLOW_DATA, DialectError, RagflowRoute
-from api.ragflow_parsers import CANONICAL, core_chunk_config, default_parser_config, method_of
+from api.common.sse import sse_frame, sse_response
+from api.ragflow.errors import ARGUMENT, DATA, DialectError
+from api.ragflow.parsers import CANONICAL, core_chunk_config, default_parser_config, method_of
 from core.container import Services
-from core.errors import NotFound
 from core.schemas import DocumentInfo, KnowledgeBaseInfo, TaskInfo
-from storage.orm import utcnow
 
 ORDER_FIELDS = {"create_time": "created_at", "update_time": "updated_at"}
 
 
 def ok(data: Any = None) -> dict[str, Any]:
     return {"code": 0} if data is None else {"code": 0, "data": data}
-
-
-def data_error(message: str) -> DialectError:
-    return DialectError(RAGFLOW_DATA, message)
 
 
 def ms(dt: datetime | None) -> int | None:
@@ -42,29 +34,9 @@ def http_date(dt: datetime | None) -> str | None:
 
 def order_field(orderby: str) -> str:
     if orderby not in ORDER_FIELDS:
-        raise DialectError(101, f"Field: <orderby> - Message: <Input should be 'create_time' or 'update_time'> "
+        raise DialectError(ARGUMENT, f"Field: <orderby> - Message: <Input should be 'create_time' or 'update_time'> "
                                 f"- Value: <{orderby}>")
     return ORDER_FIELDS[orderby]
-
-
-# ------------------------------------------------------------------ ownership
-def own_dataset(svc: Services, tenant_id: str, dataset_id: str) -> KnowledgeBaseInfo:
-    try:
-        return svc.knowledge.get(tenant_id, dataset_id)
-    except NotFound:
-        raise data_error(f"You don't own the dataset {dataset_id}.") from None
-
-
-def own_document(svc: Services, tenant_id: str, dataset_id: str, document_id: str) -> DocumentInfo:
-    """A document of this dataset (the dataset must be the caller's)."""
-    own_dataset(svc, tenant_id, dataset_id)
-    try:
-        doc = svc.documents.get(tenant_id, document_id)
-    except NotFound:
-        doc = None
-    if doc is None or doc.kb_id != dataset_id:
-        raise data_error(f"You don't own the document {document_id}.")
-    return doc
 
 
 # ------------------------------------------------------------------ views
@@ -107,7 +79,7 @@ def task_fields(task: TaskInfo | None) -> dict[str, Any]:
     if task is None:
         return {"run": "UNSTART", "progress": 0.0, "progress_msg": "", "process_begin_at": None,
                 "process_duration": 0.0, "process_duation": 0.0}
-    end = task.finished_at or utcnow()
+    end = task.finished_at or datetime.now(UTC).replace(tzinfo=None)
     duration = round(max(0.0, (end - task.created_at).total_seconds()), 3)
     run = RUN_STATES.get(task.state, "RUNNING")
     message = task.message + (f"\n{task.error}" if task.error and task.error not in task.message else "")
@@ -146,24 +118,50 @@ def apply_chunk_settings(method: str, parser_config: dict[str, Any]) -> dict[str
     try:
         return core_chunk_config(method, parser_config)
     except ValueError as exc:
-        raise DialectError(101, f"parser_config: {exc}") from None
+        raise DialectError(ARGUMENT, f"parser_config: {exc}") from None
 
 
-def build_router() -> APIRouter:
-    from api import (
-        openai_compat,
-        ragflow_agents,
-        ragflow_chats,
-        ragflow_chunks,
-        ragflow_datasets,
-        ragflow_documents,
-        ragflow_retrieval,
-        ragflow_sessions,
-    )
+# ------------------------------------------------------------------ conversations
+def messages_view(svc: Services, tenant_id: str, session_id: str) -> list[dict[str, Any]]:
+    out = []
+    for m in svc.chat.list_messages(tenant_id, session_id, limit=1000):
+        item: dict[str, Any] = {"role": m.role, "content": m.content, "id": m.id}
+        if m.role == "assistant" and m.references:
+            item["reference"] = [reference_chunk(r) for r in m.references]
+        out.append(item)
+    return out
 
-    router = APIRouter(prefix="/api/v1", route_class=RagflowRoute)
-    for module in (ragflow_datasets, ragflow_documents, ragflow_chunks, ragflow_retrieval, ragflow_chats,
-                   ragflow_sessions, ragflow_agents):
-        router.include_router(module.router)
-    router.include_router(openai_compat.ragflow_router)  # /api/v1/chats_openai/{chat_id}/chat/completions
-    return router
+
+def reference_chunk(ref: dict[str, Any]) -> dict[str, Any]:
+    return {"id": ref.get("chunk_id", ""), "content": ref.get("content", ""), "document_id": ref.get("doc_id", ""),
+            "document_name": ref.get("document_name", ""), "dataset_id": ref.get("kb_id", ""), "image_id": "",
+            "similarity": ref.get("score", 0.0), "positions": []}
+
+
+def reference_view(refs: list[dict[str, Any]]) -> dict[str, Any]:
+    if not refs:
+        return {}
+    aggs: dict[str, dict[str, Any]] = {}
+    for r in refs:
+        agg = aggs.setdefault(r.get("doc_id", ""), {"doc_name": r.get("document_name", ""),
+                                                    "doc_id": r.get("doc_id", ""), "count": 0})
+        agg["count"] += 1
+    return {"total": len(refs), "chunks": [reference_chunk(r) for r in refs], "doc_aggs": list(aggs.values())}
+
+
+def frames_response(frames: Iterator[dict[str, Any]], stream: bool) -> StreamingResponse | dict[str, Any]:
+    """RAGFlow's answer: SSE `data:{frame}` lines ending with `data:{"code":0,"data":true}`, or the last frame
+    (a failed answer as a code 102 envelope)."""
+    if stream:
+        def lines() -> Iterator[str]:
+            for frame in frames:
+                yield sse_frame(frame, space=False)
+            yield sse_frame({"code": 0, "message": "", "data": True}, space=False)
+
+        return sse_response(lines())
+    last: dict[str, Any] = {}
+    for frame in frames:
+        last = frame
+    if last.get("code", 0) != 0:
+        return {"code": DATA, "message": last.get("message", "The answer failed")}
+    return last

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.errors import RAGFLOW_ARGUMENT, DialectError
+from api.ragflow.errors import ARGUMENT, DialectError
 from core.schemas import ChunkConfig
 
 CHUNK_METHODS: dict[str, str] = {
@@ -54,7 +54,7 @@ class ParserConfig(BaseModel):
 
 def check_method(method: str | None) -> str:
     if method not in CHUNK_METHODS:
-        raise DialectError(RAGFLOW_ARGUMENT, f"Field: <chunk_method> - Message: <Input should be "
+        raise DialectError(ARGUMENT, f"Field: <chunk_method> - Message: <Input should be "
                                              f"{', '.join(repr(m) for m in CHUNK_METHODS)}> - Value: <{method}>")
     return method
 
@@ -73,13 +73,13 @@ def default_parser_config(method: str) -> dict[str, Any]:
 def merge_parser_config(method: str, given: dict | None, base: dict | None = None) -> dict[str, Any]:
     """`given` over `base` (or the method's defaults), validated; chunk_token_count becomes chunk_token_num."""
     if given is not None and not isinstance(given, dict):
-        raise DialectError(RAGFLOW_ARGUMENT, "Field: <parser_config> - Message: <Input should be a valid dictionary>")
+        raise DialectError(ARGUMENT, "Field: <parser_config> - Message: <Input should be a valid dictionary>")
     try:
         parsed = ParserConfig.model_validate(given or {})
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise DialectError(RAGFLOW_ARGUMENT, f"Field: <parser_config.{where}> - Message: <{err['msg']}>") from None
+        raise DialectError(ARGUMENT, f"Field: <parser_config.{where}> - Message: <{err['msg']}>") from None
     values = parsed.model_dump(exclude_none=True)
     if "chunk_token_count" in values:
         values["chunk_token_num"] = values.pop("chunk_token_count")

@@ -16,21 +16,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import BearerDep, ServicesDep
-from api.errors import RagflowRoute
-from api.ragflow import data_error, http_date, ms, ok, order_field
-from api.ragflow_sessions import messages_view, reference_view, sse
+from api.common.auth import PrincipalDep, ServicesDep
+from api.common.paging import PageParam, PageSizeParam
+from api.ragflow.errors import RagflowRoute, data_error
+from api.ragflow.views import frames_response, http_date, messages_view, ms, ok, order_field, reference_view
 from core.agents import tool_refs
 from core.assistants import AssistantInfo, ChatSettings
 from core.chat import ChatEvent, ConversationInfo
 from core.container import Services
 from core.errors import NotFound
 
-router = APIRouter(tags=["RAGFlow: agents"], route_class=RagflowRoute)
+router = APIRouter(prefix="/api/v1", tags=["RAGFlow: agents"], route_class=RagflowRoute)
 AGENT_NODE, ANSWER_NODE = "Agent:Main", "Answer:Main"
 
 
@@ -118,29 +118,9 @@ def agent_session_view(svc: Services, a: AssistantInfo, c: ConversationInfo) -> 
             "update_time": ms(c.updated_at), "update_date": http_date(c.updated_at)}
 
 
-def own_agent(svc: Services, tenant_id: str, agent_id: str, message: str | None = None) -> AssistantInfo:
-    try:
-        a = svc.assistants.get(tenant_id, agent_id)
-    except NotFound:
-        a = None
-    if a is None or a.kind != "agent":
-        raise data_error(message or f"You don't own the agent {agent_id}.")
-    return a
-
-
-def own_agent_session(svc: Services, tenant_id: str, agent_id: str, session_id: str) -> ConversationInfo:
-    try:
-        c = svc.chat.get_session(tenant_id, session_id)
-    except NotFound:
-        c = None
-    if c is None or c.assistant_id != agent_id or c.channel != "published":
-        raise data_error(f"The agent doesn't own the session {session_id}")
-    return c
-
-
 # ------------------------------------------------------------------ routes
 @router.get("/agents", summary="List agents (each with a dsl describing its configuration)")
-def list_agents(svc: ServicesDep, who: BearerDep, page: int = Query(1, ge=1), page_size: int = Query(30, ge=1),
+def list_agents(svc: ServicesDep, who: PrincipalDep, page: PageParam = 1, page_size: PageSizeParam = 30,
                 orderby: str = "create_time", desc: bool = True, name: str | None = None,
                 title: str | None = None, id: str | None = None) -> dict:
     name = name or title  # the spec says name; ragflow-sdk sends title
@@ -152,17 +132,20 @@ def list_agents(svc: ServicesDep, who: BearerDep, page: int = Query(1, ge=1), pa
 
 
 @router.post("/agents/{agent_id}/sessions", summary="Create a session with a published agent (opener first)")
-def create_agent_session(svc: ServicesDep, who: BearerDep, agent_id: str, user_id: str | None = None) -> dict:
-    a = own_agent(svc, who.tenant_id, agent_id, "Agent not found.")
+def create_agent_session(svc: ServicesDep, who: PrincipalDep, agent_id: str, user_id: str | None = None) -> dict:
+    try:
+        a = svc.assistants.get(who.tenant_id, agent_id, kind="agent")
+    except NotFound:
+        raise data_error("Agent not found.") from None
     c = svc.chat.create_session(who.tenant_id, assistant_id=a.id)  # Conflict (102) when not published
     return ok(agent_session_view(svc, a, c))
 
 
 @router.get("/agents/{agent_id}/sessions", summary="List an agent's sessions")
-def list_agent_sessions(svc: ServicesDep, who: BearerDep, agent_id: str, page: int = Query(1, ge=1),
-                        page_size: int = Query(30, ge=1), orderby: str = "create_time", desc: bool = True,
+def list_agent_sessions(svc: ServicesDep, who: PrincipalDep, agent_id: str, page: PageParam = 1,
+                        page_size: PageSizeParam = 30, orderby: str = "create_time", desc: bool = True,
                         id: str | None = None, user_id: str | None = None) -> dict:
-    a = own_agent(svc, who.tenant_id, agent_id)
+    a = svc.assistants.get(who.tenant_id, agent_id, kind="agent")
     order_field(orderby)  # validated; sessions are ordered by their last activity
     # Debug chats of the draft are not API sessions.
     sessions = svc.chat.list_sessions(who.tenant_id, assistant_id=a.id, conversation_id=id or "", channel="published",
@@ -210,13 +193,17 @@ def opener_frames(svc: Services, tenant_id: str, session_id: str) -> Iterator[di
 
 
 @router.post("/agents/{agent_id}/completions", summary="Ask an agent (SSE when stream is true)", response_model=None)
-def agent_completion(svc: ServicesDep, who: BearerDep, agent_id: str,
+def agent_completion(svc: ServicesDep, who: PrincipalDep, agent_id: str,
                      body: AgentCompletionBody | None = None) -> StreamingResponse | dict:
     body = body or AgentCompletionBody()
-    a = own_agent(svc, who.tenant_id, agent_id)
+    a = svc.assistants.get(who.tenant_id, agent_id, kind="agent")
     question = (body.question or "").strip()
     if body.session_id:
-        session_id = own_agent_session(svc, who.tenant_id, a.id, body.session_id).id
+        try:
+            session_id = svc.chat.get_session(who.tenant_id, body.session_id, assistant_id=a.id,
+                                              channel="published").id
+        except NotFound:
+            raise data_error(f"The agent doesn't own the session {body.session_id}") from None
         if not question:
             raise data_error("`question` is required.")
     else:
@@ -225,17 +212,9 @@ def agent_completion(svc: ServicesDep, who: BearerDep, agent_id: str,
     frames = (agent_frames(svc.chat.answer(who.tenant_id, session_id, question), session_id, body.return_trace)
               if question else opener_frames(svc, who.tenant_id, session_id))
     if body.stream:
-        def stream() -> Iterator[str]:
-            for f in frames:
-                yield sse(f)
-            yield sse({"code": 0, "message": "", "data": True})
-
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    last: dict[str, Any] = {}
-    for f in frames:
-        last = f
+        return frames_response(frames, stream=True)
+    last = frames_response(frames, stream=False)
     if last.get("code", 0) != 0:
-        return {"code": 102, "message": last.get("message", "The answer failed")}
+        return last
     return ok({**last["data"], "event": "message_end", "data": {"content": last["data"]["content"],
                                                                 "reference": last["data"]["reference"]}})

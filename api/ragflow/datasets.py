@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import BearerDep, ServicesDep
-from api.errors import RAGFLOW_ARGUMENT, DialectError, RagflowRoute
-from api.ragflow import apply_chunk_settings, data_error, dataset_settings, dataset_view, ok, order_field, own_dataset
-from api.ragflow_parsers import check_method, merge_parser_config
+from api.common.auth import PrincipalDep, ServicesDep
+from api.common.paging import MAX_IDS, PageParam, PageSizeParam, duplicates
+from api.ragflow.errors import ARGUMENT, DialectError, RagflowRoute, data_error
+from api.ragflow.parsers import check_method, merge_parser_config
+from api.ragflow.views import apply_chunk_settings, dataset_settings, dataset_view, ok, order_field
 from core.errors import Conflict
 
-router = APIRouter(tags=["RAGFlow: datasets"], route_class=RagflowRoute)
+router = APIRouter(prefix="/api/v1", tags=["RAGFlow: datasets"], route_class=RagflowRoute)
 
 # The spec: letters, digits and "_", starting with a letter or "_"; compared case-insensitively.
 NAME_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -59,31 +60,30 @@ class UpdateDataset(BaseModel):
 
 class Ids(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ids: list[str] | None = None
+    ids: list[str] | None = Field(None, max_length=MAX_IDS)
 
 
 def check_name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise DialectError(RAGFLOW_ARGUMENT, "Field: <name> - Message: <String should have at least 1 character>")
+        raise DialectError(ARGUMENT, "Field: <name> - Message: <String should have at least 1 character>")
     if len(name) > NAME_MAX:
-        raise DialectError(RAGFLOW_ARGUMENT, f"Field: <name> - Message: <String should have at most {NAME_MAX} "
+        raise DialectError(ARGUMENT, f"Field: <name> - Message: <String should have at most {NAME_MAX} "
                                              "characters>")
     if not NAME_RULE.fullmatch(name):
-        raise DialectError(RAGFLOW_ARGUMENT, "Field: <name> - Message: <Dataset name may contain only English "
+        raise DialectError(ARGUMENT, "Field: <name> - Message: <Dataset name may contain only English "
                                              "letters, digits and '_', and must start with a letter or '_'>")
     return name
 
 
 def unique_ids(ids: list[str], what: str = "ids") -> list[str]:
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise DialectError(RAGFLOW_ARGUMENT, f"Field: <{what}> - Message: <Duplicate ids: '{', '.join(dupes)}'>")
+    if dupes := duplicates(ids):
+        raise DialectError(ARGUMENT, f"Field: <{what}> - Message: <Duplicate ids: '{', '.join(sorted(dupes))}'>")
     return ids
 
 
 @router.post("/datasets", summary="Create a dataset")
-def create_dataset(svc: ServicesDep, who: BearerDep, body: CreateDataset) -> dict:
+def create_dataset(svc: ServicesDep, who: PrincipalDep, body: CreateDataset) -> dict:
     name = check_name(body.name)
     method = check_method(body.chunk_method or "naive")
     parser_config = merge_parser_config(method, body.parser_config)
@@ -101,23 +101,23 @@ def create_dataset(svc: ServicesDep, who: BearerDep, body: CreateDataset) -> dic
 
 
 @router.delete("/datasets", summary="Delete datasets (all of the caller's when `ids` is not given)")
-def delete_datasets(svc: ServicesDep, who: BearerDep, body: Ids | None = None) -> dict:
+def delete_datasets(svc: ServicesDep, who: PrincipalDep, body: Ids | None = None) -> dict:
     ids = body.ids if body else None
     if ids is None:
         ids = [kb.id for kb in svc.knowledge.list(who.tenant_id, page_size=100_000).items]
     for kb_id in unique_ids(ids):  # all checked first: an error deletes nothing
-        own_dataset(svc, who.tenant_id, kb_id)
+        svc.knowledge.get(who.tenant_id, kb_id)
     for kb_id in ids:
         svc.knowledge.delete(who.tenant_id, kb_id)
     return ok()
 
 
 @router.put("/datasets/{dataset_id}", summary="Update a dataset")
-def update_dataset(svc: ServicesDep, who: BearerDep, dataset_id: str, body: UpdateDataset) -> dict:
+def update_dataset(svc: ServicesDep, who: PrincipalDep, dataset_id: str, body: UpdateDataset) -> dict:
     for field in FIXED_FIELDS:
         if getattr(body, field) is not None:
             raise data_error(f"Can't change {field}.")
-    kb = own_dataset(svc, who.tenant_id, dataset_id)
+    kb = svc.knowledge.get(who.tenant_id, dataset_id)
     given = body.model_dump(exclude_unset=True, exclude=set(FIXED_FIELDS))
     changes: dict[str, Any] = {}
     if given.get("name") is not None:
@@ -151,12 +151,12 @@ def update_dataset(svc: ServicesDep, who: BearerDep, dataset_id: str, body: Upda
 
 
 @router.get("/datasets", summary="List datasets")
-def list_datasets(svc: ServicesDep, who: BearerDep, page: int = Query(1, ge=1), page_size: int = Query(30, ge=1),
+def list_datasets(svc: ServicesDep, who: PrincipalDep, page: PageParam = 1, page_size: PageSizeParam = 30,
                   orderby: str = "create_time", desc: bool = True, name: str | None = None,
                   id: str | None = None) -> dict:
     order = order_field(orderby)
     if id:
-        own_dataset(svc, who.tenant_id, id)
+        svc.knowledge.get(who.tenant_id, id)
     found = svc.knowledge.list(who.tenant_id, page=page, page_size=page_size, order_by=order, desc=desc,
                                kb_id=id or "", name=name or "")
     if name and not found.total:

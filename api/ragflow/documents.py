@@ -6,28 +6,19 @@ from pathlib import PurePath
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, File, Response, UploadFile
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import BearerDep, ServicesDep
-from api.errors import RAGFLOW_ARGUMENT, DialectError, RagflowRoute
-from api.ragflow import (
-    apply_chunk_settings,
-    data_error,
-    document_settings,
-    document_view,
-    ms,
-    ok,
-    order_field,
-    own_dataset,
-    own_document,
-)
-from api.ragflow_datasets import Ids, unique_ids
-from api.ragflow_parsers import check_method, merge_parser_config
+from api.common.auth import PrincipalDep, ServicesDep
+from api.common.paging import PageParam, PageSizeParam
+from api.ragflow.datasets import Ids, unique_ids
+from api.ragflow.errors import ARGUMENT, DialectError, RagflowRoute, data_error
+from api.ragflow.parsers import check_method, merge_parser_config
+from api.ragflow.views import apply_chunk_settings, document_settings, document_view, ms, ok, order_field
 from core.ingestion.readers import detect_type
 from core.schemas import ACTIVE_STATES
 
-router = APIRouter(tags=["RAGFlow: documents"], route_class=RagflowRoute)
+router = APIRouter(prefix="/api/v1", tags=["RAGFlow: documents"], route_class=RagflowRoute)
 
 
 class UpdateDocument(BaseModel):
@@ -46,20 +37,20 @@ class DocumentIds(BaseModel):
 
 def dataset_documents(svc: ServicesDep, tenant_id: str, dataset_id: str, ids: list[str]) -> list:
     """The documents, all of this dataset (checked before anything changes)."""
-    return [own_document(svc, tenant_id, dataset_id, d) for d in unique_ids(ids)]
+    return [svc.documents.get(tenant_id, d, kb_id=dataset_id) for d in unique_ids(ids)]
 
 
 @router.post("/datasets/{dataset_id}/documents", summary="Upload documents (stored, not parsed: run = UNSTART)")
-def upload_documents(svc: ServicesDep, who: BearerDep, dataset_id: str,
+def upload_documents(svc: ServicesDep, who: PrincipalDep, dataset_id: str,
                      file: Annotated[list[UploadFile] | None, File(description="repeat the field for several files")]
                      = None) -> dict:
-    kb = own_dataset(svc, who.tenant_id, dataset_id)
+    kb = svc.knowledge.get(who.tenant_id, dataset_id)
     if not file:
-        raise DialectError(RAGFLOW_ARGUMENT, "No file part!")
+        raise DialectError(ARGUMENT, "No file part!")
     files = []
     for upload in file:
         if not (upload.filename or "").strip():
-            raise DialectError(RAGFLOW_ARGUMENT, "No file selected!")
+            raise DialectError(ARGUMENT, "No file selected!")
         data = upload.file.read()
         detect_type(upload.filename, data)  # refuse what cannot be parsed now, as RAGFlow does
         files.append((upload.filename, data))
@@ -68,10 +59,10 @@ def upload_documents(svc: ServicesDep, who: BearerDep, dataset_id: str,
 
 
 @router.put("/datasets/{dataset_id}/documents/{document_id}", summary="Update a document")
-def update_document(svc: ServicesDep, who: BearerDep, dataset_id: str, document_id: str,
+def update_document(svc: ServicesDep, who: PrincipalDep, dataset_id: str, document_id: str,
                     body: UpdateDocument) -> dict:
-    kb = own_dataset(svc, who.tenant_id, dataset_id)
-    doc = own_document(svc, who.tenant_id, dataset_id, document_id)
+    kb = svc.knowledge.get(who.tenant_id, dataset_id)
+    doc = svc.documents.get(who.tenant_id, document_id, kb_id=dataset_id)
     changes: dict[str, Any] = {}
     if body.name is not None and body.name != doc.name:
         if PurePath(body.name).suffix.lower() != PurePath(doc.name).suffix.lower():
@@ -95,22 +86,23 @@ def update_document(svc: ServicesDep, who: BearerDep, dataset_id: str, document_
 
 @router.get("/datasets/{dataset_id}/documents/{document_id}", summary="Download a document's original file",
             response_class=Response)
-def download_document(svc: ServicesDep, who: BearerDep, dataset_id: str, document_id: str) -> Response:
-    own_document(svc, who.tenant_id, dataset_id, document_id)
+def download_document(svc: ServicesDep, who: PrincipalDep, dataset_id: str, document_id: str) -> Response:
+    svc.knowledge.get(who.tenant_id, dataset_id)
+    svc.documents.get(who.tenant_id, document_id, kb_id=dataset_id)
     name, data, mime = svc.documents.download(who.tenant_id, document_id)
     return Response(data, media_type=mime,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
 
 @router.get("/datasets/{dataset_id}/documents", summary="List documents")
-def list_documents(svc: ServicesDep, who: BearerDep, dataset_id: str, page: int = Query(1, ge=1),
-                   page_size: int = Query(30, ge=1), orderby: str = "create_time", desc: bool = True,
+def list_documents(svc: ServicesDep, who: PrincipalDep, dataset_id: str, page: PageParam = 1,
+                   page_size: PageSizeParam = 30, orderby: str = "create_time", desc: bool = True,
                    keywords: str | None = None, id: str | None = None, name: str | None = None,
                    create_time_from: int = 0, create_time_to: int = 0) -> dict:
-    kb = own_dataset(svc, who.tenant_id, dataset_id)
+    kb = svc.knowledge.get(who.tenant_id, dataset_id)
     order = order_field(orderby)
     if id:
-        own_document(svc, who.tenant_id, dataset_id, id)
+        svc.documents.get(who.tenant_id, id, kb_id=dataset_id)
     query = {"search": keywords or "", "order_by": order, "desc": desc, "doc_id": id or "", "name": name or ""}
     if create_time_from or create_time_to:
         # The core lists have no time filter: filter the whole list here, then page it.
@@ -127,8 +119,8 @@ def list_documents(svc: ServicesDep, who: BearerDep, dataset_id: str, page: int 
 
 
 @router.delete("/datasets/{dataset_id}/documents", summary="Delete documents (all of the dataset's when no ids)")
-def delete_documents(svc: ServicesDep, who: BearerDep, dataset_id: str, body: Ids | None = None) -> dict:
-    own_dataset(svc, who.tenant_id, dataset_id)
+def delete_documents(svc: ServicesDep, who: PrincipalDep, dataset_id: str, body: Ids | None = None) -> dict:
+    svc.knowledge.get(who.tenant_id, dataset_id)
     ids = body.ids if body else None
     if ids is None:
         ids = [d.id for d in svc.documents.list(who.tenant_id, dataset_id, page_size=100_000).items]
@@ -145,16 +137,16 @@ def required_ids(body: DocumentIds | None) -> list[str]:
 
 
 @router.post("/datasets/{dataset_id}/chunks", summary="Parse documents (queue them for ingestion)")
-def parse_documents(svc: ServicesDep, who: BearerDep, dataset_id: str, body: DocumentIds | None = None) -> dict:
-    own_dataset(svc, who.tenant_id, dataset_id)
+def parse_documents(svc: ServicesDep, who: PrincipalDep, dataset_id: str, body: DocumentIds | None = None) -> dict:
+    svc.knowledge.get(who.tenant_id, dataset_id)
     docs = dataset_documents(svc, who.tenant_id, dataset_id, list(dict.fromkeys(required_ids(body))))
     svc.documents.parse(who.tenant_id, [d.id for d in docs])
     return ok()
 
 
 @router.delete("/datasets/{dataset_id}/chunks", summary="Stop parsing documents")
-def stop_parsing(svc: ServicesDep, who: BearerDep, dataset_id: str, body: DocumentIds | None = None) -> dict:
-    own_dataset(svc, who.tenant_id, dataset_id)
+def stop_parsing(svc: ServicesDep, who: PrincipalDep, dataset_id: str, body: DocumentIds | None = None) -> dict:
+    svc.knowledge.get(who.tenant_id, dataset_id)
     docs = dataset_documents(svc, who.tenant_id, dataset_id, list(dict.fromkeys(required_ids(body))))
     if any(d.task is None or d.task.state not in ACTIVE_STATES for d in docs):
         raise data_error("Can't stop parsing document with progress at 0 or 1")

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from api.deps import BearerDep, ServicesDep
-from api.errors import RagflowRoute
-from api.ragflow import data_error, document_view, ok, own_dataset, own_document
-from api.ragflow_datasets import unique_ids
-from core.errors import NotFound
+from api.common.auth import PrincipalDep, ServicesDep
+from api.common.paging import PageParam, PageSizeParam
+from api.ragflow.datasets import unique_ids
+from api.ragflow.errors import RagflowRoute, data_error
+from api.ragflow.views import document_view, ok
 from core.schemas import ChunkInfo
 
-router = APIRouter(tags=["RAGFlow: chunks"], route_class=RagflowRoute)
+router = APIRouter(prefix="/api/v1", tags=["RAGFlow: chunks"], route_class=RagflowRoute)
 
 
 class AddChunk(BaseModel):
@@ -53,32 +53,22 @@ def chunk_view(c: ChunkInfo) -> dict[str, Any]:
     }
 
 
-def own_chunk(svc: ServicesDep, tenant_id: str, document_id: str, chunk_id: str) -> ChunkInfo:
-    try:
-        chunk = svc.chunks.get(tenant_id, chunk_id)
-    except NotFound:
-        chunk = None
-    if chunk is None or chunk.doc_id != document_id:
-        raise data_error(f"Can't find this chunk {chunk_id}")
-    return chunk
-
-
 @router.post("/datasets/{dataset_id}/documents/{document_id}/chunks", summary="Add a chunk")
-def add_chunk(svc: ServicesDep, who: BearerDep, dataset_id: str, document_id: str, body: AddChunk) -> dict:
+def add_chunk(svc: ServicesDep, who: PrincipalDep, dataset_id: str, document_id: str, body: AddChunk) -> dict:
     if not (body.content or "").strip():
         raise data_error("`content` is required")
-    own_document(svc, who.tenant_id, dataset_id, document_id)
+    svc.documents.get(who.tenant_id, document_id, kb_id=dataset_id)
     chunk = svc.chunks.add(who.tenant_id, document_id, body.content, keywords=body.important_keywords or [],
                            questions=body.questions or [])
     return ok({"chunk": chunk_view(chunk)})
 
 
 @router.get("/datasets/{dataset_id}/documents/{document_id}/chunks", summary="List chunks")
-def list_chunks(svc: ServicesDep, who: BearerDep, dataset_id: str, document_id: str, keywords: str | None = None,
-                page: int = Query(1, ge=1), page_size: int = Query(1024, ge=1),
+def list_chunks(svc: ServicesDep, who: PrincipalDep, dataset_id: str, document_id: str, keywords: str | None = None,
+                page: PageParam = 1, page_size: PageSizeParam = 1024,
                 id: str | None = None) -> dict:
-    kb = own_dataset(svc, who.tenant_id, dataset_id)
-    doc = own_document(svc, who.tenant_id, dataset_id, document_id)
+    kb = svc.knowledge.get(who.tenant_id, dataset_id)
+    doc = svc.documents.get(who.tenant_id, document_id, kb_id=dataset_id)
     found = svc.chunks.list(who.tenant_id, document_id, keyword=keywords or "", page=page, page_size=page_size,
                             chunk_id=id or "")
     if id and not found.total:
@@ -88,25 +78,25 @@ def list_chunks(svc: ServicesDep, who: BearerDep, dataset_id: str, document_id: 
 
 @router.delete("/datasets/{dataset_id}/documents/{document_id}/chunks",
                summary="Delete chunks (all of the document's when no chunk_ids)")
-def delete_chunks(svc: ServicesDep, who: BearerDep, dataset_id: str, document_id: str,
+def delete_chunks(svc: ServicesDep, who: PrincipalDep, dataset_id: str, document_id: str,
                   body: ChunkIds | None = None) -> dict:
-    own_document(svc, who.tenant_id, dataset_id, document_id)
+    svc.documents.get(who.tenant_id, document_id, kb_id=dataset_id)
     ids = body.chunk_ids if body else None
     if ids is None:
         svc.chunks.delete_all(who.tenant_id, document_id)
         return ok()
     for cid in unique_ids(ids, "chunk_ids"):  # all checked first: an error deletes nothing
-        own_chunk(svc, who.tenant_id, document_id, cid)
+        svc.chunks.get(who.tenant_id, cid, doc_id=document_id)
     if ids:
         svc.chunks.delete(who.tenant_id, ids)
     return ok()
 
 
 @router.put("/datasets/{dataset_id}/documents/{document_id}/chunks/{chunk_id}", summary="Update a chunk")
-def update_chunk(svc: ServicesDep, who: BearerDep, dataset_id: str, document_id: str, chunk_id: str,
+def update_chunk(svc: ServicesDep, who: PrincipalDep, dataset_id: str, document_id: str, chunk_id: str,
                  body: UpdateChunk) -> dict:
-    own_document(svc, who.tenant_id, dataset_id, document_id)
-    own_chunk(svc, who.tenant_id, document_id, chunk_id)
+    svc.documents.get(who.tenant_id, document_id, kb_id=dataset_id)
+    svc.chunks.get(who.tenant_id, chunk_id, doc_id=document_id)
     if body.content is not None and not body.content.strip():
         raise data_error("`content` is required")
     chunk = svc.chunks.update(who.tenant_id, chunk_id, content=body.content, keywords=body.important_keywords,

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import BearerDep, ServicesDep
-from api.errors import RagflowRoute
-from api.ragflow import data_error, http_date, ms, ok, order_field, own_dataset
-from api.ragflow_datasets import Ids, unique_ids
+from api.common.auth import PrincipalDep, ServicesDep
+from api.common.paging import PageParam, PageSizeParam
+from api.ragflow.datasets import Ids, unique_ids
+from api.ragflow.errors import RagflowRoute, data_error
+from api.ragflow.views import http_date, ms, ok, order_field
 from core.assistants import AssistantInfo
 from core.container import Services
 from core.errors import Conflict, NotFound
 
-router = APIRouter(tags=["RAGFlow: chat assistants"], route_class=RagflowRoute)
+router = APIRouter(prefix="/api/v1", tags=["RAGFlow: chat assistants"], route_class=RagflowRoute)
 LLM_KEYS = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens")
 PROMPT_KEYS = ("similarity_threshold", "keywords_similarity_weight", "top_n", "top_k", "variables", "rerank_model",
                "empty_response", "opener", "show_quote")
@@ -102,23 +103,13 @@ def chat_view(svc: Services, a: AssistantInfo) -> dict[str, Any]:
     }
 
 
-def own_chat(svc: Services, tenant_id: str, chat_id: str) -> AssistantInfo:
-    try:
-        a = svc.assistants.get(tenant_id, chat_id)
-    except NotFound:
-        a = None
-    if a is None or a.kind != "chat":
-        raise data_error(f"You don't own the chat {chat_id}")
-    return a
-
-
 def check_datasets(svc: Services, tenant_id: str, ids: list[str] | None) -> None:
     for kb_id in ids or []:
-        own_dataset(svc, tenant_id, kb_id)
+        svc.knowledge.get(tenant_id, kb_id)
 
 
 @router.post("/chats", summary="Create a chat assistant")
-def create_chat(svc: ServicesDep, who: BearerDep, body: ChatBody) -> dict:
+def create_chat(svc: ServicesDep, who: PrincipalDep, body: ChatBody) -> dict:
     if not (body.name or "").strip():
         raise data_error("`name` is required.")
     check_datasets(svc, who.tenant_id, body.dataset_ids)
@@ -133,8 +124,8 @@ def create_chat(svc: ServicesDep, who: BearerDep, body: ChatBody) -> dict:
 
 
 @router.put("/chats/{chat_id}", summary="Update a chat assistant")
-def update_chat(svc: ServicesDep, who: BearerDep, chat_id: str, body: ChatBody) -> dict:
-    own_chat(svc, who.tenant_id, chat_id)
+def update_chat(svc: ServicesDep, who: PrincipalDep, chat_id: str, body: ChatBody) -> dict:
+    svc.assistants.get(who.tenant_id, chat_id, kind="chat")
     if body.name is not None and not body.name.strip():
         raise data_error("`name` cannot be empty.")
     check_datasets(svc, who.tenant_id, body.dataset_ids)
@@ -149,19 +140,19 @@ def update_chat(svc: ServicesDep, who: BearerDep, chat_id: str, body: ChatBody) 
 
 
 @router.delete("/chats", summary="Delete chat assistants (all of the caller's when `ids` is not given)")
-def delete_chats(svc: ServicesDep, who: BearerDep, body: Ids | None = None) -> dict:
+def delete_chats(svc: ServicesDep, who: PrincipalDep, body: Ids | None = None) -> dict:
     ids = body.ids if body else None
     if ids is None:
         ids = [a.id for a in svc.assistants.list(who.tenant_id, kind="chat", page_size=100_000).items]
     for chat_id in unique_ids(ids):  # all checked first: an error deletes nothing
-        own_chat(svc, who.tenant_id, chat_id)
+        svc.assistants.get(who.tenant_id, chat_id, kind="chat")
     for chat_id in ids:
         svc.assistants.delete(who.tenant_id, chat_id)
     return ok()
 
 
 @router.get("/chats", summary="List chat assistants")
-def list_chats(svc: ServicesDep, who: BearerDep, page: int = Query(1, ge=1), page_size: int = Query(30, ge=1),
+def list_chats(svc: ServicesDep, who: PrincipalDep, page: PageParam = 1, page_size: PageSizeParam = 30,
                orderby: str = "create_time", desc: bool = True, name: str | None = None,
                id: str | None = None) -> dict:
     found = svc.assistants.list(who.tenant_id, kind="chat", name=name or "", assistant_id=id or "", page=page,
