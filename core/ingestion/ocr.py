@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 MIN_SIDE = 20  # pixels: below this no line of text can be legible
 MAX_SIDE = 2400  # larger images are scaled down first; PP-OCR works at <= 2000 px anyway
+DETECT_MIN_SIDE = 736  # RapidOCR's detector scales an image up until its short side is this long
 
 _engine = None
 _load_lock = threading.Lock()
@@ -75,12 +76,28 @@ def recognize(image) -> OcrPage:  # type: ignore[no-untyped-def]
         image.thumbnail((MAX_SIDE, MAX_SIDE))
     engine = _engine or _load()
     with _run_lock:
-        result, _ = engine(np.asarray(image.convert("RGB")))
+        result, _ = engine(np.asarray(_padded(image.convert("RGB"))))
     lines = [
         OcrLine(text.strip(), float(score), min(p[1] for p in box), max(p[1] for p in box), min(p[0] for p in box))
         for box, text, score in (result or []) if text.strip()
     ]
     return OcrPage(_layout(lines), _confidence(lines), lines)
+
+
+def _padded(image):  # type: ignore[no-untyped-def]
+    """A wide strip (a one-line label, a cropped sentence) padded with white to at most 2:1.
+
+    The detector enlarges the short side to DETECT_MIN_SIDE: a 1100x170 strip would become
+    4800x736 (5x the pixels of a page, ~10x slower); padded first it becomes about 1500x736."""
+    from PIL import Image
+
+    width, height = image.size
+    short, long = min(width, height), max(width, height)
+    if short >= DETECT_MIN_SIDE or long <= 2 * short:
+        return image
+    canvas = Image.new("RGB", (max(width, long // 2), max(height, long // 2)), "white")
+    canvas.paste(image, (0, 0))
+    return canvas
 
 
 def _confidence(lines: list[OcrLine]) -> float:

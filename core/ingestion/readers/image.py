@@ -11,6 +11,9 @@ from core.ingestion.readers.base import ParsedDocument, ReadContext, Reader, Sec
 
 def check_ocr_pages(count: int, ctx: ReadContext, what: str) -> None:
     limit = ctx.limits.max_ocr_pages
+    if count and not limit:
+        raise DocumentReadError(f"The {what} needs text recognition (OCR), which is turned off on this server "
+                                "(setting ALMANAC_OCR_MAX_PAGES is 0)")
     if count > limit:
         raise DocumentReadError(
             f"The {what} has {count:,} pages that need text recognition (OCR), more than the limit of "
