@@ -15,7 +15,7 @@ def test_picture_dataset_reads_photos_by_ocr(client, svc):
     assert svc.workers.drain(timeout=120)
 
     data = client.get(f"/api/v1/datasets/{kb}/documents/{doc}/chunks").json()["data"]
-    assert data["doc"]["run"] == "DONE" and data["doc"]["chunk_method"] == "picture"
+    assert data["doc"]["run"] == "DONE" and data["doc"]["chunk_method"] == "picture" and data["doc"]["type"] == "visual"
     (chunk,) = data["chunks"]  # one chunk per picture, as in RAGFlow
     assert "行政部" in chunk["content"] and "Parking permits" in chunk["content"]
     found = client.post("/api/v1/retrieval", json={"question": "会议室预订", "dataset_ids": [kb]}).json()["data"]
