@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.ingestion.readers.base import ParsedDocument, ReadContext, Reader, Section, decode
+from core.ingestion.readers.base import ParsedDocument, Reader, Section, decode
 
 TEXT = Reader(kind="txt", label="text", extensions=(".txt", ".text", ".log"),
               read=lambda data, ctx: ParsedDocument("txt", [Section(decode(data))]))
