@@ -125,6 +125,25 @@ def test_a_table_is_one_chunk_or_rows_with_the_header_repeated():
     assert pieces[0].content == "Intro text." and pieces[-1].content == "Closing words."
 
 
+def test_a_ruled_pdf_table_becomes_a_markdown_table_in_place():
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    pdf.add_page()
+    pdf.multi_cell(0, 6, "Regional targets agreed in the spring planning meeting.")
+    with pdf.table() as table:
+        for row in TABLE:
+            cells = table.row()
+            for value in row:
+                cells.cell(value)
+    pdf.multi_cell(0, 6, "Targets are reviewed every quarter.")
+    doc = read_document("targets.pdf", bytes(pdf.output()))
+    assert doc.sections[0].text == ("Regional targets agreed in the spring planning meeting.\n\n"
+                                    "| Region | Target | Owner |\n| --- | --- | --- |\n| North | 120 | Li Wei |\n"
+                                    "| South | 95 | Ana Ruiz |\n\nTargets are reviewed every quarter.")
+
+
 # --- bounds on archives and chunks (issue 11) -------------------------------------------
 
 

@@ -3,7 +3,8 @@
 A page needs OCR when it has no text layer, or a scrap of one (fewer than MIN_TEXT_CHARS visible
 characters, e.g. a stamped page number) while pictures cover at least MIN_IMAGE_SHARE of it; in
 a mixed PDF only those pages are recognised. They are rendered with PDFium at about 170 dpi (the
-OCR model works at <= 2000 px anyway); a blank rendering is skipped.
+OCR model works at <= 2000 px anyway); a blank rendering is skipped. Pages that draw lines are
+searched for ruled tables, which become Markdown tables (pdf_tables.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 from core.errors import DocumentReadError
 from core.ingestion.readers.base import ParsedDocument, ReadContext, Reader, Section
 from core.ingestion.readers.image import check_ocr_pages, ocr_section
+from core.ingestion.readers.pdf_tables import MIN_RULES, texts_with_tables
 
 MIN_TEXT_CHARS = 32
 MIN_IMAGE_SHARE = 0.3
@@ -43,34 +45,46 @@ def _text_pages(data: bytes) -> list[str]:
     return texts
 
 
-def _image_share(pdf, index: int) -> float:  # type: ignore[no-untyped-def]
-    """Share of page `index` covered by pictures (overlaps counted twice; enough to tell a scan)."""
+def _image_share(page) -> float:  # type: ignore[no-untyped-def]
+    """Share of the page covered by pictures (overlaps counted twice; enough to tell a scan)."""
     import pypdfium2.raw as pdfium_c
 
-    page = pdf[index]
-    try:
-        width, height = page.get_size()
-        area = 0.0
-        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4):
-            left, bottom, right, top = obj.get_bounds()
-            area += max(0.0, min(right, width) - max(left, 0)) * max(0.0, min(top, height) - max(bottom, 0))
-        return area / max(width * height, 1.0)
-    finally:
-        page.close()
+    width, height = page.get_size()
+    area = 0.0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=4):
+        left, bottom, right, top = obj.get_bounds()
+        area += max(0.0, min(right, width) - max(left, 0)) * max(0.0, min(top, height) - max(bottom, 0))
+    return area / max(width * height, 1.0)
 
 
-def _needs_ocr(data: bytes, texts: list[str]) -> list[int]:
-    short = {i: len("".join(t.split())) for i, t in enumerate(texts) if len("".join(t.split())) < MIN_TEXT_CHARS}
-    if not short:
-        return []
+def _has_rules(page) -> bool:  # type: ignore[no-untyped-def]
+    import pypdfium2.raw as pdfium_c
+
+    objects = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2)
+    return sum(1 for _, _ in zip(range(MIN_RULES), objects)) >= MIN_RULES
+
+
+def _inspect(data: bytes, texts: list[str]) -> tuple[list[int], list[int]]:
+    """(pages that need OCR, pages with text that may hold a ruled table), by PDFium's page objects."""
     import pypdfium2 as pdfium
 
+    scanned, ruled = [], []
     with _PDFIUM:
         pdf = pdfium.PdfDocument(data)
         try:
-            return [i for i, chars in short.items() if chars == 0 or _image_share(pdf, i) >= MIN_IMAGE_SHARE]
+            for index, text in enumerate(texts):
+                chars = len("".join(text.split()))
+                page = pdf[index]
+                try:
+                    if chars < MIN_TEXT_CHARS and (chars == 0 or _image_share(page) >= MIN_IMAGE_SHARE):
+                        scanned.append(index)
+                    elif _has_rules(page):
+                        ruled.append(index)
+                finally:
+                    page.close()
         finally:
             pdf.close()
+    return scanned, ruled
 
 
 def _render(data: bytes, index: int):  # type: ignore[no-untyped-def]
@@ -93,7 +107,9 @@ def _render(data: bytes, index: int):  # type: ignore[no-untyped-def]
 
 def _read_pdf(data: bytes, ctx: ReadContext) -> ParsedDocument:
     texts = _text_pages(data)
-    scanned = _needs_ocr(data, texts)
+    scanned, ruled = _inspect(data, texts)
+    for index, text in texts_with_tables(data, ruled).items():
+        texts[index] = text
     check_ocr_pages(len(scanned), ctx, "PDF")
     recognised: dict[int, Section] = {}
     for done, index in enumerate(scanned):
