@@ -84,3 +84,26 @@ def test_cancelled_while_recognising_stops_cleanly():
 
     with pytest.raises(RuntimeError, match="cancelled"):  # the callback's own error, not "corrupt file"
         read_document("scan.pdf", scanned_pdf([text_image(["Page one"])]), progress=cancel)
+
+
+def test_engine_loads_once_across_threads_and_never_touches_the_network(monkeypatch):
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    import rapidocr_onnxruntime
+
+    import core.ingestion.ocr as ocr
+
+    def no_network(*args, **kwargs):
+        raise AssertionError(f"OCR tried to reach the network: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    made = []
+    real = rapidocr_onnxruntime.RapidOCR
+    monkeypatch.setattr(rapidocr_onnxruntime, "RapidOCR", lambda *a, **k: made.append(1) or real(*a, **k))
+    monkeypatch.setattr(ocr, "_engine", None)  # as in a fresh process
+    image = text_image(["Invoice 2027-114 is due on Friday."])
+    with ThreadPoolExecutor(3) as pool:
+        texts = list(pool.map(lambda _: ocr.recognize(image).text, range(3)))
+    assert made == [1] and texts == ["Invoice 2027-114 is due on Friday."] * 3
