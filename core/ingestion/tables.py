@@ -1,5 +1,5 @@
-"""Markdown tables inside text: found, kept whole in one chunk, or cut by rows with the header
-repeated when one chunk cannot hold them, so retrieval always returns whole rows with their header."""
+"""Markdown tables inside text: kept whole in one chunk, or cut by rows with the header repeated
+when one chunk cannot hold them, so retrieval always returns whole rows with their header."""
 
 from __future__ import annotations
 
@@ -84,11 +84,22 @@ def table_pieces(table: str, size: int) -> list[tuple[str, str]]:
 
 
 def split_keeping_tables(text: str, size: int, split_prose: Callable[[str], list[str]]) -> list[tuple[str, str]]:
-    """(chunk text, a verbatim part of it to locate it by): tables by table_pieces, the rest by `split_prose`."""
+    """(chunk text, a verbatim part of it to locate it by).
+
+    A table that fits in a chunk stays in the prose, which `split_prose` never cuts inside a
+    paragraph that fits (a table is one paragraph); a larger one is cut by table_pieces."""
     out: list[tuple[str, str]] = []
+    prose: list[str] = []
+
+    def flush() -> None:
+        out.extend((piece, piece) for piece in split_prose("\n".join(prose)))
+        prose.clear()
+
     for is_table, part in segments(text):
-        if is_table:
+        if is_table and count_tokens(part) > size:
+            flush()
             out.extend(table_pieces(part, size))
         else:
-            out.extend((piece, piece) for piece in split_prose(part))
+            prose.append(part)
+    flush()
     return out

@@ -110,8 +110,8 @@ def test_epub_with_drm_is_explained():
 def test_a_table_is_one_chunk_or_rows_with_the_header_repeated():
     doc = read_document("plan.pptx", deck())
     chunks = split(doc, SplitConfig(chunk_size=200, chunk_overlap=0))
-    tables = [c.content for c in chunks if "| Region |" in c.content]
-    assert tables == ["| Region | Target | Owner |\n| --- | --- | --- |\n| North | 120 | Li Wei |\n| South | 95 | Ana Ruiz |"]
+    (table_chunk,) = [c.content for c in chunks if "| Region |" in c.content]  # with its slide's text
+    assert "| Region | Target | Owner |\n| --- | --- | --- |\n| North | 120 | Li Wei |\n| South | 95 | Ana Ruiz |" in table_chunk
 
     rows = [["Item", "Description"]] + [[f"Part {n}", f"Spare part number {n} for the pump"] for n in range(40)]
     from core.ingestion.readers.base import ParsedDocument, Section, md_table
@@ -123,6 +123,12 @@ def test_a_table_is_one_chunk_or_rows_with_the_header_repeated():
     body = [line for p in table_pieces for line in p.split("\n")[2:]]
     assert body == [f"| Part {n} | Spare part number {n} for the pump |" for n in range(40)]  # every row once, whole
     assert pieces[0].content == "Intro text." and pieces[-1].content == "Closing words."
+
+    small = md_table(TABLE)
+    prose = " ".join(f"Sentence {n} is about the regional sales plan." for n in range(30))
+    mixed = ParsedDocument("docx", [Section(f"{prose}\n\n{small}\n\n{prose}")])
+    holding = [p.content for p in split(mixed, SplitConfig(chunk_size=64, chunk_overlap=8)) if "| North |" in p.content]
+    assert len(holding) == 1 and small in holding[0]  # a table that fits is never cut
 
 
 def test_a_ruled_pdf_table_becomes_a_markdown_table_in_place():
