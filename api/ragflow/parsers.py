@@ -4,7 +4,7 @@ RAGFlow names twelve chunk methods; Almanac has five splitters (general, markdow
 one). Each RAGFlow method maps to the closest one; the RAGFlow name and parser_config are kept
 verbatim (knowledge base `extra`) so clients read back what they set. Approximations:
 manual/paper/book/laws split by headings (markdown), presentation/email/knowledge_graph split
-as general text (no entity graph is built), picture keeps a file as one chunk (no OCR).
+as general text (no entity graph is built), picture keeps a file as one chunk (its OCR text for images).
 """
 
 from __future__ import annotations

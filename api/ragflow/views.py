@@ -70,7 +70,7 @@ def dataset_view(kb: KnowledgeBaseInfo) -> dict[str, Any]:
 
 RUN_STATES = {"waiting": "RUNNING", "parsing": "RUNNING", "splitting": "RUNNING", "indexing": "RUNNING",
               "completed": "DONE", "error": "FAIL", "cancelled": "CANCEL"}
-FILE_TYPES = {"pdf": "pdf", "png": "visual", "jpg": "visual", "jpeg": "visual", "gif": "visual",
+FILE_TYPES = {"pdf": "pdf", "image": "visual", "png": "visual", "jpg": "visual", "jpeg": "visual", "gif": "visual",
               "mp3": "aural", "wav": "aural"}
 
 
