@@ -86,7 +86,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     queue = TaskQueue(db)
     pipeline = Pipeline(db, blobs, vectors, embeddings, queue)
     workers = IngestionWorkers(pipeline, queue, settings.ingest_workers)
-    tenants = TenantService(db, settings)
+    tenants = TenantService(db, settings, vectors, blobs)
     models = ModelService(db, settings)
     retrieval = RetrievalService(db, vectors, embeddings, settings)
     tools = ToolService(db, settings, retrieval)
