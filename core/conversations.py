@@ -171,14 +171,17 @@ class Conversations:
         return merged
 
     def update_session(self, tenant_id: str, conversation_id: str, *, title: str | None = None,
-                       settings: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
-                       ) -> ConversationInfo:
-        """Rename, change a quick chat's own settings (merged per section) or its dialect fields (merged)."""
+                       kb_ids: list[str] | None = None, settings: dict[str, Any] | None = None,
+                       extra: dict[str, Any] | None = None) -> ConversationInfo:
+        """Rename; change a quick chat's knowledge bases or its own settings (merged per section); merge its
+        dialect fields."""
         with self.db.session() as s:
             c = self._conv(s, tenant_id, conversation_id)
+            if (settings or kb_ids) and c.assistant_id:
+                raise InvalidInput("A session with an assistant runs the assistant's settings and knowledge")
+            if kb_ids:
+                c.kb_ids = [load_kb(s, tenant_id, k).id for k in dict.fromkeys(kb_ids)]
             if settings:
-                if c.assistant_id:
-                    raise InvalidInput("A session with an assistant runs the assistant's settings")
                 c.settings = self._check_settings(tenant_id, dict(c.settings or {}), settings)
             if title is not None and title.replace("\x00", "").strip():
                 c.title = title.replace("\x00", "").strip()[:255]
