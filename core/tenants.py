@@ -1,7 +1,8 @@
 """Tenants and their API keys.
 
 A tenant is a workspace: every row a caller reaches belongs to one. Besides its string id, each tenant has a
-stable integer `number` (WeKnora's clients type tenant_id as uint); the default tenant is number 1.
+stable integer `number` (WeKnora's clients type tenant_id as uint), never given to another tenant after a
+deletion; the default tenant is number 1.
 
 Keys: a SHA-256 hash finds a key's tenant (`resolve` only reads; a key's last use is stamped in the background).
 The key itself is also kept sealed (core/secrets.py), never in plain text, so a tenant's record can show it
@@ -33,12 +34,13 @@ from core.errors import Forbidden, InvalidInput, NotFound
 from core.secrets import Sealer
 from storage.db import Database, insert_ignore
 from storage.files import BlobStore
-from storage.orm import ApiKey, KnowledgeBase, QueryLog, Tenant, UploadFile, new_id, utcnow
+from storage.orm import ApiKey, Counter, KnowledgeBase, QueryLog, Tenant, UploadFile, new_id, utcnow
 from storage.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 DEFAULT_TENANT_ID = "default"
 DEFAULT_TENANT_NUMBER = 1
+TENANT_COUNTER = "tenant_number"  # storage.orm.Counter: the last number given to a tenant
 KEY_PREFIX = "almanac-"
 STAMP_EVERY_S = 60  # a key's last_used_at is written at most this often: requests never wait on a write
 
@@ -129,10 +131,11 @@ class TenantService:
         """A new tenant with the next free number; its id. Callers that act for someone use create()."""
         name = _clean(name, "name", 255, required=True)
         description = _clean(description, "description", 10_000, required=False)
-        for _ in range(5):  # two processes may take the same next number: the unique index says who retries
+        for _ in range(5):  # a number taken outside the counter: the unique index refuses it, the next one is tried
             try:
-                with self.db.session() as s:
-                    number = (s.scalar(select(func.max(Tenant.number))) or 0) + 1
+                with self.db.session() as s:  # the counter's row lock orders concurrent creations
+                    s.execute(update(Counter).where(Counter.name == TENANT_COUNTER).values(value=Counter.value + 1))
+                    number = s.scalar(select(Counter.value).where(Counter.name == TENANT_COUNTER))
                     tenant = Tenant(name=name, description=description, number=number)
                     s.add(tenant)
                     s.flush()

@@ -1,5 +1,6 @@
-"""weknora: tenants get an integer number, a description and updated_at; API keys are kept sealed too;
-conversations keep their own settings (WeKnora's session strategy); model configs get a description
+"""weknora: tenants get an integer number (from a counter that never goes back), a description and updated_at;
+API keys are kept sealed too; conversations keep their own settings (WeKnora's session strategy); model configs
+get a description
 
 Columns are added with constant server defaults (SQLite adds them in place: recreating `tenants` would
 cascade-delete every row that references it), then existing rows are filled in.
@@ -31,6 +32,9 @@ def upgrade() -> None:
                      {"n": number, "id": tenant_id})
     with op.batch_alter_table("tenants", schema=None) as batch_op:
         batch_op.create_index("uq_tenants_number", ["number"], unique=True)
+    counters = op.create_table("counters", sa.Column("name", sa.String(length=64), nullable=False),
+                               sa.Column("value", sa.Integer(), nullable=False), sa.PrimaryKeyConstraint("name"))
+    op.bulk_insert(counters, [{"name": "tenant_number", "value": max(len(rows), 1)}])  # 1 is the default tenant's
 
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.add_column(sa.Column("key_sealed", sa.Text(), nullable=False, server_default=""))
@@ -49,6 +53,7 @@ def downgrade() -> None:
         batch_op.drop_column("settings")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_column("key_sealed")
+    op.drop_table("counters")
     with op.batch_alter_table("tenants", schema=None) as batch_op:
         batch_op.drop_index("uq_tenants_number")
         batch_op.drop_column("updated_at")
