@@ -126,7 +126,8 @@ def update_knowledge(svc: ServicesDep, who: CallerDep, id: str, body: KnowledgeB
     if (body.title and body.title != doc.name) or body.metadata is not None:
         meta = metadata_map(json.dumps(body.metadata)) if body.metadata is not None else None
         doc = svc.documents.update(who.tenant_id, id, name=body.title or None, meta=meta)
-    if body.enable_status and (body.enable_status == "enabled") != doc.enabled:
+    shown = knowledge_view(doc, who.number)["enable_status"]  # what a client read back: sending it changes nothing
+    if body.enable_status and body.enable_status != shown:
         doc = svc.documents.set_enabled(who.tenant_id, id, body.enable_status == "enabled")
     return ok(views(svc, [doc], who.number)[0], message="Knowledge updated successfully")
 

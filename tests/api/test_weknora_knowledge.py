@@ -116,6 +116,9 @@ def test_knowledge_from_file_with_metadata_then_parsed(weknora, svc, kb):
         ("policy.txt", "policy.txt", "txt", len(TEXT))
     assert created["metadata"] == {"page": "1", "owner": "support"}  # strings, as WeKnora's clients decode them
     assert created["parse_status"] == "pending" and created["enable_status"] == "disabled"
+    echoed = data(weknora.put(f"/api/v1/knowledge/{created['id']}", json=created))  # WeKnora's Go client sends it all
+    assert {k: echoed[k] for k in ("title", "metadata", "enable_status")} == \
+        {k: created[k] for k in ("title", "metadata", "enable_status")}
     assert svc.workers.drain(timeout=120)
     parsed = data(weknora.get(f"/api/v1/knowledge/{created['id']}"))
     assert (parsed["parse_status"], parsed["enable_status"]) == ("completed", "enabled")
