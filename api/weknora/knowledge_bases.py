@@ -46,11 +46,14 @@ class SearchBody(BaseModel):
 def settings_of(svc: Services, tenant_id: str, body: KnowledgeBaseBody, saved: dict[str, Any]) -> dict[str, Any]:
     """Core changes (chunk_config, embedding_model, extra) for the body's settings, over `saved` verbatim fields."""
     config = body.config or {}
-    chunking = {**(config.get("chunking_config") or {}), **(body.chunking_config or {})}
+    nested, image = config.get("chunking_config") or {}, body.image_processing_config or \
+        config.get("image_processing_config")
+    if not isinstance(nested, dict) or not isinstance(image, (dict, type(None))):
+        raise bad_request("config.chunking_config and image_processing_config must be objects")
+    chunking = {**nested, **(body.chunking_config or {})}
     chunking.update({k: config[k] for k in ("chunk_size", "chunk_overlap", "separators") if k in config})
     chunk_config, kept = chunking_changes(chunking)
     kept = {**saved, **kept}
-    image = body.image_processing_config or config.get("image_processing_config")
     if image is not None:
         kept["image_processing_config"] = image
     if body.summary_model_id is not None:

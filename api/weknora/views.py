@@ -50,12 +50,12 @@ def parse_time(value: str, field: str) -> datetime:
     """An RFC 3339 time with a zone, as naive UTC."""
     try:
         dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        if dt.tzinfo is None:
+            raise bad_request(f"{field} needs a time zone (e.g. 2025-04-18T11:57:31+08:00)")
+        return dt.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise bad_request(f"Invalid time format for {field}, please use RFC 3339 (e.g. 2025-04-18T11:57:31Z)") \
             from None
-    if dt.tzinfo is None:
-        raise bad_request(f"{field} needs a time zone (e.g. 2025-04-18T11:57:31+08:00)")
-    return dt.astimezone(UTC).replace(tzinfo=None)
 
 
 def strings(meta: dict[str, Any] | None, skip: tuple[str, ...] = ()) -> dict[str, str]:
@@ -184,7 +184,9 @@ def model_provider(source: str) -> str:
 def model_parameters(parameters: dict[str, Any] | None) -> dict[str, Any]:
     """WeKnora's `parameters` -> core fields: model, base_url, api_key and the rest as params."""
     parameters = dict(parameters or {})
-    fields = {k: parameters.pop(k) for k in CONNECTION if k in parameters}
+    fields = {k: parameters.pop(k) for k in CONNECTION if parameters.get(k) is not None}
+    if not all(isinstance(v, str) for v in fields.values()):
+        raise bad_request(f"parameters.{', '.join(CONNECTION)} must be strings")
     embedding = parameters.pop("embedding_parameters", None) or {}
     if not isinstance(embedding, dict):
         raise bad_request("parameters.embedding_parameters must be an object")
@@ -235,6 +237,8 @@ def session_settings(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     if fields.get("rerank_top_k"):
         prompt["top_n"] = fields["rerank_top_k"]
     thresholds = {k: fields[k] for k in ("keyword_threshold", "vector_threshold") if fields.get(k) is not None}
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in thresholds.values()):
+        raise bad_request("keyword_threshold and vector_threshold must be numbers from 0 to 1")
     if thresholds:  # Almanac fuses both scores into one: the lower threshold keeps what either would keep
         prompt["similarity_threshold"] = min(thresholds.values())
         kept.update(thresholds)
