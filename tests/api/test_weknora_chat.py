@@ -192,7 +192,8 @@ def test_knowledge_chat_streams_references_then_fragments_then_done(weknora, kb,
     first, *answer, last = frames
     assert first["response_type"] == "references" and first["done"] is False
     assert first["knowledge_references"][0]["knowledge_id"] == doc
-    assert "refund" in first["knowledge_references"][0]["content"] and first["knowledge_references"][0]["knowledge_title"]
+    top = first["knowledge_references"][0]
+    assert "refund" in top["content"] and top["knowledge_title"] == "policy.txt"
     assert len(answer) >= 2 and all(f["response_type"] == "answer" and f["done"] is False for f in answer)
     assert last["response_type"] == "answer" and last["done"] is True and last["content"] == ""
     assert len({f["id"] for f in frames}) == 1 and all(re.match(RFC3339, f["created_at"]) for f in frames[1:])
@@ -224,7 +225,8 @@ def test_knowledge_chat_bad_input(weknora, kb):
 
 def test_knowledge_search(weknora, kb):
     kb_id, doc = kb
-    hits = data(weknora.post("/api/v1/knowledge-search", json={"query": "islands shipping", "knowledge_base_id": kb_id}))
+    hits = data(weknora.post("/api/v1/knowledge-search",
+                             json={"query": "islands shipping", "knowledge_base_id": kb_id}))
     assert hits and hits[0]["knowledge_id"] == doc and "islands" in hits[0]["content"]
     error(weknora.post("/api/v1/knowledge-search", json={"query": "x"}), 400, 1000)
     error(weknora.post("/api/v1/knowledge-search", json={"query": "x", "knowledge_base_id": "nope"}), 404, 1003)

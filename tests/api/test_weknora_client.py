@@ -124,7 +124,8 @@ def test_openapi_lists_every_weknora_route(server):
     for method, path in (("post", "/api/v1/tenants"), ("get", "/api/v1/knowledge/batch"),
                          ("put", "/api/v1/knowledge/image/{id}/{chunk_id}"),
                          ("get", "/api/v1/sessions/continue-stream/{session_id}"),
-                         ("post", "/api/v1/knowledge-chat/{session_id}"), ("delete", "/api/v1/messages/{session_id}/{id}")):
+                         ("post", "/api/v1/knowledge-chat/{session_id}"),
+                         ("delete", "/api/v1/messages/{session_id}/{id}")):
         assert method in paths.get(path, {}), (method, path)
     weknora = [(p, m) for p, ops in paths.items() for m, op in ops.items() if op["tags"][0].startswith("WeKnora")]
     assert len(weknora) == 41

@@ -40,7 +40,8 @@ def test_a_ragflow_dataset_is_a_weknora_knowledge_base(client, weknora, svc):
     assert len(weknora_chunks(weknora, doc["id"])) >= 2
     assert weknora.get(f"/api/v1/knowledge/{doc['id']}/download").content == TEXT
     hits = data(weknora.get(f"/api/v1/knowledge-bases/{ds['id']}/hybrid-search", params={"query": "hotel approval"}))
-    retrieved = ragflow(client.post("/api/v1/retrieval", json={"dataset_ids": [ds["id"]], "question": "hotel approval"}))
+    retrieved = ragflow(client.post("/api/v1/retrieval",
+                                    json={"dataset_ids": [ds["id"]], "question": "hotel approval"}))
     assert hits[0]["id"] == retrieved["chunks"][0]["id"] and "Hotel" in hits[0]["content"]
 
 
