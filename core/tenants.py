@@ -23,6 +23,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select, update
@@ -33,9 +34,11 @@ from core.config import Settings
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.secrets import Sealer
 from storage.db import Database, insert_ignore
-from storage.files import BlobStore
 from storage.orm import ApiKey, Counter, KnowledgeBase, QueryLog, Tenant, UploadFile, new_id, utcnow
-from storage.vectors import VectorStore
+
+if TYPE_CHECKING:
+    from storage.files import BlobStore
+    from storage.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 DEFAULT_TENANT_ID = "default"
