@@ -95,15 +95,6 @@ class StrategySettings(BaseModel):
     tool_timeout: float = Field(30.0, ge=1.0, le=300.0)  # seconds one tool call may take
     tool_mode: Literal["auto", "function_calling", "react"] = "auto"  # auto: native calls, ReAct if unsupported
 
-    @field_validator("fallback_strategy", mode="before")
-    @classmethod
-    def _weknora_names(cls, v: Any) -> Any:
-        # WeKnora spells them FIXED_RESPONSE / NO_FALLBACK.
-        if isinstance(v, str):
-            v = v.strip().lower()
-            return "model" if v in ("no_fallback", "") else v
-        return v
-
 
 class AssistantInfo(BaseModel):
     id: str

@@ -101,12 +101,20 @@ class ChatService(Conversations):
                 self._llms.popitem(last=False)
             return llm
 
-    def generate_title(self, tenant_id: str, conversation_id: str) -> ConversationInfo:
-        """A title from the first question (and answer): by the LLM when there is one, else the question shortened."""
+    def generate_title(self, tenant_id: str, conversation_id: str,
+                       turns: list[dict[str, str]] | None = None) -> ConversationInfo:
+        """A title from the first question (and answer): by the LLM when there is one, else the question shortened.
+
+        `turns` (role/content) stand in for the session's own messages when a client sends them."""
+        if turns is not None and any(t.get("role") not in ("user", "assistant") or not isinstance(t.get("content"), str)
+                                     for t in turns):
+            raise InvalidInput("Each message needs a role (user or assistant) and text content")
         with self.db.session() as s:
             c = self._conv(s, tenant_id, conversation_id)
             settings, _ = self._settings(s, c)
-            turns = self._history(self._messages(s, c.id), 1_000)[:2]
+            if turns is None:
+                turns = self._history(self._messages(s, c.id), 1_000)
+            turns = [t for t in turns if t["content"].strip()][:2]
         if not turns:
             return self.get_session(tenant_id, conversation_id)  # nothing asked yet: keep the title
         title = ""

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 8000
     admin_api_key: str = Field("", description="The default tenant's API key; generated on first start when empty.")
+    secret_key: str = Field("", description="Secret that seals stored API keys; empty = a random one kept in the "
+                                            "data dir (secret_key, owner-only).")
     ingest_workers: int = Field(2, ge=0, le=32, description="Concurrent ingestion tasks in this process (0 = none).")
     max_upload_mb: int = Field(100, ge=1)
     # Bounds on one document (core/ingestion/readers): a small file must not hold a worker for long.
@@ -79,6 +81,10 @@ class Settings(BaseSettings):
     @property
     def admin_key_file(self) -> Path:
         return self.resolved_data_dir / "admin_api_key"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.resolved_data_dir / "secret_key"
 
     @property
     def max_upload_bytes(self) -> int:

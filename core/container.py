@@ -88,7 +88,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     read_limits = ReadLimits(max_expanded_bytes=settings.max_expanded_mb * 2**20, max_ocr_pages=settings.ocr_max_pages)
     pipeline = Pipeline(db, blobs, vectors, embeddings, queue, read_limits, settings.max_chunks_per_document)
     workers = IngestionWorkers(pipeline, queue, settings.ingest_workers)
-    tenants = TenantService(db, settings)
+    tenants = TenantService(db, settings, vectors, blobs)
     models = ModelService(db, settings)
     retrieval = RetrievalService(db, vectors, embeddings, settings)
     tools = ToolService(db, settings, retrieval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
@@ -69,8 +70,11 @@ class DocumentService:
 
     def upload(self, tenant_id: str, kb_id: str, files: Sequence[tuple[str, bytes]], *, parse: bool = True,
                chunk_config: dict | None = None, source_type: str = "local", source_url: str = "",
-               meta: dict | None = None) -> list[DocumentInfo]:
-        """Store files as documents; with `parse`, queue them for ingestion (one batch id)."""
+               meta: dict | None = None, reject_duplicates: bool = False) -> list[DocumentInfo]:
+        """Store files as documents; with `parse`, queue them for ingestion (one batch id).
+
+        With `reject_duplicates`, a file whose content the knowledge base already has is a Conflict naming
+        the existing document (nothing is stored)."""
         if not files:
             raise InvalidInput("No file was given")
         config = parse_config(ChunkConfig, chunk_config).model_dump() if chunk_config else None
@@ -83,6 +87,8 @@ class DocumentService:
             checked.append((name, data))
         with self.db.session() as s:
             load_kb(s, tenant_id, kb_id)
+            if reject_duplicates:
+                self._check_unique(s, kb_id, checked)
             batch = new_batch_id()
             docs = []
             for name, data in checked:
@@ -109,16 +115,34 @@ class DocumentService:
             self.on_queued()
         return infos
 
+    @staticmethod
+    def _check_unique(s: Session, kb_id: str, files: list[tuple[str, bytes]]) -> None:
+        digests: dict[str, str] = {}
+        for name, data in files:
+            digest = hashlib.sha256(data).hexdigest()
+            if digest in digests:
+                raise Conflict(f"'{name}' and '{digests[digest]}' have the same content")
+            digests[digest] = name
+        found = s.execute(select(Document.id, Document.name, UploadFile.sha256)
+                          .join(UploadFile, UploadFile.id == Document.file_id)
+                          .where(Document.kb_id == kb_id, UploadFile.sha256.in_(list(digests)))).first()
+        if found is not None:
+            raise Conflict(f"'{digests[found.sha256]}' is already in this knowledge base as '{found.name}'",
+                           ident=found.id)
+
     def import_url(self, tenant_id: str, kb_id: str, url: str, *, parse: bool = True,
-                   chunk_config: dict | None = None) -> DocumentInfo:
+                   chunk_config: dict | None = None, meta: dict | None = None,
+                   reject_duplicates: bool = False) -> DocumentInfo:
         """Fetch a web page or file and add it like an upload (named after the URL)."""
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)  # before going out to the network
         got = fetch(url.strip(), max_bytes=self.max_upload_bytes, allow_private=self.allow_private_urls)
         path = PurePath(urlparse(got.url).path)
         name = path.name or urlparse(got.url).hostname or "page"
         if "html" in got.content_type and not name.lower().endswith((".html", ".htm")):
             name += ".html"
         (doc,) = self.upload(tenant_id, kb_id, [(name, got.content)], parse=parse, chunk_config=chunk_config,
-                             source_type="url", source_url=got.url)
+                             source_type="url", source_url=got.url, meta=meta, reject_duplicates=reject_duplicates)
         return doc
 
     def _queue(self, s: Session, doc: Document, batch: str) -> Task:
@@ -134,6 +158,14 @@ class DocumentService:
         """The tenant's document; with `kb_id`, only a document of that knowledge base."""
         with self.db.session() as s:
             return doc_info(load_document(s, tenant_id, doc_id, kb_id))
+
+    def get_many(self, tenant_id: str, doc_ids: Sequence[str]) -> list[DocumentInfo]:
+        """The tenant's documents among `doc_ids`, in the order asked; ids it does not own are left out."""
+        wanted = list(dict.fromkeys(doc_ids))
+        with self.db.session() as s:
+            rows = {d.id: d for d in s.scalars(select(Document).where(Document.tenant_id == tenant_id,
+                                                                       Document.id.in_(wanted)))}
+            return [doc_info(rows[i]) for i in wanted if i in rows]
 
     def list(self, tenant_id: str, kb_id: str, *, search: str = "", page: int = 1, page_size: int = 30,
              order_by: str = "created_at", desc: bool = True, doc_id: str = "", name: str = "",

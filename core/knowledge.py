@@ -158,6 +158,7 @@ class KnowledgeService:
             release_files(s, self.blobs, file_ids)
         threading.Thread(target=self.vectors.drop, args=(kb_id,), name=f"drop-{kb_id}", daemon=True).start()
 
-    def copy(self, tenant_id: str, kb_id: str, new_name: str = "") -> KnowledgeBaseInfo:
-        """A new knowledge base with the same settings, documents, chunks and vectors."""
-        return copy_knowledge_base(self, tenant_id, kb_id, new_name)
+    def copy(self, tenant_id: str, kb_id: str, new_name: str = "", *, into: str = "") -> KnowledgeBaseInfo:
+        """A new knowledge base with the same settings, documents, chunks and vectors; with `into`, the documents
+        the existing knowledge base `into` does not have yet are added to it (it keeps its settings)."""
+        return copy_knowledge_base(self, tenant_id, kb_id, new_name, into)

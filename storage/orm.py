@@ -28,9 +28,22 @@ class Base(DeclarativeBase):
 
 class Tenant(Base):
     __tablename__ = "tenants"
+    __table_args__ = (Index("uq_tenants_number", "number", unique=True),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # A stable integer id beside the string one (WeKnora's clients type tenant_id as uint); the default tenant is 1.
+    number: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Counter(Base):
+    """Named counters that only go up: a deleted tenant's number is never given to another tenant."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ApiKey(Base):
@@ -40,6 +53,7 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(255), default="")
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex; the key itself is never stored
     key_prefix: Mapped[str] = mapped_column(String(16))  # shown in lists so users can tell keys apart
+    key_sealed: Mapped[str] = mapped_column(Text, default="")  # the key encrypted (core/secrets.py): shown again
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -183,6 +197,7 @@ class ModelConfig(Base):
     type: Mapped[str] = mapped_column(String(16))  # llm | embedding | rerank | stt | tts
     provider: Mapped[str] = mapped_column(String(32))  # openai (any compatible service), mock, ...
     name: Mapped[str] = mapped_column(String(255))  # display name
+    description: Mapped[str] = mapped_column(Text, default="")
     model: Mapped[str] = mapped_column(String(255))  # the provider's model name
     base_url: Mapped[str] = mapped_column(Text, default="")
     api_key: Mapped[str] = mapped_column(Text, default="")  # never returned in full
@@ -248,6 +263,9 @@ class Conversation(Base):
     title: Mapped[str] = mapped_column(String(255), default="")
     channel: Mapped[str] = mapped_column(String(16), default="published")  # published | debug (runs the draft)
     summary: Mapped[str] = mapped_column(Text, default="")  # long-term memory, kept by the LLM
+    # A quick chat's own settings (ChatSettings sections llm / prompt / strategy, overriding the defaults).
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)  # dialect-specific settings kept verbatim
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

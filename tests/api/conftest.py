@@ -31,3 +31,18 @@ def other_client(api_app, svc) -> TestClient:
     key = svc.tenants.create_api_key(tenant)
     with TestClient(api_app, headers={"Authorization": f"Bearer {key}"}) as c:
         yield c
+
+
+@pytest.fixture
+def weknora(api_app, svc) -> TestClient:
+    """WeKnora's way in: the admin key as X-API-Key."""
+    with TestClient(api_app, headers={"X-API-Key": svc.admin_api_key}) as c:
+        yield c
+
+
+@pytest.fixture
+def weknora_other(api_app, svc) -> TestClient:
+    """A second tenant's key as X-API-Key."""
+    key = svc.tenants.create_api_key(svc.tenants.create_tenant("stranger"))
+    with TestClient(api_app, headers={"X-API-Key": key}) as c:
+        yield c
