@@ -229,7 +229,7 @@ class EvaluationWorkers:
     def drain(self, timeout: float = 600.0) -> bool:
         """Execute waiting runs in the calling thread until none are left (CLI and tests)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.executor.stop.is_set():
             run = self.queue.claim()
             if run is None:
                 return True
