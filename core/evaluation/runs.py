@@ -107,6 +107,9 @@ class RunExecutor:
             self._wait_for_ingestion(run)
             cfg = RunConfig.model_validate(run.config)
             llm = self.llm_for(run.tenant_id, cfg.chat_model_id) if cfg.chat_model_id else None
+            if cfg.mode != "full_text" and cfg.embedding_model:
+                # Load the embedding model before the clock runs: the first question must not pay for it.
+                self.retrieval.embeddings.query(cfg.embedding_model, "warm-up")
             for position, question in self._todo(run):
                 if self.stop.is_set():
                     self.queue.release(run.id)
