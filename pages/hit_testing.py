@@ -12,13 +12,14 @@ import streamlit as st
 
 from core.schemas import KnowledgeBaseInfo, SearchHit
 from pages.components.chunk_card import badge, inject_css, keyword_badges, meta_badges, query_terms, show_text
-from pages.components.common import TENANT, attempt, fmt_time, kb_picker, link, page_header, services
+from pages.components.common import TENANT, attempt, fmt_time, kb_picker, link, page_header, param, services
 from pages.components.i18n import t
 
 MODES = ("semantic", "full_text", "hybrid")
 MODE_ICONS = {"semantic": "🧠", "full_text": "🔤", "hybrid": "⚖️"}
 RESULT = "hit_testing_result"  # the last run: kept so moving a slider does not wipe the results
 RUN = "hit_testing_run"  # set by "re-run" buttons; the page runs the search once
+URL_QUERY = "hit_testing_url_query"  # the ?q= already adopted
 
 svc = services()
 
@@ -43,6 +44,19 @@ def init_settings(kb: KnowledgeBaseInfo) -> None:
     saved = st.session_state.setdefault(SAVED, {}).get(kb.id, {})
     for name in FIELDS:
         st.session_state.setdefault(key(name, kb.id), saved.get(name, defaults[name]))
+
+
+def adopt_url_query(kb: KnowledgeBaseInfo) -> None:
+    """`?q=` (and `?mode=`), e.g. from a question the Evaluation page shows as failed: fill the form and run
+    once, then the URL's query no longer overrides what the user types."""
+    query, mode = param("q").strip(), param("mode")
+    if not query or st.session_state.get(URL_QUERY) == (kb.id, query, mode):
+        return
+    st.session_state[URL_QUERY] = (kb.id, query, mode)
+    st.session_state[key("query", kb.id)] = query
+    if mode in MODES:
+        st.session_state[key("mode", kb.id)] = mode
+    st.session_state[RUN] = True
 
 
 def save_settings(kb_id: str) -> None:
@@ -187,6 +201,7 @@ inject_css()
 kb = kb_picker()
 if kb is not None:
     init_settings(kb)
+    adopt_url_query(kb)
     if kb.chunk_count == 0:
         st.info(t("hit_testing.no_chunks"), icon="📄")
         link("documents", t("hit_testing.go_documents"), icon="📤", kb=kb.id)

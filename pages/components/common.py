@@ -23,6 +23,7 @@ PAGES = {
     "documents": "pages/documents.py",
     "chunks": "pages/chunks.py",
     "hit_testing": "pages/hit_testing.py",
+    "evaluation": "pages/evaluation.py",
     "chat": "pages/chat.py",
     "assistants": "pages/assistants.py",
     "models": "pages/models.py",
