@@ -47,15 +47,22 @@ def init_settings(kb: KnowledgeBaseInfo) -> None:
 
 
 def adopt_url_query(kb: KnowledgeBaseInfo) -> None:
-    """`?q=` (and `?mode=`), e.g. from a question the Evaluation page shows as failed: fill the form and run
-    once, then the URL's query no longer overrides what the user types."""
-    query, mode = param("q").strip(), param("mode")
-    if not query or st.session_state.get(URL_QUERY) == (kb.id, query, mode):
+    """`?q=` (with optional `mode`, `k`, `threshold`, `weight`), e.g. from a question the Evaluation page shows
+    as failed: fill the form and run once; then the URL no longer overrides what the user types."""
+    query = param("q").strip()
+    asked = (kb.id, *(param(n) for n in ("q", "mode", "k", "threshold", "weight")))
+    if not query or st.session_state.get(URL_QUERY) == asked:
         return
-    st.session_state[URL_QUERY] = (kb.id, query, mode)
+    st.session_state[URL_QUERY] = asked
     st.session_state[key("query", kb.id)] = query
-    if mode in MODES:
-        st.session_state[key("mode", kb.id)] = mode
+    if param("mode") in MODES:
+        st.session_state[key("mode", kb.id)] = param("mode")
+    for name, field, cast, low, high in (("k", "top_k", int, 1, 100), ("threshold", "threshold", float, 0.0, 1.0),
+                                         ("weight", "weight", float, 0.0, 1.0)):
+        try:
+            st.session_state[key(field, kb.id)] = max(low, min(high, cast(param(name))))
+        except ValueError:
+            pass  # absent or not a number: keep the form's value
     st.session_state[RUN] = True
 
 

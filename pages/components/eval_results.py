@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from core.evaluation.schemas import QuestionResult, RunInfo
-from pages.components.common import TENANT, attempt, fmt_time, link, services
+from pages.components.chunk_card import inject_css, query_terms, show_text
+from pages.components.common import TENANT, attempt, fmt_time, link, md, services
 from pages.components.i18n import t
 
 GROUP_KEY = "eval_group"
@@ -18,9 +19,8 @@ GENERATION = ("bleu1", "bleu2", "bleu4", "rouge1", "rouge2", "rougel")
 
 def group_label(runs: list[RunInfo], set_names: dict[str, str]) -> str:
     first = runs[0]
-    state = "running" if any(r.active for r in runs) else first.state
     return t("eval.group_label", set=set_names.get(first.set_id, "—"), n=len(runs), time=fmt_time(first.created_at),
-             state=t("eval.state." + state))
+             labels=", ".join(r.label for r in runs))
 
 
 def progress(runs: list[RunInfo], running: bool) -> None:
@@ -58,7 +58,7 @@ def metric_chart(runs: list[RunInfo]) -> alt.Chart:
     data = pd.DataFrame([{"metric": m, "configuration": r.label, "value": v}
                          for r in runs for m, v in {**r.summary(), **(r.generation or {})}.items()])
     return alt.Chart(data).mark_bar().encode(
-        x=alt.X("metric:N", sort=list(HEADLINE + GENERATION), title=None),
+        x=alt.X("metric:N", sort=list(HEADLINE + GENERATION), title=None, axis=alt.Axis(labelAngle=0)),
         xOffset="configuration:N", y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title=None),
         color=alt.Color("configuration:N", legend=alt.Legend(orient="bottom", title=None)),
         tooltip=["configuration", "metric", alt.Tooltip("value:Q", format=".3f")]).properties(height=320)
@@ -70,17 +70,19 @@ def rank_text(rank: int | None) -> str:
 
 def heatmap(runs: list[RunInfo], results: dict[str, list[QuestionResult]]) -> alt.Chart:
     """Question x configuration, coloured by where the first relevant chunk ranked (red = not found)."""
-    data = pd.DataFrame([{"question": f"{r.position + 1}. {r.question[:60]}", "configuration": run.label,
+    data = pd.DataFrame([{"question": f"{r.position + 1}. {r.question[:80]}", "configuration": run.label,
                           "reciprocal rank": r.metrics.get("mrr", 0.0), "rank": rank_text(r.first_relevant_rank)}
                          for run in runs for r in results[run.id]])
-    base = alt.Chart(data).encode(x=alt.X("configuration:N", title=None, axis=alt.Axis(labelAngle=0)),
-                                  y=alt.Y("question:N", sort=None, title=None))
+    base = alt.Chart(data).encode(
+        x=alt.X("configuration:N", title=None, sort=[r.label for r in runs],
+                axis=alt.Axis(labelAngle=0, labelOverlap=False, labelLimit=200, orient="top")),
+        y=alt.Y("question:N", sort=None, title=None, axis=alt.Axis(labelLimit=360)))
     cells = base.mark_rect().encode(
         color=alt.Color("reciprocal rank:Q", scale=alt.Scale(domain=[0, 1], range=["#d94c4c", "#f2d35c", "#3aa76d"]),
                         legend=alt.Legend(title=t("eval.heat_legend"))),
         tooltip=["question", "configuration", "rank"])
     return (cells + base.mark_text(fontSize=11).encode(text="rank:N")).properties(
-        height=max(160, 22 * len(data) // max(1, len(runs))))
+        height=max(120, 24 * (len(data) // max(1, len(runs)))))
 
 
 def question_choice(results: dict[str, list[QuestionResult]], runs: list[RunInfo]) -> int | None:
@@ -99,30 +101,34 @@ def expected_box(r: QuestionResult) -> None:
     with st.container(border=True):
         st.markdown(f"**{t('eval.expected')}**")
         if r.relevant_docs:
-            st.markdown(f"📄 {', '.join(r.relevant_docs)}")
+            st.markdown(f"📄 {md(', '.join(r.relevant_docs))}")
         for text in r.relevant_text:
-            st.markdown(f"> {text}")
+            show_text(text)
         if r.answer_reference:
             st.caption(f"{t('eval.reference_answer')}: {r.answer_reference}")
 
 
 def retrieved_column(run: RunInfo, r: QuestionResult) -> None:
-    st.markdown(f"**{run.label}**")
+    terms = query_terms(r.question)
+    st.markdown(f"**{md(run.label)}**")
     rank = r.first_relevant_rank
     st.markdown(t("eval.found_at", rank=rank) if rank else f":red[{t('eval.not_found', k=run.config.top_k)}]")
     for h in r.hits:
         mark = "✅" if h.relevant else "▫️"
         with st.container(border=True):
-            st.markdown(f"{mark} **{h.rank}.** 📄 {h.document_name} · `{h.score:.3f}`")
-            st.caption(h.content[:240] + ("…" if len(h.content) > 240 else ""))
+            st.markdown(f"{mark} **{h.rank}.** 📄 {md(h.document_name)} · `{h.score:.3f}`")
+            show_text(h.content[:300] + ("…" if len(h.content) > 300 else ""), terms)
     if not r.hits:
         st.caption(t("eval.nothing_retrieved"))
     if r.answer:
         st.markdown(f"💬 {r.answer}")
-    link("hit_testing", t("eval.open_hit_testing"), icon="🎯", kb=run.kb_ids[0], q=r.question, mode=run.config.mode)
+    cfg = run.config
+    link("hit_testing", t("eval.open_hit_testing"), icon="🎯", kb=run.kb_ids[0], q=r.question, mode=cfg.mode,
+         k=str(cfg.top_k), threshold=str(cfg.threshold), weight=str(cfg.vector_weight))
 
 
 def drill_down(runs: list[RunInfo], results: dict[str, list[QuestionResult]]) -> None:
+    inject_css()
     st.subheader(t("eval.drill_title"))
     position = question_choice(results, runs)
     if position is None:
@@ -164,9 +170,8 @@ def results_view() -> None:
                  column_config={m: st.column_config.NumberColumn(m, format="%.3f") for m in HEADLINE + GENERATION})
     st.caption(t("eval.metrics_help", k=done[0].config.top_k))
     results = {r.id: svc.evaluation.results(TENANT, r.id) for r in done}
-    left, right = st.columns(2)
-    left.markdown(f"**{t('eval.chart_metrics')}**")
-    left.altair_chart(metric_chart(done), use_container_width=True)
-    right.markdown(f"**{t('eval.chart_heatmap')}**")
-    right.altair_chart(heatmap(done, results), use_container_width=True)
+    st.markdown(f"**{t('eval.chart_metrics')}**")
+    st.altair_chart(metric_chart(done), use_container_width=True)
+    st.markdown(f"**{t('eval.chart_heatmap')}**")
+    st.altair_chart(heatmap(done, results), use_container_width=True)
     drill_down(done, results)

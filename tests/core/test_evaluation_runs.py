@@ -114,12 +114,13 @@ def test_bad_configurations_are_refused(svc, tenant, qset, kb):
 
 
 def wrap_search(svc, after: int, action):
-    """Let the real search run; after `after` calls, do `action` (a cancel, a stop) once."""
+    """Let the real search run; during question `after + 1`, do `action` (a cancel, a stop) once.
+    (A run's first search is an untimed warm-up.)"""
     real, calls = svc.retrieval.search, []
 
     def search(*args, **kwargs):
         calls.append(1)
-        if len(calls) == after + 1:
+        if len(calls) == after + 2:
             action()
         return real(*args, **kwargs)
 

@@ -92,12 +92,17 @@ def test_a_three_mode_comparison_from_the_form_to_the_drill_down(ui, tenant, qse
     assert len(links) == 3
     params = parse_qs(links[0].proto.query_string)
     assert params["kb"] == [kb.id] and params["q"] == ["zebra migration patterns"]
+    assert params["k"] == ["5"] and params["threshold"] == ["0.0"]
 
 
 def test_hit_testing_runs_the_query_from_the_link(ui, kb):
-    at = open_page("pages/hit_testing.py", kb=kb.id, q="tomatoes sunlight", mode="full_text")
+    at = open_page("pages/hit_testing.py", kb=kb.id, q="tomatoes sunlight", mode="full_text", k="3",
+                   threshold="0.0", weight="zzz")
     assert at.text_area(key=f"hit_testing_query_{kb.id}").value == "tomatoes sunlight"
     assert at.button_group(key=f"hit_testing_mode_{kb.id}").value == "full_text"
+    assert at.number_input(key=f"hit_testing_top_k_{kb.id}").value == 3
+    assert at.slider(key=f"hit_testing_threshold_{kb.id}").value == 0.0
+    assert at.slider(key=f"hit_testing_weight_{kb.id}").value == pytest.approx(0.7)  # not a number: unchanged
     assert any("garden.txt" in m.value for m in at.markdown)
 
 
