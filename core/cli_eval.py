@@ -21,6 +21,7 @@ from core.schemas import ACTIVE_STATES
 from core.tenants import DEFAULT_TENANT_ID
 
 MODES = ("semantic", "full_text", "hybrid")
+Weights = Annotated[list[float] | None, typer.Option("--weight", help="Hybrid vector weight 0..1 (repeatable)")]
 console = Console()
 TENANT = DEFAULT_TENANT_ID
 
@@ -61,7 +62,8 @@ def metrics_table(runs: list[RunInfo], title: str) -> Table:
     for run in runs:
         values = [f"{run.retrieval[c]:.3f}" if c in run.retrieval else "—" for c in columns]
         if with_answers:
-            values += [f"{(run.generation or {}).get(c, 0):.3f}" if run.generation else "—" for c in ("bleu4", "rougel")]
+            gen = run.generation or {}
+            values += [f"{gen[c]:.3f}" if c in gen else "—" for c in ("bleu4", "rougel")]
         state = run.state if run.state == "completed" else f"[red]{run.state}: {escape(run.error)}[/]"
         table.add_row(escape(run.label), *values, f"{run.latency_ms:.0f}", state)
     return table
@@ -72,7 +74,7 @@ def eval_command(
     set_file: Annotated[Path, typer.Argument(metavar="SET", help="Question set: .jsonl or .csv (see README)")],
     mode: Annotated[list[str] | None, typer.Option("--mode", help="semantic | full_text | hybrid (repeatable)")] = None,
     compare_modes: Annotated[bool, typer.Option("--compare-modes", help="Run all three modes side by side")] = False,
-    weight: Annotated[list[float] | None, typer.Option("--weight", help="Hybrid vector weight 0..1 (repeatable)")] = None,
+    weight: Weights = None,
     k: Annotated[int, typer.Option("--k", help="Chunks retrieved per question (top k)")] = 5,
     threshold: Annotated[float, typer.Option(help="Minimum score 0..1")] = 0.0,
     rerank: Annotated[str, typer.Option(help="Rerank model, provider:model")] = "",

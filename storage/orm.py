@@ -310,7 +310,7 @@ class EvalRun(Base):
     label: Mapped[str] = mapped_column(String(255), default="")
     kb_ids: Mapped[list[str]] = mapped_column(default=list)
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # RunConfig
-    state: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | running | completed | error | cancelled
+    state: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting running completed error cancelled
     total: Mapped[int] = mapped_column(Integer, default=0)
     finished: Mapped[int] = mapped_column(Integer, default=0)
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"retrieval": {...}, "generation": {...}}

@@ -57,7 +57,8 @@ def _parse_reply(text: str) -> tuple[str, str]:
 def sample_chunks(db: Database, tenant_id: str, kb_id: str, count: int, seed: int | None) -> list:
     with db.session() as s:
         load_kb(s, tenant_id, kb_id)
-        rows = s.execute(select(Chunk.content, Chunk.keywords, Document.name).join(Document, Document.id == Chunk.doc_id)
+        rows = s.execute(select(Chunk.content, Chunk.keywords, Document.name)
+                         .join(Document, Document.id == Chunk.doc_id)
                          .where(Chunk.kb_id == kb_id, Chunk.enabled.is_(True), Document.enabled.is_(True),
                                 Chunk.char_count >= MIN_CHARS).order_by(Chunk.doc_id, Chunk.position)).all()
     if not rows:

@@ -172,7 +172,8 @@ class RunExecutor:
             metrics=metrics,
             hits=[{"rank": i, "chunk_id": h.chunk_id, "doc_id": h.doc_id, "kb_id": h.kb_id,
                    "document_name": h.document_name, "content": h.content, "score": round(float(h.score), 6),
-                   "relevant": bool(m), "targets": m} for i, (h, m) in enumerate(zip(hits, matched), start=1)])
+                   "relevant": bool(m), "targets": m}
+                  for i, (h, m) in enumerate(zip(hits, matched, strict=True), start=1)])
 
 
 class EvaluationWorkers:

@@ -92,7 +92,8 @@ def question_choice(results: dict[str, list[QuestionResult]], runs: list[RunInfo
     missed = {r.position for run in runs for r in results[run.id] if r.first_relevant_rank is None}
     options = [r.position for r in first]
     default = min(missed) if missed else options[0]
-    return st.selectbox(t("eval.drill_question"), options, index=options.index(default), key=f"eval_q_{runs[0].group_id}",
+    return st.selectbox(t("eval.drill_question"), options, index=options.index(default),
+                        key=f"eval_q_{runs[0].group_id}",
                         format_func=lambda p: f"{'❌' if p in missed else '✅'} {p + 1}. {first[p].question}"
                         if p < len(first) else str(p))
 

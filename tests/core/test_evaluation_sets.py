@@ -11,7 +11,8 @@ from tests.conftest import ingest
 
 FILES = [("refund.md", b"# Refunds\n\nCustomers may return any product within thirty days of purchase for a full "
                        b"refund. Items must be unused and in their original packaging."),
-         ("年假.md", "员工入职满一年后每年享有十五天带薪年假。年假需要提前两周通过人事系统申请，由直属经理批准。未休完的年假最多顺延五天。".encode())]
+         ("年假.md", "员工入职满一年后每年享有十五天带薪年假。年假需要提前两周通过人事系统申请，由直属经理批准。"
+                    "未休完的年假最多顺延五天。".encode())]
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def test_csv_import_with_lists_and_a_multiline_cell(svc, tenant, kb):
     assert first.relevant_docs == ["refund.md", "年假.md"] and first.relevant_text == []
     assert second.question == "Two\nlines" and second.relevant_docs == ["refund.md"]
     assert second.relevant_text == ["original packaging"]
-    bad = 'question,relevant_docs\nfine,refund.md\n"multi\nline",\n'.encode()
+    bad = b'question,relevant_docs\nfine,refund.md\n"multi\nline",\n'
     with pytest.raises(InvalidInput, match=r"^line 3: fields 'relevant_docs' / 'relevant_text'"):
         svc.evaluation.sets.import_file(tenant, bad, "bad.csv")
 
@@ -100,13 +101,14 @@ def test_sets_belong_to_their_tenant(svc, tenant, kb):
     qset = svc.evaluation.sets.import_file(tenant, jsonl({"question": "a", "relevant_text": "x"}), "s.jsonl").set
     other = svc.tenants.create_tenant("other")
     assert svc.evaluation.sets.list(other) == []
-    for call in (lambda: svc.evaluation.sets.questions(other, qset.id), lambda: svc.evaluation.sets.delete(other, qset.id),
+    for call in (lambda: svc.evaluation.sets.questions(other, qset.id),
+                 lambda: svc.evaluation.sets.delete(other, qset.id),
                  lambda: svc.evaluation.start(other, qset.id, [{}], kb_ids=[kb.id])):
         with pytest.raises(NotFound):
             call()
+    own = svc.evaluation.sets.import_file(other, jsonl({"question": "a", "relevant_text": "x"}), "s.jsonl").set
     with pytest.raises(NotFound):  # nor may a tenant run its set on another tenant's knowledge base
-        svc.evaluation.start(other, svc.evaluation.sets.import_file(other, jsonl({"question": "a", "relevant_text": "x"}),
-                                                                    "s.jsonl").set.id, [{}], kb_ids=[kb.id])
+        svc.evaluation.start(other, own.id, [{}], kb_ids=[kb.id])
 
 
 def test_generated_without_a_model_asks_key_sentences_of_sampled_chunks(svc, tenant, kb):
