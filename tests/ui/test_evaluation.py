@@ -16,7 +16,7 @@ FILES = [
     ("refund.md", b"# Refunds\n\nCustomers may return any product within thirty days of purchase for a full refund."),
     ("garden.txt", b"Tomatoes need at least six hours of direct sunlight each day and deep watering twice a week."),
 ]
-SET = [{"question": "How many days to return a product?", "relevant_docs": ["refund.md"]},
+SET = [{"question": "How many days to return a product?", "answer": "Thirty days.", "relevant_docs": ["refund.md"]},
        {"question": "How much sun do tomatoes need?", "relevant_text": "six hours"},
        {"question": "zebra migration patterns", "relevant_text": "the zebras cross the river"}]  # never found
 
@@ -122,3 +122,22 @@ def test_the_page_speaks_chinese(ui, qset):
     at = open_page(PAGE, lang="zh")
     assert at.button_group(key="eval_view").options == ["问题集", "新建评估", "结果"]
     assert any("评估" in m.value for m in at.title)
+
+
+def test_the_bundled_sample_installs_with_one_click(ui, tenant):
+    at = open_page(PAGE)
+    at.button(key="eval_sample").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    (qset,) = ui.evaluation.sets.list(tenant)
+    assert qset.source == "sample" and qset.question_count == 38
+    assert at.selectbox(key="eval_set").value == qset.id
+    assert ui.knowledge.get(tenant, qset.kb_id).name == "Evaluation sample"
+
+
+def test_answers_add_generation_metrics_to_the_comparison(ui, tenant, qset, llm):
+    ui.evaluation.start(tenant, qset.id, [{"mode": "hybrid", "chat_model_id": "default"}])
+    assert ui.eval_workers.drain()
+    at = view(open_page(PAGE), "results")
+    table = at.dataframe[0].value
+    assert {"bleu1", "bleu4", "rouge1", "rougel"} <= set(table.columns)
+    assert any(m.value.startswith("💬 Mock answer about:") for m in at.markdown)
