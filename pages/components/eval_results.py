@@ -33,7 +33,8 @@ def progress(runs: list[RunInfo], running: bool) -> None:
         cols = st.columns([3, 6, 1.4], vertical_alignment="center")
         cols[0].markdown(f"**{run.label}** {status_badge_run(run.state)}")
         share = run.finished / run.total if run.total else 0.0
-        cols[1].progress(share, text=t("eval.progress", done=run.finished, total=run.total, message=run.message))
+        text = t("eval.progress", done=run.finished, total=run.total)
+        cols[1].progress(share, text=f"{text} · {run.message}" if run.active else text)
         if run.active and cols[2].button(t("common.cancel"), icon="⏹️", key=f"eval_cancel_{run.id}"):
             attempt(lambda r=run: svc.evaluation.cancel(TENANT, [r.id]))
 
@@ -57,10 +58,12 @@ def comparison_frame(runs: list[RunInfo]) -> pd.DataFrame:
 def metric_chart(runs: list[RunInfo]) -> alt.Chart:
     data = pd.DataFrame([{"metric": m, "configuration": r.label, "value": v}
                          for r in runs for m, v in {**r.summary(), **(r.generation or {})}.items()])
+    labels = [r.label for r in runs]
     return alt.Chart(data).mark_bar().encode(
         x=alt.X("metric:N", sort=list(HEADLINE + GENERATION), title=None, axis=alt.Axis(labelAngle=0)),
-        xOffset="configuration:N", y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title=None),
-        color=alt.Color("configuration:N", legend=alt.Legend(orient="bottom", title=None)),
+        xOffset=alt.XOffset("configuration:N", sort=labels),
+        y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title=None),
+        color=alt.Color("configuration:N", sort=labels, legend=alt.Legend(orient="bottom", title=None)),
         tooltip=["configuration", "metric", alt.Tooltip("value:Q", format=".3f")]).properties(height=320)
 
 
