@@ -333,6 +333,7 @@ class EvalResult(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("eval_runs.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     question: Mapped[str] = mapped_column(Text)
+    expected: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the judgement as run: answer, docs, passages
     hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # rank, chunk, document, text, relevant
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     answer: Mapped[str] = mapped_column(Text, default="")

@@ -21,11 +21,11 @@ from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidInput
-from core.evaluation.schemas import ImportReport, Question, QuestionSetInfo
+from core.errors import Conflict, InvalidInput
+from core.evaluation.schemas import RUN_ACTIVE, ImportReport, Question, QuestionSetInfo
 from core.scope import load_kb, load_owned, validation_message
 from storage.db import Database
-from storage.orm import Document, EvalQuestion, EvalSet, utcnow
+from storage.orm import Document, EvalQuestion, EvalRun, EvalSet, utcnow
 
 FIELDS = ("question", "answer", "relevant_docs", "relevant_text")
 MAX_QUESTIONS = 5000
@@ -195,6 +195,8 @@ class QuestionSets:
             raise InvalidInput("A question set needs at least one question")
         with self.db.session() as s:
             row = load_owned(s, EvalSet, set_id, tenant_id, "Question set")
+            if s.scalar(select(EvalRun.id).where(EvalRun.set_id == row.id, EvalRun.state.in_(RUN_ACTIVE)).limit(1)):
+                raise Conflict("A run of this set is in progress; let it finish or cancel it before editing the set")
             if row.kb_id:
                 check_documents(s, tenant_id, row.kb_id, checked)
             self._write(s, row.id, checked)

@@ -169,6 +169,7 @@ class RunExecutor:
                 metrics.update(generation_metrics(answer, q.answer))
         return EvalResult(
             run_id=run.id, position=position, question=q.question, answer=answer, latency_ms=round(latency, 2),
+            expected={"answer": q.answer, "relevant_docs": q.relevant_docs, "relevant_text": q.relevant_text},
             metrics=metrics,
             hits=[{"rank": i, "chunk_id": h.chunk_id, "doc_id": h.doc_id, "kb_id": h.kb_id,
                    "document_name": h.document_name, "content": h.content, "score": round(float(h.score), 6),

@@ -126,20 +126,17 @@ class EvaluationService:
         return [sorted(runs, key=lambda r: (r.created_at, r.id)) for runs in list(grouped.values())[:limit]]
 
     def results(self, tenant_id: str, run_id: str) -> list[QuestionResult]:
-        """Every finished question of a run, in set order, with what was retrieved and what was expected."""
+        """Every finished question of a run, in set order, with what was retrieved and what was expected
+        (the judgement as it was when the question ran: a later edit of the set does not rewrite history)."""
         with self.db.session() as s:
             run = load_owned(s, EvalRun, run_id, tenant_id, "Evaluation run")
-            expected = {q.position: q for q in s.scalars(select(EvalQuestion).where(EvalQuestion.set_id == run.set_id))}
             rows = s.scalars(select(EvalResult).where(EvalResult.run_id == run.id).order_by(EvalResult.position)).all()
-            out = []
-            for r in rows:
-                q = expected.get(r.position)
-                out.append(QuestionResult(
-                    position=r.position, question=r.question, answer_reference=q.answer if q else "",
-                    relevant_docs=list(q.relevant_docs) if q else [], relevant_text=list(q.relevant_text) if q else [],
-                    hits=[HitResult.model_validate(h) for h in r.hits], metrics=dict(r.metrics), answer=r.answer,
-                    error=r.error, latency_ms=r.latency_ms))
-            return out
+            return [QuestionResult(
+                position=r.position, question=r.question, answer_reference=r.expected.get("answer", ""),
+                relevant_docs=list(r.expected.get("relevant_docs", [])),
+                relevant_text=list(r.expected.get("relevant_text", [])),
+                hits=[HitResult.model_validate(h) for h in r.hits], metrics=dict(r.metrics), answer=r.answer,
+                error=r.error, latency_ms=r.latency_ms) for r in rows]
 
     def cancel(self, tenant_id: str, run_ids: Sequence[str]) -> int:
         """Cancel waiting or running runs; a running one stops before its next question."""

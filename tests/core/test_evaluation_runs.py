@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from core.container import build_services
-from core.errors import InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from storage.orm import EvalResult, EvalRun, utcnow
 from tests.conftest import ingest
 
@@ -212,6 +212,17 @@ def test_runs_belong_to_their_tenant(svc, tenant, qset):
         with pytest.raises(NotFound):
             call()
     assert svc.evaluation.get_run(tenant, run.id).state == "waiting"
+
+
+def test_results_keep_the_judgement_they_ran_with(svc, tenant, qset):
+    (run,) = svc.evaluation.start(tenant, qset.id, [{"mode": "full_text"}])
+    with pytest.raises(Conflict, match="in progress"):  # not while it runs
+        svc.evaluation.sets.replace_questions(tenant, qset.id, [{"question": "x", "relevant_text": ["y"]}])
+    assert svc.eval_workers.drain()
+    svc.evaluation.sets.replace_questions(tenant, qset.id, [{"question": "x", "relevant_text": ["y"]}])
+    first = svc.evaluation.results(tenant, run.id)[0]
+    assert first.question == QUESTIONS[0]["question"] and first.relevant_docs == ["refund.md"]
+    assert first.answer_reference == "Thirty days."
 
 
 def test_deleting_a_set_deletes_its_runs(svc, tenant, qset):

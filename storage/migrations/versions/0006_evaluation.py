@@ -79,6 +79,7 @@ def upgrade() -> None:
     sa.Column('run_id', sa.String(length=32), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('expected', sa.JSON(), nullable=False),
     sa.Column('hits', sa.JSON(), nullable=False),
     sa.Column('metrics', sa.JSON(), nullable=False),
     sa.Column('answer', sa.Text(), nullable=False),
