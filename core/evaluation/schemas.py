@@ -60,6 +60,8 @@ class RunConfig(BaseModel):
     rerank_model: str = ""  # "provider:model", "" = none
     chat_model_id: str = ""  # a saved LLM's id, "default" (the tenant's default LLM) or "" (retrieval only)
     embedding_model: str = ""  # set by the service: the knowledge base's model, for the record
+    embedding_model_id: str = ""  # the saved model a caller named for these (start_dataset), "" = the default
+    rerank_model_id: str = ""
 
     def label(self) -> str:
         parts = [self.mode.replace("_", "-")]

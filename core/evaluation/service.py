@@ -213,5 +213,8 @@ class EvaluationService:
                                    f"{kb.embedding_model}, not {embedding}")
         rerank = "" if rerank_id in DEFAULT_IDS else self._model_name(tenant_id, rerank_id, "rerank")
         chat = "default" if chat_id in DEFAULT_IDS else chat_id
-        (run,) = self.start(tenant_id, qset.id, [RunConfig(mode="hybrid", rerank_model=rerank, chat_model_id=chat)])
+        cfg = RunConfig(mode="hybrid", rerank_model=rerank, chat_model_id=chat,
+                        embedding_model_id="" if embedding_id in DEFAULT_IDS else embedding_id,
+                        rerank_model_id="" if rerank_id in DEFAULT_IDS else rerank_id)
+        (run,) = self.start(tenant_id, qset.id, [cfg])
         return run

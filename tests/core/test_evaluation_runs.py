@@ -229,3 +229,27 @@ def test_deleting_a_set_deletes_its_runs(svc, tenant, qset):
     svc.evaluation.start(tenant, qset.id, [{}])
     svc.evaluation.sets.delete(tenant, qset.id)
     assert svc.evaluation.list_runs(tenant) == []
+
+
+def test_a_dataset_run_records_the_models_it_was_started_with(svc, tenant, llm):
+    chat = svc.models.list(tenant, "llm")[0]
+    rerank = svc.models.create(tenant, type="rerank", provider="mock", name="overlap", model="overlap")
+    run = svc.evaluation.start_dataset(tenant, "", chat_id=chat.id, rerank_id=rerank.id)
+    assert (run.config.chat_model_id, run.config.rerank_model_id, run.config.rerank_model) == (
+        chat.id, rerank.id, "mock:overlap")
+    assert run.config.embedding_model_id == "" and run.config.embedding_model == svc.settings.embedding_model
+    assert (run.state, run.finished, run.total) == ("waiting", 0, 38)
+    assert svc.workers.drain(timeout=300)
+    seen = []  # what a caller polling the run sees after each question: finished counts up one by one
+    real = svc.evaluation.queue.record  # the executor's queue is this same object
+
+    def record(run_id, result):
+        real(run_id, result)
+        seen.append(svc.evaluation.get_run(tenant, run_id).finished)
+
+    svc.evaluation.queue.record = record
+    assert svc.eval_workers.drain()
+    assert seen == list(range(1, 39))
+    done = svc.evaluation.get_run(tenant, run.id)
+    assert done.state == "completed" and set(done.generation) == {"bleu1", "bleu2", "bleu4", "rouge1", "rouge2",
+                                                                  "rougel"}
