@@ -64,7 +64,7 @@ def metric_chart(runs: list[RunInfo]) -> alt.Chart:
         xOffset=alt.XOffset("configuration:N", sort=labels),
         y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title=None),
         color=alt.Color("configuration:N", sort=labels, legend=alt.Legend(orient="bottom", title=None)),
-        tooltip=["configuration", "metric", alt.Tooltip("value:Q", format=".3f")]).properties(height=320)
+        tooltip=["configuration", "metric", alt.Tooltip("value:Q", format=".3f")])
 
 
 def rank_text(rank: int | None) -> str:
@@ -82,10 +82,9 @@ def heatmap(runs: list[RunInfo], results: dict[str, list[QuestionResult]]) -> al
         y=alt.Y("question:N", sort=None, title=None, axis=alt.Axis(labelLimit=360)))
     cells = base.mark_rect().encode(
         color=alt.Color("reciprocal rank:Q", scale=alt.Scale(domain=[0, 1], range=["#d94c4c", "#f2d35c", "#3aa76d"]),
-                        legend=alt.Legend(title=t("eval.heat_legend"))),
+                        legend=alt.Legend(title=t("eval.heat_legend"), gradientLength=80)),
         tooltip=["question", "configuration", "rank"])
-    return (cells + base.mark_text(fontSize=11).encode(text="rank:N")).properties(
-        height=max(120, 24 * (len(data) // max(1, len(runs)))))
+    return cells + base.mark_text(fontSize=11).encode(text="rank:N")
 
 
 def question_choice(results: dict[str, list[QuestionResult]], runs: list[RunInfo]) -> int | None:
@@ -170,12 +169,13 @@ def results_view() -> None:
         if r.error:
             st.error(f"{r.label}: {r.error}", icon="⚠️")
     st.subheader(t("eval.comparison"))
-    st.dataframe(comparison_frame(done), hide_index=True, use_container_width=True,
+    st.dataframe(comparison_frame(done), hide_index=True, width="stretch",
                  column_config={m: st.column_config.NumberColumn(m, format="%.3f") for m in HEADLINE + GENERATION})
     st.caption(t("eval.metrics_help", k=done[0].config.top_k))
     results = {r.id: svc.evaluation.results(TENANT, r.id) for r in done}
     st.markdown(f"**{t('eval.chart_metrics')}**")
-    st.altair_chart(metric_chart(done), use_container_width=True)
+    st.altair_chart(metric_chart(done), width="stretch", height=340)
     st.markdown(f"**{t('eval.chart_heatmap')}**")
-    st.altair_chart(heatmap(done, results), use_container_width=True)
+    rows = len(results[done[0].id])
+    st.altair_chart(heatmap(done, results), width="stretch", height=max(180, 60 + 26 * rows))
     drill_down(done, results)

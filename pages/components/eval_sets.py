@@ -113,7 +113,7 @@ def editor(qset: QuestionSetInfo) -> None:
     frame = pd.DataFrame([{"question": q.question, "answer": q.answer, "relevant_docs": SEP.join(q.relevant_docs),
                            "relevant_text": SEP.join(q.relevant_text)} for q in questions])
     st.caption(t("eval.editor_help"))
-    edited = st.data_editor(frame, num_rows="dynamic", use_container_width=True, key=f"eval_editor_{qset.id}",
+    edited = st.data_editor(frame, num_rows="dynamic", width="stretch", key=f"eval_editor_{qset.id}",
                             column_config={
                                 "question": st.column_config.TextColumn(t("eval.col.question"), width="large"),
                                 "answer": st.column_config.TextColumn(t("eval.col.answer")),
