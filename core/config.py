@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     secret_key: str = Field("", description="Secret that seals stored API keys; empty = a random one kept in the "
                                             "data dir (secret_key, owner-only).")
     ingest_workers: int = Field(2, ge=0, le=32, description="Concurrent ingestion tasks in this process (0 = none).")
+    eval_workers: int = Field(1, ge=0, le=8, description="Concurrent evaluation runs in this process (0 = none).")
     max_upload_mb: int = Field(100, ge=1)
     # Bounds on one document (core/ingestion/readers): a small file must not hold a worker for long.
     max_expanded_mb: int = Field(200, ge=1, description="Largest unpacked size of a zip-based document "

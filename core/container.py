@@ -15,6 +15,7 @@ from core.chunks import ChunkService
 from core.config import Settings
 from core.documents import DocumentService
 from core.embedding import EmbeddingService
+from core.evaluation import EvaluationService, EvaluationWorkers, RunExecutor
 from core.ingestion.pipeline import Pipeline
 from core.ingestion.readers import ReadLimits
 from core.ingestion.tasks import TaskQueue
@@ -49,6 +50,8 @@ class Services:
     chat: ChatService
     tools: ToolService
     voice: VoiceService
+    evaluation: EvaluationService
+    eval_workers: EvaluationWorkers
     admin_api_key: str = ""
 
     def health(self) -> dict:
@@ -70,6 +73,7 @@ class Services:
 
     def close(self) -> None:
         self.workers.stop()
+        self.eval_workers.stop()  # a run in progress is handed back and resumes at the next start
         self.retrieval.close()  # writes the hit counts and query log still queued
         self.tenants.close()
         self.db.engine.dispose()
@@ -93,20 +97,26 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     retrieval = RetrievalService(db, vectors, embeddings, settings)
     tools = ToolService(db, settings, retrieval)
     assistants = AssistantService(db, models, tools)
+    knowledge = KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify)
+    documents = DocumentService(db, blobs, vectors, queue, settings.max_upload_bytes, on_queued=workers.notify,
+                                allow_private_urls=settings.allow_private_urls)
+    evaluation = EvaluationService(db, settings, knowledge, documents, models)
+    eval_workers = EvaluationWorkers(RunExecutor(db, evaluation.queue, retrieval, evaluation.llm_for),
+                                     settings.eval_workers)
+    evaluation.on_queued = eval_workers.notify
     services = Services(
         settings=settings, db=db, vectors=vectors, blobs=blobs, embeddings=embeddings, tenants=tenants,
-        knowledge=KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify),
-        documents=DocumentService(db, blobs, vectors, queue, settings.max_upload_bytes, on_queued=workers.notify,
-                                  allow_private_urls=settings.allow_private_urls),
+        knowledge=knowledge, documents=documents,
         chunks=ChunkService(db, vectors, embeddings),
         retrieval=retrieval,
         tasks=queue, workers=workers, models=models, assistants=assistants,
         chat=ChatService(db, retrieval, assistants, models, tools=tools), tools=tools,
-        voice=VoiceService(settings, models),
+        voice=VoiceService(settings, models), evaluation=evaluation, eval_workers=eval_workers,
     )
     services.admin_api_key = tenants.ensure_default()
     if start_workers:
         workers.start()
+        eval_workers.start()
     return services
 
 

@@ -1,5 +1,6 @@
 """Helpers shared by test modules (never import helpers from another test module)."""
 
+from tests.helpers.browser import BROWSER_ARGS, CHROMIUM, no_exception, screenshot, settle  # noqa: F401
 from tests.helpers.documents import (  # noqa: F401
     cjk_font_path, epub_bytes, image_bytes, mixed_pdf, pptx_bytes, scanned_pdf, text_image,
 )
