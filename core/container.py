@@ -15,12 +15,14 @@ from core.chunks import ChunkService
 from core.config import Settings
 from core.documents import DocumentService
 from core.embedding import EmbeddingService
+from core.files import FileService
 from core.ingestion.pipeline import Pipeline
 from core.ingestion.tasks import TaskQueue
 from core.ingestion.worker import IngestionWorkers
 from core.knowledge import KnowledgeService
 from core.model_configs import ModelService
 from core.retrieval import RetrievalService
+from core.secrets import Sealer
 from core.tenants import TenantService
 from core.tools import ToolService
 from core.voice import VoiceService
@@ -48,6 +50,8 @@ class Services:
     chat: ChatService
     tools: ToolService
     voice: VoiceService
+    sealer: Sealer
+    files: FileService
     admin_api_key: str = ""
 
     def health(self) -> dict:
@@ -91,6 +95,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     retrieval = RetrievalService(db, vectors, embeddings, settings)
     tools = ToolService(db, settings, retrieval)
     assistants = AssistantService(db, models, tools)
+    sealer = Sealer(settings)
     services = Services(
         settings=settings, db=db, vectors=vectors, blobs=blobs, embeddings=embeddings, tenants=tenants,
         knowledge=KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify),
@@ -100,7 +105,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
         retrieval=retrieval,
         tasks=queue, workers=workers, models=models, assistants=assistants,
         chat=ChatService(db, retrieval, assistants, models, tools=tools), tools=tools,
-        voice=VoiceService(settings, models),
+        voice=VoiceService(settings, models), sealer=sealer, files=FileService(db, blobs, settings, sealer),
     )
     services.admin_api_key = tenants.ensure_default()
     if start_workers:
