@@ -82,12 +82,16 @@ def debug(request: Request, svc: ServicesDep, who: PrincipalDep, app_id: str, bo
 
 
 def answered(events: Iterator[ChatEvent]) -> dict[str, Any]:
+    """The `done` event's data; the stream is read to its end (long-term memory is updated after `done`)."""
+    done: dict[str, Any] | None = None
     for ev in events:
         if ev.type == "error":
             raise ProviderError(ev.data.get("message", "The answer failed"))
         if ev.type == "done":
-            return ev.data
-    raise ProviderError("The answer ended without a result")
+            done = ev.data
+    if done is None:
+        raise ProviderError("The answer ended without a result")
+    return done
 
 
 STREAM_EVENTS = {"references": "dataset_retrieval", "tool_call": "agent_action", "tool_result": "agent_action",
