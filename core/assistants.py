@@ -164,7 +164,8 @@ def assistant_info(a: Assistant) -> AssistantInfo:
         kb_ids=list(a.kb_ids or []), llm=LLMSettings.model_validate(a.llm or {}),
         prompt=PromptSettings.model_validate(a.prompt or {}),
         strategy=StrategySettings.model_validate(a.strategy or {}), tools=list(a.tools or []),
-        extra=dict(a.extra or {}), published=published, published_at=a.published_at if a.kind == "agent" else a.updated_at,
+        extra=dict(a.extra or {}), published=published,
+        published_at=a.published_at if a.kind == "agent" else a.updated_at,
         draft_changed=published != draft_of(a), access_token=a.access_token or "",
         created_at=a.created_at, updated_at=a.updated_at,
     )

@@ -54,7 +54,8 @@ def release_files(s: Session, blobs: BlobStore, file_ids: Sequence[str]) -> None
     later use (core/files.py) stay until they are deleted there."""
     for fid in file_ids:
         upload = s.get(UploadFile, fid)
-        if upload is None or upload.purpose != "document" or s.scalar(select(Document.id).where(Document.file_id == fid).limit(1)):
+        if upload is None or upload.purpose != "document" or \
+                s.scalar(select(Document.id).where(Document.file_id == fid).limit(1)):
             continue
         key = upload.storage_key
         s.delete(upload)

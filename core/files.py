@@ -51,8 +51,8 @@ class StoredFile(BaseModel):
 
 
 def stored_file(row: UploadFile) -> StoredFile:
-    return StoredFile(id=row.id, tenant_id=row.tenant_id, name=row.name, size=row.size, extension=extension_of(row.name),
-                      mime_type=row.mime_type, purpose=row.purpose, sha256=row.sha256, key=row.storage_key,
+    return StoredFile(id=row.id, tenant_id=row.tenant_id, name=row.name, size=row.size,
+                      extension=extension_of(row.name), mime_type=row.mime_type, purpose=row.purpose, sha256=row.sha256, key=row.storage_key,
                       created_at=row.created_at)
 
 
@@ -68,11 +68,11 @@ def sniff_image(name: str, data: bytes) -> str:
             fmt = img.format or ""
             img.verify()  # a truncated or corrupt file fails here
     except Image.DecompressionBombError:
-        raise InvalidInput(f"'{name}' has too many pixels to be accepted as an image") from None
+        raise InvalidInput(f"file: '{name}' has too many pixels to be accepted as an image") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InvalidInput(f"'{name}' is not a readable image (its content is not JPEG, PNG, GIF or WebP)") from None
+        raise InvalidInput(f"file: '{name}' is not a readable image (JPEG, PNG, GIF or WebP)") from None
     if ext not in IMAGE_FORMATS.get(fmt, ()):
-        raise InvalidInput(f"'{name}' contains a {fmt or 'unknown'} image, not what .{ext} promises: "
+        raise InvalidInput(f"file: '{name}' contains a {fmt or 'unknown'} image, not what .{ext} promises: "
                            f"rename it .{IMAGE_FORMATS.get(fmt, ('?',))[0]}")
     return Image.MIME.get(fmt, f"image/{fmt.lower()}")
 

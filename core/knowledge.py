@@ -45,8 +45,8 @@ def kb_info(s: Session, kb: KnowledgeBase, assistants: Counter[str] | None = Non
         language=kb.language, permission=kb.permission, embedding_model=kb.embedding_model,
         embedding_dim=kb.embedding_dim, chunk_config=ChunkConfig.model_validate(kb.chunk_config),
         retrieval_config=RetrievalConfig.model_validate(kb.retrieval_config), extra=kb.extra or {},
-        document_count=docs, chunk_count=chunks,
-        assistant_count=(assistants if assistants is not None else assistant_counts(s, kb.tenant_id))[kb.id], token_count=tokens, char_count=chars, hit_count=kb.hit_count,
+        document_count=docs, chunk_count=chunks, token_count=tokens, char_count=chars, hit_count=kb.hit_count,
+        assistant_count=(assistants if assistants is not None else assistant_counts(s, kb.tenant_id))[kb.id],
         created_at=kb.created_at, updated_at=kb.updated_at,
     )
 

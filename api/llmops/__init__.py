@@ -17,8 +17,7 @@ __all__ = ["render_error", "routers"]
 
 
 def routers() -> list[APIRouter]:
-    from api.llmops import (api_tools, app_chat, apps, builtin_tools, datasets, documents, segments,
-                            upload_files)
+    from api.llmops import api_tools, app_chat, apps, builtin_tools, datasets, documents, segments, upload_files
 
     return [m.router for m in (apps, app_chat, builtin_tools, api_tools, upload_files, datasets, documents,
                                segments)]

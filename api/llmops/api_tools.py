@@ -81,7 +81,8 @@ def delete_provider(svc: ServicesDep, who: PrincipalDep, provider_id: str) -> di
 def update_provider(svc: ServicesDep, who: PrincipalDep, provider_id: str, body: ProviderBody) -> dict:
     try:
         svc.tools.update_api_provider(who.tenant_id, provider_id, name=body.name, icon=body.icon,
-                                      openapi_schema=body.openapi_schema, headers=[h.model_dump() for h in body.headers])
+                                      openapi_schema=body.openapi_schema,
+                                      headers=[h.model_dump() for h in body.headers])
     except InvalidInput as exc:
         raise input_error(exc) from None
     except Conflict:

@@ -49,7 +49,8 @@ def app_summary(app: AssistantInfo) -> dict[str, Any]:
 @router.post("/apps", summary="Create an app (an agent)")
 def create_app(svc: ServicesDep, who: PrincipalDep, body: AppBody) -> dict:
     try:
-        app = svc.assistants.create(who.tenant_id, body.name, kind=AGENT, avatar=body.icon, description=body.description)
+        app = svc.assistants.create(who.tenant_id, body.name, kind=AGENT, avatar=body.icon,
+                                    description=body.description)
     except Conflict:
         raise validate_error("name", "an app with this name already exists") from None
     return ok({"id": app.id}, "创建AI应用成功")

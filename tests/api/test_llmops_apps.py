@@ -115,7 +115,8 @@ def test_every_field_of_the_draft_round_trips_and_maps_onto_the_agent(client, sv
     assert (agent.prompt.system, agent.prompt.opener) == (sent["preset_prompt"], sent["opening_statement"])
     assert (agent.prompt.search_mode, agent.prompt.top_n, agent.prompt.similarity_threshold) == ("semantic", 4, 0.3)
     assert [(t["type"], t["provider"], t["tool"]) for t in agent.tools] == \
-        [("builtin", "calculator", "calculator"), ("builtin", "time", "current_time"), ("api", api_tool, "YoudaoSuggest")]
+        [("builtin", "calculator", "calculator"), ("builtin", "time", "current_time"),
+         ("api", api_tool, "YoudaoSuggest")]
     assert llmops_data(client.get(f"/datasets/{dataset}"))["related_app_count"] == 1
 
     # GET's output sent back changes nothing; a partial update keeps the rest; an edit in the UI shows here.

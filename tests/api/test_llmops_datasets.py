@@ -57,7 +57,7 @@ def test_list_pages_and_searches(client):
     assert len(page["list"]) == 2 and all(LIST_ITEM <= set(d) for d in page["list"])
     everything = llmops_data(client.get("/datasets"))
     assert everything["paginator"]["total_record"] == 6 and everything["paginator"]["page_size"] == 20
-    assert [d["name"] for d in everything["list"]][0] == "Other"  # newest first
+    assert everything["list"][0]["name"] == "Other"  # newest first
 
 
 def test_bad_input_is_a_validate_error_naming_the_field_and_changes_nothing(client):

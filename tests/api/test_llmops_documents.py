@@ -9,8 +9,8 @@ import pytest
 
 from tests.helpers import image_bytes, llmops_data, llmops_dataset, llmops_error
 
-GUIDE = (b"Returns are accepted within thirty days. See https://shop.example.com/returns or write to help@shop.example.com."
-         b"\n\nGift wrapping costs three euros per parcel.\n\nParcels ship from the Lyon warehouse every weekday.\n")
+GUIDE = (b"Returns are accepted within thirty days. See https://shop.example.com/returns or write to "
+         b"help@shop.example.com.\n\nGift wrapping costs three euros per parcel.\n\nParcels ship from the Lyon warehouse every weekday.\n")
 FAQ = b"# FAQ\n\nThe loyalty card gives one point per euro spent.\n"
 RULE = {"pre_proces_rules": [{"id": "remove_extra_space", "enabled": True},  # the spec's own spelling
                              {"id": "remove_url_and_email", "enabled": True}],
@@ -164,7 +164,8 @@ def test_segments_list_create_update_enable_delete_and_hit_at_once(client, other
     added = llmops_data(client.get(f"{base}/{llmops_data(resp)['id']}"))
     assert (added["position"], added["keywords"], added["status"]) == (4, ["credit", "expiry"], "completed")
     assert added["hash"] and SEGMENT <= set(added)
-    picked = llmops_data(client.get(f"{base}/{llmops_data(client.post(base, json={'content': 'Vouchers are mailed in December.'}))['id']}"))
+    picked_id = llmops_data(client.post(base, json={"content": "Vouchers are mailed in December."}))["id"]
+    picked = llmops_data(client.get(f"{base}/{picked_id}"))
     assert picked["position"] == 5 and "vouchers" in [k.lower() for k in picked["keywords"]]  # picked from content
     assert "Store credit never expires." in hit(client, dataset, "store credit", "full_text")
 
