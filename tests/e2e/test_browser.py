@@ -18,9 +18,8 @@ import pytest
 from core.config import Settings
 from core.container import build_services
 from tests.corpus import pdf_bytes
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import BROWSER_ARGS, CHROMIUM, free_port, start_server
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 KB_NAME = "Browser handbook"
@@ -49,9 +48,6 @@ ZH_MARKDOWN = """# 员工福利制度
 
 病假每年最多十天，连续请假超过两天需要提供医院证明。
 """
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"]
-
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
