@@ -84,7 +84,10 @@ class FileService:
     # ------------------------------------------------------------------ storing
     def _check(self, name: str, data: bytes, image: bool) -> tuple[str, str]:
         """(clean name, mime type); InvalidInput / TooLarge for what the settings do not allow."""
-        name = safe_name(name)
+        try:
+            name = safe_name(name)
+        except InvalidInput as exc:
+            raise InvalidInput(f"file: {exc.message}") from None
         ext = extension_of(name)
         allowed = self.settings.allowed_image_extensions if image else self.settings.allowed_file_extensions
         if ext not in allowed:

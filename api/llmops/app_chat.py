@@ -24,7 +24,8 @@ from api.llmops.errors import FAIL, DialectError, LlmopsRoute, ok
 from api.llmops.params import CurrentPage
 from api.llmops.views import paged, ts
 from core.chat import MAX_QUESTION_CHARS, ChatEvent
-from core.conversations import MAX_SUMMARY_CHARS, Exchange
+from core.container import Services
+from core.conversations import MAX_SUMMARY_CHARS, ConversationInfo, Exchange
 from core.errors import NotFound, ProviderError
 
 router = APIRouter(tags=["LLMOps: app debugging"], route_class=LlmopsRoute)
@@ -40,7 +41,7 @@ class MemoryBody(BaseModel):
     summary: str = Field(max_length=MAX_SUMMARY_CHARS)
 
 
-def memory_session(svc: Any, tenant_id: str, app_id: str) -> Any:
+def memory_session(svc: Services, tenant_id: str, app_id: str) -> ConversationInfo:
     """The debug conversation, when the app's draft keeps long-term memory (else LLMOps' error)."""
     app = svc.assistants.get(tenant_id, app_id, kind="agent")
     if app.strategy.memory_mode != "long_term_memory":

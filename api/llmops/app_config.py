@@ -33,6 +33,7 @@ TOOL_TYPES = {"builtin_tool": "builtin", "api_tool": "api", "mcp_tool": "mcp"}
 LLM_PARAMS = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens")
 MAPPED = {"model", "dialog_round", "memory_mode", "long_term_memory", "preset_prompt", "datasets",
           "retrieval_config", "tools", "opening_statement"}
+VIEW_ONLY = {"id", "status", "created_at", "updated_at"}  # what GET adds: ignored when a config is sent back
 KEY = "llmops"
 
 
@@ -174,7 +175,8 @@ def draft_changes(svc: Services, tenant_id: str, app: AssistantInfo, body: AppCo
         prompt.update({k: v for k, v in (("search_mode", r.retrieval_strategy), ("top_n", r.k),
                                          ("similarity_threshold", r.score)) if v is not None})
     kept = dict(app.extra.get(KEY, {}))
-    kept.update(body.model_dump(mode="json", include=given - MAPPED))  # with the fields this version does not know
+    # Kept as sent, fields this version does not know included.
+    kept.update(body.model_dump(mode="json", include=given - MAPPED - VIEW_ONLY))
     if body.preset_prompt is not None:
         kept["preset_prompt_blank"] = not body.preset_prompt.strip()
     changes: dict[str, Any] = {"strategy": strategy, "prompt": prompt, "llm": llm_changes(svc, tenant_id, body.model),

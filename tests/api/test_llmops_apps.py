@@ -120,9 +120,9 @@ def test_every_field_of_the_draft_round_trips_and_maps_onto_the_agent(client, sv
     assert llmops_data(client.get(f"/datasets/{dataset}"))["related_app_count"] == 1
 
     # GET's output sent back changes nothing; a partial update keeps the rest; an edit in the UI shows here.
-    llmops_data(client.put(f"/apps/{app}/config", json={k: v for k, v in got.items()
-                                                        if k not in ("id", "status", "created_at", "updated_at")}))
+    llmops_data(client.put(f"/apps/{app}/config", json=got))
     again = draft(client, app)
+    assert not {"id", "status", "created_at", "updated_at"} & set(svc.assistants.get("default", app).extra["llmops"])
     assert {k: v for k, v in again.items() if k != "updated_at"} == {k: v for k, v in got.items() if k != "updated_at"}
     llmops_data(client.put(f"/apps/{app}/config", json={"dialog_round": 7, "preset_prompt": ""}))
     partial = draft(client, app)
