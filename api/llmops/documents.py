@@ -17,7 +17,7 @@ from pydantic import AliasChoices, BaseModel, Field, StringConstraints, field_va
 from api.common.auth import PrincipalDep, ServicesDep
 from api.llmops.errors import LlmopsRoute, ok, validate_error
 from api.llmops.params import CurrentPage, PageSize, SearchWord
-from api.llmops.views import batch_item, document_view, paged, ts
+from api.llmops.views import batch_item, document_status, document_view, paged, ts
 
 router = APIRouter(tags=["LLMOps: documents"], route_class=LlmopsRoute)
 MAX_FILES = 10
@@ -94,8 +94,8 @@ def list_documents(svc: ServicesDep, who: PrincipalDep, dataset_id: str, search_
 def add_documents(svc: ServicesDep, who: PrincipalDep, dataset_id: str, body: AddDocuments) -> dict:
     batch, docs = svc.documents.add_files(who.tenant_id, dataset_id, body.upload_file_ids,
                                           chunk_config=chunk_config(body))
-    return ok({"documents": [{"id": d.id, "name": d.name, "status": "waiting", "created_at": ts(d.created_at)}
-                             for d in docs], "batch": batch})
+    return ok({"documents": [{"id": d.id, "name": d.name, "status": document_status(d)[0],
+                              "created_at": ts(d.created_at)} for d in docs], "batch": batch})
 
 
 @router.get("/datasets/{dataset_id}/documents/batch/{batch}", summary="Each document's progress in a batch")

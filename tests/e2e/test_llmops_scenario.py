@@ -88,7 +88,7 @@ def test_every_llmops_route_is_documented(live):
 
 
 def test_the_front_end_scenario(live):
-    base, http, llm = live
+    _, http, llm = live
     # Upload files and an icon; the icon's signed URL is served by the same process.
     files = [data(http.post("/upload-files/file", files={"file": f}))
              for f in (("handbook.md", HANDBOOK), ("faq.txt", FAQ))]
