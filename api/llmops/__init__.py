@@ -13,7 +13,9 @@ from fastapi import APIRouter
 
 from api.llmops.errors import render_error
 
-__all__ = ["render_error", "routers"]
+__all__ = ["ROOT_PREFIXES", "render_error", "routers"]
+# Unknown paths under these answer in LLMOps' envelope (api/mount.py).
+ROOT_PREFIXES = ("/apps", "/datasets", "/api-tools", "/builtin-tools", "/upload-files")
 
 
 def routers() -> list[APIRouter]:

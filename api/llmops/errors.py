@@ -56,7 +56,7 @@ def llmops_code(exc: Exception) -> str:
     if isinstance(exc, Forbidden):
         return FORBIDDEN
     if isinstance(exc, HTTPException):
-        return NOT_FOUND if exc.status_code in (404, 405) else FAIL
+        return NOT_FOUND if exc.status_code == 404 else FAIL
     return FAIL  # Conflict, ProviderError and the unexpected
 
 

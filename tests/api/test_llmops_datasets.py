@@ -129,3 +129,10 @@ def test_hit_rejects_what_the_spec_does_not_allow(client):
         message = llmops_error(client.post(f"/datasets/{dataset}/hit", json={**good, **change}), "validate_error")
         assert message.startswith(field), change
     assert llmops_data(client.get(f"/datasets/{dataset}/queries")) == []
+
+
+def test_unknown_paths_under_llmops_prefixes_answer_in_its_envelope(client):
+    assert "No such endpoint" in llmops_error(client.get("/datasets/x/y/z/w/v/u/t"), "not_found")
+    assert "not allowed" in llmops_error(client.delete("/datasets/x"), "fail")
+    assert "not allowed" in llmops_error(client.put("/apps"), "fail")
+    assert client.get("/api/v1/no-such-thing").json()["code"] != "not_found"  # RAGFlow's, by the credential
