@@ -16,6 +16,7 @@ from core.config import Settings
 from core.documents import DocumentService
 from core.embedding import EmbeddingService
 from core.evaluation import EvaluationService, EvaluationWorkers, RunExecutor
+from core.files import FileService
 from core.ingestion.pipeline import Pipeline
 from core.ingestion.readers import ReadLimits
 from core.ingestion.tasks import TaskQueue
@@ -23,6 +24,7 @@ from core.ingestion.worker import IngestionWorkers
 from core.knowledge import KnowledgeService
 from core.model_configs import ModelService
 from core.retrieval import RetrievalService
+from core.secrets import Sealer
 from core.tenants import TenantService
 from core.tools import ToolService
 from core.voice import VoiceService
@@ -52,6 +54,8 @@ class Services:
     voice: VoiceService
     evaluation: EvaluationService
     eval_workers: EvaluationWorkers
+    sealer: Sealer
+    files: FileService
     admin_api_key: str = ""
 
     def health(self) -> dict:
@@ -92,7 +96,8 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     read_limits = ReadLimits(max_expanded_bytes=settings.max_expanded_mb * 2**20, max_ocr_pages=settings.ocr_max_pages)
     pipeline = Pipeline(db, blobs, vectors, embeddings, queue, read_limits, settings.max_chunks_per_document)
     workers = IngestionWorkers(pipeline, queue, settings.ingest_workers)
-    tenants = TenantService(db, settings, vectors, blobs)
+    sealer = Sealer(settings)
+    tenants = TenantService(db, settings, sealer, vectors, blobs)
     models = ModelService(db, settings)
     retrieval = RetrievalService(db, vectors, embeddings, settings)
     tools = ToolService(db, settings, retrieval)
@@ -112,6 +117,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
         tasks=queue, workers=workers, models=models, assistants=assistants,
         chat=ChatService(db, retrieval, assistants, models, tools=tools), tools=tools,
         voice=VoiceService(settings, models), evaluation=evaluation, eval_workers=eval_workers,
+        sealer=sealer, files=FileService(db, blobs, settings, sealer),
     )
     services.admin_api_key = tenants.ensure_default()
     if start_workers:

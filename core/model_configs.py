@@ -233,6 +233,15 @@ class ModelService:
         with self.db.session() as s:
             return info(self._load(s, tenant_id, id))
 
+    def find(self, tenant_id: str, type: str, key: str, provider: str = "") -> ModelConfigInfo | None:  # noqa: A002
+        """A saved model of a type by its id, its name or the provider's model name (with `provider`, only one
+        of that provider); None when nothing matches."""
+        key, provider = key.strip().casefold(), provider.strip().casefold()
+        for m in self.list(tenant_id, type):
+            if (m.id == key or key in (m.name.casefold(), m.model.casefold())) and provider in ("", m.provider):
+                return m
+        return None
+
     def default(self, tenant_id: str, type: str) -> ModelConfigInfo | None:  # noqa: A002
         """The tenant's default saved model of a type, if any."""
         with self.db.session() as s:

@@ -82,7 +82,10 @@ class KnowledgeBase(Base):
 
 
 class UploadFile(Base):
+    """A stored file: a document's original, or an upload kept for later use (core/files.py)."""
+
     __tablename__ = "upload_files"
+    __table_args__ = (Index("ix_upload_files_tenant_purpose", "tenant_id", "purpose", "name"),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(512))
@@ -90,6 +93,8 @@ class UploadFile(Base):
     mime_type: Mapped[str] = mapped_column(String(128), default="application/octet-stream")
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(512))  # path relative to the blob store root
+    # document: kept while a document uses it | file, image: an upload, kept until deleted (core/files.py)
+    purpose: Mapped[str] = mapped_column(String(16), default="document", server_default="document")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -107,6 +112,7 @@ class Document(Base):
     source_url: Mapped[str] = mapped_column(Text, default="")
     chunk_config: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # None: use the knowledge base's
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)  # when it was last turned off
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     token_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -137,6 +143,7 @@ class Chunk(Base):
     token_count: Mapped[int] = mapped_column(Integer, default=0)
     char_count: Mapped[int] = mapped_column(Integer, default=0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)  # when it was last turned off
     embedded: Mapped[bool] = mapped_column(Boolean, default=False)  # its vector is in the vector store
     hit_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -225,6 +232,8 @@ class Assistant(Base):
     prompt: Mapped[dict[str, Any]] = mapped_column(default=dict)  # system, retrieval knobs, opener, empty response
     strategy: Mapped[dict[str, Any]] = mapped_column(default=dict)  # max_rounds, query_rewrite, fallback
     tools: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # tool refs (core/tools/base.py)
+    # Dialect settings the core has no concept for, kept verbatim per dialect ({"llmops": {...}}); part of the draft.
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     # The columns above are the draft; this is the snapshot that API sessions and the public page run.
     published: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync"]
@@ -39,3 +40,14 @@ def screenshot(page, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
+
+
+def nav(page, label: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=label).click()
+    settle(page)
+    no_exception(page)
+
+
+def toast(page, text: str) -> None:
+    """Wait for a toast right after the click: it fades after a few seconds, maybe before a busy page settles."""
+    page.get_by_test_id("stToast").filter(has_text=text).first.wait_for(timeout=30_000)
