@@ -39,8 +39,8 @@ class Settings(BaseSettings):
                                             "kept in the data dir (secret_key).")
     # The file storage service (core/files.py): uploads kept for later use, served by expiring signed URLs.
     file_max_mb: int = Field(15, ge=1, description="Largest file accepted by the file storage service.")
-    file_extensions: str = Field("txt,text,log,md,markdown,pdf,docx,html,htm,xhtml,csv,tsv,xlsx,xlsm,json,jsonl,"
-                                 "jpg,jpeg,png,gif,webp,mp3,wav,m4a,webm,ogg,flac",
+    file_extensions: str = Field("txt,text,log,md,markdown,pdf,docx,pptx,eml,epub,html,htm,xhtml,csv,tsv,xlsx,xlsm,"
+                                 "json,jsonl,jpg,jpeg,png,gif,webp,bmp,tif,tiff,mp3,wav,m4a,webm,ogg,flac",
                                  description="Extensions the file storage service accepts (comma-separated).")
     image_extensions: str = Field("jpg,jpeg,png,gif,webp", description="Extensions accepted as images.")
     file_url_ttl_s: int = Field(3600, ge=10, description="Lifetime of a signed file URL, in seconds.")

@@ -76,7 +76,7 @@ def test_adding_documents_checks_everything_first(client, other_client, svc):
     dataset = llmops_data(client.post("/datasets", json={"name": "d", "icon": "https://e.com/i.png"}))["id"]
     mine = llmops_data(client.post("/upload-files/file", files={"file": ("a.md", FAQ)}))["id"]
     theirs = llmops_data(other_client.post("/upload-files/file", files={"file": ("b.md", FAQ)}))["id"]
-    image = llmops_data(client.post("/upload-files/image", files={"file": ("i.png", swatch())}))["id"]
+    image = llmops_data(client.post("/upload-files/image", files={"file": ("i.gif", swatch("GIF"))}))["id"]  # no reader
     url = f"/datasets/{dataset}/documents"
     for body, field in (({"upload_file_ids": [], "process_type": "automatic"}, "upload_file_ids"),
                         ({"upload_file_ids": [mine] * 11, "process_type": "automatic"}, "upload_file_ids"),

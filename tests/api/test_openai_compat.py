@@ -113,7 +113,7 @@ def test_models_are_the_runnable_assistants(client, svc, chat, other_client):
     assert other_client.get("/v1/models").json()["data"] == []
     bad = client.get("/v1/models", headers={"Authorization": "Bearer wrong"})
     assert bad.status_code == 401 and bad.json() == {"error": {
-        "message": "Authentication error: API key is invalid!", "type": "invalid_request_error", "param": None,
+        "message": "Invalid API key", "type": "invalid_request_error", "param": None,
         "code": "invalid_api_key"}}
 
 

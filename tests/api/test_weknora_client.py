@@ -128,4 +128,4 @@ def test_openapi_lists_every_weknora_route(server):
                          ("delete", "/api/v1/messages/{session_id}/{id}")):
         assert method in paths.get(path, {}), (method, path)
     weknora = [(p, m) for p, ops in paths.items() for m, op in ops.items() if op["tags"][0].startswith("WeKnora")]
-    assert len(weknora) == 41
+    assert len(weknora) == 43
