@@ -131,9 +131,9 @@ def test_deleting_a_document_keeps_the_upload(svc, tenant):
 def test_documents_from_files_are_checked_before_anything_is_created(svc, tenant):
     kb = svc.knowledge.create(tenant, "kb")
     good = svc.files.save(tenant, "a.md", TEXT)
-    image = svc.files.save(tenant, "i.png", swatch(), image=True)
+    image = svc.files.save(tenant, "i.gif", swatch("GIF"), image=True)  # images are OCR'd, GIFs are not read
     (doc,) = ingest(svc, tenant, kb.id, [("original.md", TEXT)])
-    for ids, error in (([good.id, image.id], "'i.png' cannot become a document: Unsupported file type"),
+    for ids, error in (([good.id, image.id], "'i.gif' cannot become a document: Unsupported file type"),
                        ([good.id, "nope"], "File 'nope' not found"),
                        ([good.id, doc.file_id], "not found")):  # a document's original is not an upload
         with pytest.raises((InvalidInput, NotFound), match=error):
