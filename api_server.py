@@ -116,5 +116,10 @@ app = create_app()
 if __name__ == "__main__":
     import uvicorn
 
+    from core.lifecycle import exit_now
+
     s = Settings()
-    uvicorn.run("api_server:app", host=s.host, port=s.port, log_level="info")
+    # Ctrl+C or SIGTERM: open connections get a second to finish (a browser's Streamlit socket never
+    # does), the lifespan closes the services, and the process ends at once.
+    uvicorn.run(app, host=s.host, port=s.port, log_level="info", timeout_graceful_shutdown=1)
+    exit_now(0)

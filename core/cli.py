@@ -7,6 +7,7 @@ let the running server's workers do it (ingest without --wait).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -18,25 +19,61 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
-from core.cli_models import find_model, models_app
+from core.cli_models import find_model
 from core.container import Services, build_services
 from core.errors import AlmanacError, InvalidInput, NotFound
-from core.schemas import FINAL_STATES
 from core.tenants import DEFAULT_TENANT_ID
 
+# Start-up time matters here: modules import only what every command needs (typer, rich, the
+# database layer); services and their libraries (Chroma, LlamaIndex, the embedding engine) load
+# when a command first touches them (core/container.py).
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Almanac knowledge bases from the terminal.")
 kb_app = typer.Typer(no_args_is_help=True, help="Create, list and delete knowledge bases.")
 app.add_typer(kb_app, name="kb")
-app.add_typer(models_app, name="models")
+# Command groups in modules of their own, one line each: (name, "module:Typer app").
+GROUPS = [
+    ("models", "core.cli_models:models_app"),
+]
+for _name, _target in GROUPS:
+    _module, _, _attr = _target.partition(":")
+    app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
 console = Console()
 TENANT = DEFAULT_TENANT_ID
 
 
 def services(workers: bool = False) -> Services:
     return build_services(start_workers=workers)
+
+
+def flexible(header: str, share: int) -> Column:
+    """A column that takes `share` of the width the others leave (tables use expand=True for
+    that), folding long names and ids onto more lines instead of cutting them short."""
+    return Column(header, overflow="fold", ratio=share)
+
+
+def name_and_id(name: str, id_: str) -> str:
+    return f"{escape(name)}\n[dim]{id_}[/]"
+
+
+def doc_note(d) -> str:  # noqa: ANN001 - a DocumentInfo
+    """What the status alone does not say: the error, or where a running task is."""
+    if d.task is None or d.status == "completed":
+        return ""
+    return d.task.error or d.task.message
+
+
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
 
 
 def find_kb(svc: Services, name_or_id: str):  # noqa: ANN201
@@ -67,16 +104,18 @@ def kb_create(name: str, description: str = "", embedding_model: str = "",
     kb = services().knowledge.create(TENANT, name, description=description, embedding_model=embedding_model,
                                      chunk_config={"method": method, "chunk_size": chunk_size,
                                                    "chunk_overlap": overlap})
-    console.print(f"Created [bold]{kb.name}[/] ({kb.id}) with {kb.embedding_model}")
+    # One fact per line: a narrow terminal never breaks a name or an id in two.
+    console.print(f"Created knowledge base [bold]{escape(kb.name)}[/]\n  id     {kb.id}\n"
+                  f"  model  {escape(kb.embedding_model)}", highlight=False, overflow="ignore", crop=False)
 
 
 @kb_app.command("list")
 def kb_list() -> None:
     """List knowledge bases with their counts."""
-    table = Table("id", "name", "documents", "chunks", "hits", "embedding model")
+    table = Table(flexible("knowledge base", 2), "docs", "chunks", "hits", flexible("embedding model", 1), expand=True)
     for kb in services().knowledge.list(TENANT, page_size=1000).items:
-        table.add_row(kb.id, kb.name, str(kb.document_count), str(kb.chunk_count), str(kb.hit_count),
-                      kb.embedding_model)
+        table.add_row(name_and_id(kb.name, kb.id), str(kb.document_count), str(kb.chunk_count), str(kb.hit_count),
+                      escape(kb.embedding_model))
     console.print(table)
 
 
@@ -118,25 +157,36 @@ def ingest(kb: str, paths: list[Path],
     if not wait:
         console.print("They will be processed by the running server (or the next `ingest --wait`).")
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from core.schemas import FINAL_STATES
+
     started = time.monotonic()
-    with Progress(TextColumn("{task.description}", style="bold"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TextColumn("{task.fields[msg]}"), TimeElapsedColumn(), console=console) as progress:
-        bars = {d.id: progress.add_task(d.name[:40], total=1.0, msg="waiting") for d in docs}
+    # One line per file on any terminal: name | bar | % | message | elapsed.
+    name_width = min(max(len(d.name) for d in docs), max(12, console.width // 3))
+    message_width = max(10, console.width - name_width - 20 - 4 - 7 - 5)
+    with Progress(TextColumn("{task.description}", style="bold"), BarColumn(bar_width=20),
+                  TextColumn("{task.percentage:>3.0f}%"), TextColumn("{task.fields[msg]}"), TimeElapsedColumn(),
+                  console=console) as progress:
+        bars = {d.id: progress.add_task(escape(shorten(d.name, name_width)), total=1.0, msg="waiting") for d in docs}
         pending = set(bars)
         while pending:
             for doc_id in list(pending):
                 d = svc.documents.get(TENANT, doc_id)
-                progress.update(bars[doc_id], completed=d.task.progress, msg=d.task.message[:50])
+                progress.update(bars[doc_id], completed=d.task.progress,
+                                msg=escape(shorten(d.task.message, message_width)))
                 if d.task.state in FINAL_STATES:
                     pending.discard(doc_id)
             time.sleep(0.3)
-    table = Table("file", "status", "chunks", "tokens", "error", title=f"{time.monotonic() - started:.1f} s")
+    table = Table(flexible("file", 1), "status", "chunks", "tokens", flexible("error", 1), expand=True,
+                  title=f"{time.monotonic() - started:.1f} s")
     failed = 0
     for doc_id in bars:
         d = svc.documents.get(TENANT, doc_id)
         failed += d.status != "completed"
         color = "green" if d.status == "completed" else "red"
-        table.add_row(d.name, f"[{color}]{d.status}[/]", str(d.chunk_count), str(d.token_count), d.task.error)
+        table.add_row(escape(d.name), f"[{color}]{d.status}[/]", str(d.chunk_count), str(d.token_count),
+                      escape(d.task.error))
     console.print(table)
     svc.close()
     raise typer.Exit(1 if failed else 0)
@@ -147,10 +197,14 @@ def docs(kb: str) -> None:
     """List a knowledge base's documents."""
     svc = services()
     target = find_kb(svc, kb)
-    table = Table("id", "name", "status", "chunks", "size", "enabled", "message")
-    for d in svc.documents.list(TENANT, target.id, page_size=1000).items:
-        table.add_row(d.id, d.name, d.status, str(d.chunk_count), str(d.size), "yes" if d.enabled else "no",
-                      d.task.error or d.task.message if d.task else "")
+    documents = svc.documents.list(TENANT, target.id, page_size=1000).items
+    notes = [doc_note(d) for d in documents]
+    table = Table(flexible("document", 2), "status", "chunks", Column("size", justify="right"), "on", expand=True)
+    if any(notes):
+        table.add_column("message", overflow="fold", ratio=1)
+    for d, note in zip(documents, notes, strict=True):
+        table.add_row(name_and_id(d.name, d.id), d.status, str(d.chunk_count), human_size(d.size),
+                      "yes" if d.enabled else "no", *([escape(note)] if any(notes) else []))
     console.print(table)
 
 
@@ -160,10 +214,11 @@ def chunks(kb: str, doc: str, page: int = 1, page_size: int = 20) -> None:
     svc = services()
     d = find_doc(svc, find_kb(svc, kb).id, doc)
     result = svc.chunks.list(TENANT, d.id, page=page, page_size=page_size)
-    table = Table("#", "id", "tokens", "content", "keywords", title=f"{d.name}: {result.total} chunks")
+    table = Table("tokens", flexible("chunk", 3), flexible("keywords", 1), expand=True,
+                  title=f"{escape(d.name)}: {result.total} chunk{'s' * (result.total != 1)}")
     for c in result.items:
-        table.add_row(str(c.position), c.id, str(c.token_count), c.content[:120].replace("\n", " "),
-                      ", ".join(c.keywords))
+        table.add_row(str(c.token_count), f"[dim]#{c.position} · {c.id}[/]\n{escape(c.content[:200].replace(chr(10), ' '))}",
+                      escape(", ".join(c.keywords)))
     console.print(table)
 
 
@@ -181,11 +236,11 @@ def search(kb: str, query: str,
         print(json.dumps([{"chunk_id": h.chunk_id, "document_name": h.document_name, "content": h.content,
                            "score": round(h.score, 4)} for h in hits], ensure_ascii=False, indent=2))
         return
-    table = Table("score", "vector", "text", "document", "content")
+    table = Table("score", "vector", "text", flexible("document", 1), flexible("content", 3), expand=True)
     for h in hits:
         fmt = lambda x: "" if x is None else f"{x:.3f}"  # noqa: E731
-        table.add_row(f"{h.score:.3f}", fmt(h.vector_score), fmt(h.text_score), h.document_name,
-                      h.content[:160].replace("\n", " "))
+        table.add_row(f"{h.score:.3f}", fmt(h.vector_score), fmt(h.text_score), escape(h.document_name),
+                      escape(h.content[:200].replace("\n", " ")))
     console.print(table)
 
 
@@ -263,14 +318,17 @@ def status() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run an ingestion worker until interrupted (scale-out: run several against a shared database)."""
-    svc = services(workers=True)
-    console.print(f"Worker {svc.tasks.worker} with {svc.settings.ingest_workers} thread(s); Ctrl+C to stop")
-    try:
-        while True:
-            time.sleep(1)
-    except KeyboardInterrupt:
-        svc.close()
+    """Run an ingestion worker until Ctrl+C or SIGTERM (scale-out: run several against a shared database)."""
+    from core.lifecycle import StopSignals, exit_now
+
+    with StopSignals() as stop:
+        svc = services(workers=True)
+        console.print(f"Worker {svc.tasks.worker} with {svc.settings.ingest_workers} thread(s); Ctrl+C to stop",
+                      highlight=False)
+        received = stop.wait()
+        svc.close()  # within about a second: unfinished tasks go back to the queue for any worker to resume
+    console.print(f"Worker stopped ({received})", highlight=False)
+    exit_now(0)
 
 
 # ------------------------------------------------------------------------------------ voice

@@ -18,7 +18,7 @@ import pytest
 from core.config import Settings
 from core.container import build_services
 from tests.corpus import pdf_bytes
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import free_port, start_server, stop_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,8 +156,7 @@ def test_new_user_flow_in_browser(tmp_path):
                 raise
             browser.close()
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_process(server)
 
     # Double-check through the services: everything the clicks did really happened (and was undone).
     check = build_services(Settings(data_dir=data, ingest_workers=0))
