@@ -15,9 +15,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from fastapi import FastAPI, HTTPException  # noqa: E402
-from fastapi.responses import JSONResponse, RedirectResponse, Response  # noqa: E402
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response  # noqa: E402
 
 from core.config import Settings  # noqa: E402
+from api.visitors import VisitorAddress  # noqa: E402
 from core.container import build_services, set_services  # noqa: E402
 from core.errors import NotFound  # noqa: E402
 
@@ -77,6 +78,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def root() -> RedirectResponse:
         return RedirectResponse("/ui/")
 
+    @app.get("/readme", include_in_schema=False, response_class=PlainTextResponse)
+    def readme() -> PlainTextResponse:
+        """The README this server was built from (the demo's home page links it when it knows no other copy)."""
+        return PlainTextResponse((ROOT / "README.md").read_text(encoding="utf-8"))
+
     @app.get("/health", tags=["system"])
     def health() -> JSONResponse:
         report = app.state.services.health()
@@ -108,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from public_chat import mount_public_chat
 
     mount_public_chat(app)
+    app.add_middleware(VisitorAddress)
     return app
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from core.assistants import AssistantService
     from core.chat import ChatService
     from core.chunks import ChunkService
+    from core.demo import DemoSite
     from core.documents import DocumentService
     from core.embedding import EmbeddingService
     from core.ingestion.pipeline import Pipeline
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from core.retrieval import RetrievalService
     from core.tenants import TenantService
     from core.tools import ToolService
+    from core.visitors import VisitorPolicy
     from core.voice import VoiceService
     from storage.files import BlobStore
     from storage.vectors import VectorStore
@@ -111,6 +113,18 @@ class Services:
         return TenantService(self.db, self.settings)
 
     @lazy
+    def visitors(self) -> VisitorPolicy:
+        from core.visitors import VisitorPolicy
+
+        return VisitorPolicy(self.settings)
+
+    @lazy
+    def demo(self) -> DemoSite:
+        from core.demo import DemoSite
+
+        return DemoSite(self)
+
+    @lazy
     def knowledge(self) -> KnowledgeService:
         from core.knowledge import KnowledgeService
 
@@ -122,7 +136,8 @@ class Services:
         from core.documents import DocumentService
 
         return DocumentService(self.db, self.blobs, self.vectors, self.tasks, self.settings.max_upload_bytes,
-                               on_queued=self._work_queued, allow_private_urls=self.settings.allow_private_urls)
+                               on_queued=self._work_queued, allow_private_urls=self.settings.allow_private_urls,
+                               visitors=self.visitors)
 
     @lazy
     def chunks(self) -> ChunkService:
@@ -140,7 +155,7 @@ class Services:
     def models(self) -> ModelService:
         from core.model_configs import ModelService
 
-        return ModelService(self.db, self.settings)
+        return ModelService(self.db, self.settings, visitors=self.visitors)
 
     @lazy
     def tools(self) -> ToolService:
@@ -158,7 +173,8 @@ class Services:
     def chat(self) -> ChatService:
         from core.chat import ChatService
 
-        return ChatService(self.db, self.retrieval, self.assistants, self.models, tools=self.tools)
+        return ChatService(self.db, self.retrieval, self.assistants, self.models, tools=self.tools,
+                           visitors=self.visitors)
 
     @lazy
     def voice(self) -> VoiceService:
@@ -186,6 +202,8 @@ class Services:
 
     def close(self) -> None:
         """Stop what this process started; only services that were built have anything to stop."""
+        if self.built("demo"):
+            self.demo.stop()
         if self.built("workers"):
             self.workers.stop()
         if self.built("retrieval"):
@@ -194,7 +212,8 @@ class Services:
 
 
 def build_services(settings: Settings | None = None, *, start_workers: bool = False) -> Services:
-    """Open (and migrate) the database; with `start_workers`, start ingesting in the background."""
+    """Open (and migrate) the database. With `start_workers`, start this process's background work:
+    ingestion, and in demo mode the sample site (seeded at once if new) and its scheduled reset."""
     settings = settings or Settings()
     settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.sqlalchemy_url)
@@ -203,6 +222,8 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     services.admin_api_key = services.tenants.ensure_default()
     if start_workers:
         services.workers.start()
+        if settings.demo:
+            services.demo.start()
     return services
 
 
