@@ -13,6 +13,9 @@ from pathlib import Path
 os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# OpenMP threads of the embedding and speech engines sleep instead of spinning while they wait: on two
+# shared cores spinning doubled the CPU time and wall time of embedding (measured; see core/cli.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from fastapi import FastAPI, HTTPException  # noqa: E402
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response  # noqa: E402
