@@ -161,31 +161,20 @@ def ingest(kb: str, paths: list[Path],
     if not wait:
         console.print("They will be processed by the running server (or the next `ingest --wait`).")
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from core.schemas import FINAL_STATES
+    from core.lifecycle import StopSignals, exit_now
 
     started = time.monotonic()
-    # One line per file on any terminal: name | bar | % | message | elapsed.
-    name_width = min(max(len(d.name) for d in docs), max(12, console.width // 3))
-    message_width = max(10, console.width - name_width - 20 - 4 - 7 - 5)
-    with Progress(TextColumn("{task.description}", style="bold"), BarColumn(bar_width=20),
-                  TextColumn("{task.percentage:>3.0f}%"), TextColumn("{task.fields[msg]}"), TimeElapsedColumn(),
-                  console=console) as progress:
-        bars = {d.id: progress.add_task(escape(shorten(d.name, name_width)), total=1.0, msg="waiting") for d in docs}
-        pending = set(bars)
-        while pending:
-            for doc_id in list(pending):
-                d = svc.documents.get(TENANT, doc_id)
-                progress.update(bars[doc_id], completed=d.task.progress,
-                                msg=escape(shorten(d.task.message, message_width)))
-                if d.task.state in FINAL_STATES:
-                    pending.discard(doc_id)
-            time.sleep(0.3)
+    with StopSignals() as stop:
+        pending = follow_progress(svc, docs, stop)
+        if pending:  # Ctrl+C or SIGTERM: hand the unfinished work back and stop within a second
+            svc.close()
+            console.print(f"Stopped: {len(pending)} file(s) not finished; they resume at the next "
+                          "`ingest --wait`, in a worker or in the server.", highlight=False)
+            exit_now(130)
     table = Table(flexible("file", 1), "status", "chunks", "tokens", flexible("error", 1), expand=True,
                   title=f"{time.monotonic() - started:.1f} s")
     failed = 0
-    for doc_id in bars:
+    for doc_id in (d.id for d in docs):
         d = svc.documents.get(TENANT, doc_id)
         failed += d.status != "completed"
         color = "green" if d.status == "completed" else "red"
@@ -194,6 +183,30 @@ def ingest(kb: str, paths: list[Path],
     console.print(table)
     svc.close()
     raise typer.Exit(1 if failed else 0)
+
+
+def follow_progress(svc: Services, docs: list, stop) -> set[str]:  # noqa: ANN001 - a StopSignals
+    """One progress line per file (name | bar | % | message | elapsed, fitting the terminal) until all are
+    done or a stop signal arrives; returns the ids of the files not done."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from core.schemas import FINAL_STATES
+
+    name_width = min(max(len(d.name) for d in docs), max(12, console.width // 3))
+    message_width = max(10, console.width - name_width - 20 - 4 - 7 - 5)
+    with Progress(TextColumn("{task.description}", style="bold"), BarColumn(bar_width=20),
+                  TextColumn("{task.percentage:>3.0f}%"), TextColumn("{task.fields[msg]}"), TimeElapsedColumn(),
+                  console=console) as progress:
+        bars = {d.id: progress.add_task(escape(shorten(d.name, name_width)), total=1.0, msg="waiting") for d in docs}
+        pending = set(bars)
+        while pending and stop.wait(0.3) is None:
+            for doc_id in list(pending):
+                d = svc.documents.get(TENANT, doc_id)
+                progress.update(bars[doc_id], completed=d.task.progress,
+                                msg=escape(shorten(d.task.message, message_width)))
+                if d.task.state in FINAL_STATES:
+                    pending.discard(doc_id)
+    return pending
 
 
 @app.command()

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import NoReturn
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -39,9 +40,14 @@ class StopSignals:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
-    def wait(self) -> str:
-        while not self._stop.wait(0.5):  # short waits: the handler runs between them at the latest
-            pass
+    def wait(self, timeout: float | None = None) -> str | None:
+        """The signal's name once one arrived; None when `timeout` seconds pass first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._stop.is_set():
+            left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+            if left <= 0:
+                return None
+            self._stop.wait(left)  # short waits: the handler runs between them at the latest
         return self._received[0]
 
 

@@ -77,6 +77,32 @@ def test_idle_worker_stops_on_ctrl_c(tmp_path):
     assert "Worker stopped (SIGINT)" in out and "Traceback" not in out, out
 
 
+def test_ingest_wait_stops_on_ctrl_c_and_leaves_the_rest_queued(tmp_path):
+    data = tmp_path / "data"
+    svc = build_services(Settings(data_dir=data, ingest_workers=0))
+    kb = svc.knowledge.create("default", "archive", chunk_config={"chunk_size": 48, "chunk_overlap": 0})
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "archive.txt").write_text("\n\n".join(f"Record {i}: note {i * 7} about topic {i % 13} for the office."
+                                                    for i in range(200)))
+    env = {**os.environ, "ALMANAC_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1", "COLUMNS": "100"}
+    ingest = subprocess.Popen([sys.executable, "-m", "core.cli", "ingest", kb.id, str(folder), "--wait"], cwd=ROOT,
+                              env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while not any(d.task and d.task.state == "indexing" for d in svc.documents.list("default", kb.id).items):
+            assert time.monotonic() < deadline and ingest.poll() is None, "ingestion did not start"
+            time.sleep(0.05)
+        elapsed, out = seconds_to_exit(ingest, signal.SIGINT)
+    finally:
+        stop_process(ingest)
+    assert elapsed < EXIT_WITHIN_S and ingest.returncode == 130, (elapsed, ingest.returncode, out)
+    assert "Stopped: 1 file(s) not finished" in out and "Traceback" not in out, out
+    (doc,) = svc.documents.list("default", kb.id).items
+    assert doc.task.state == "waiting"  # handed back: any worker resumes it
+    svc.close()
+
+
 def test_server_with_a_browser_connected_stops_on_ctrl_c(tmp_path):
     port = free_port()
     server = start_server(tmp_path / "data", port)
