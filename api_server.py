@@ -20,8 +20,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from fastapi import FastAPI, HTTPException  # noqa: E402
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response  # noqa: E402
 
-from core.config import Settings  # noqa: E402
 from api.visitors import VisitorAddress  # noqa: E402
+from core.config import Settings  # noqa: E402
 from core.container import build_services, set_services  # noqa: E402
 from core.errors import NotFound  # noqa: E402
 
@@ -129,7 +129,8 @@ if __name__ == "__main__":
     from core.lifecycle import exit_now
 
     s = Settings()
-    # Ctrl+C or SIGTERM: open connections get a second to finish (a browser's Streamlit socket never
-    # does), the lifespan closes the services, and the process ends at once.
+    # The app object, not "api_server:app": that string made uvicorn import this file a second time and
+    # build the whole app twice. Ctrl+C or SIGTERM: open connections get a second to finish (a browser's
+    # Streamlit socket never does), the lifespan closes the services, and the process ends at once.
     uvicorn.run(app, host=s.host, port=s.port, log_level="info", timeout_graceful_shutdown=1)
     exit_now(0)
