@@ -13,10 +13,14 @@ from pathlib import Path
 os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# OpenMP threads of the embedding and speech engines sleep instead of spinning while they wait: on two
+# shared cores spinning doubled the CPU time and wall time of embedding (measured; see core/cli.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from fastapi import FastAPI  # noqa: E402
-from fastapi.responses import JSONResponse, RedirectResponse  # noqa: E402
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse  # noqa: E402
 
+from api.visitors import VisitorAddress  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.container import build_services, set_services  # noqa: E402
 
@@ -76,6 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def root() -> RedirectResponse:
         return RedirectResponse("/ui/")
 
+    @app.get("/readme", include_in_schema=False, response_class=PlainTextResponse)
+    def readme() -> PlainTextResponse:
+        """The README this server was built from (the demo's home page links it when it knows no other copy)."""
+        return PlainTextResponse((ROOT / "README.md").read_text(encoding="utf-8"))
+
     @app.get("/health", tags=["system"])
     def health() -> JSONResponse:
         report = app.state.services.health()
@@ -92,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from public_chat import mount_public_chat
 
     mount_public_chat(app)
+    app.add_middleware(VisitorAddress)
     return app
 
 
@@ -100,5 +110,11 @@ app = create_app()
 if __name__ == "__main__":
     import uvicorn
 
+    from core.lifecycle import exit_now
+
     s = Settings()
-    uvicorn.run("api_server:app", host=s.host, port=s.port, log_level="info")
+    # The app object, not "api_server:app": that string made uvicorn import this file a second time and
+    # build the whole app twice. Ctrl+C or SIGTERM: open connections get a second to finish (a browser's
+    # Streamlit socket never does), the lifespan closes the services, and the process ends at once.
+    uvicorn.run(app, host=s.host, port=s.port, log_level="info", timeout_graceful_shutdown=1)
+    exit_now(0)

@@ -29,6 +29,7 @@ from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, NOTHING_TO_QUOTE, RE
 from core.providers.llm import LLM, ChatParams, LLMSpec, get_llm
 from core.retrieval import RetrievalService
 from core.text import count_tokens
+from core.visitors import VisitorPolicy
 from storage.db import Database
 from storage.orm import Conversation, Message, utcnow
 
@@ -85,10 +86,12 @@ class ChatService(Conversations):
     """Sessions and messages (see Conversations) plus answers, continuation and titles."""
 
     def __init__(self, db: Database, retrieval: RetrievalService, assistants: AssistantService, models: Any,
-                 llm_factory: Callable[[LLMSpec], LLM] = get_llm, tools: Any = None):
+                 llm_factory: Callable[[LLMSpec], LLM] = get_llm, tools: Any = None,
+                 visitors: VisitorPolicy | None = None):
         super().__init__(db, models)
         self.retrieval, self.assistants, self.llm_factory = retrieval, assistants, llm_factory
         self.tools = tools  # ToolService: binds an agent's tools
+        self.visitors = visitors  # a public demo's hourly budget of questions (core/visitors.py)
         self._llms: OrderedDict[LLMSpec, LLM] = OrderedDict()
         self._llms_lock = threading.Lock()
 
@@ -164,6 +167,8 @@ class ChatService(Conversations):
                 s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role="user", content=question,
                               created_at=now))
                 now += timedelta(microseconds=1)  # the answer sorts after its question
+            if self.visitors is not None:
+                self.visitors.check_question()  # after validation: bad input costs nothing (rolls back)
             reply = Message(tenant_id=tenant_id, conversation_id=c.id, role="assistant", content="",
                             completed=False, created_at=now)
             s.add(reply)
@@ -176,6 +181,8 @@ class ChatService(Conversations):
 
     def continue_message(self, tenant_id: str, message_id: str) -> Iterator[ChatEvent]:
         """Resume an incomplete answer (a disconnect or an error): new text is appended to what it has."""
+        if self.visitors is not None:
+            self.visitors.check_question()
         with self.db.session() as s:
             m = self._msg(s, tenant_id, message_id)
             if m.role != "assistant" or m.mode == "opener":

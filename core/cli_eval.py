@@ -1,6 +1,6 @@
 """`python -m core.cli eval KB SET.jsonl`: run a question set against a knowledge base and print the metrics.
 
-Split from core/cli.py to keep modules small; core/cli.py registers `eval_command`. The set is imported
+Split from core/cli.py to keep modules small; core/cli.py registers `eval_app` (one command, top level). The set is imported
 (and kept, so the Evaluation page shows the run too) and every configuration runs in this process.
 """
 
@@ -24,6 +24,7 @@ MODES = ("semantic", "full_text", "hybrid")
 Weights = Annotated[list[float] | None, typer.Option("--weight", help="Hybrid vector weight 0..1 (repeatable)")]
 console = Console()
 TENANT = DEFAULT_TENANT_ID
+eval_app = typer.Typer()
 
 
 def configurations(modes: list[str], compare_modes: bool, weights: list[float], k: int, threshold: float,
@@ -69,6 +70,7 @@ def metrics_table(runs: list[RunInfo], title: str) -> Table:
     return table
 
 
+@eval_app.command("eval")
 def eval_command(
     kb: Annotated[str, typer.Argument(help="Knowledge base (name or id)")],
     set_file: Annotated[Path, typer.Argument(metavar="SET", help="Question set: .jsonl or .csv (see README)")],

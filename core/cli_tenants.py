@@ -1,7 +1,7 @@
 """`python -m core.cli tenant ...` and `... key ...`: tenants (workspaces) and their API keys.
 
 The command line acts as the admin (the default tenant). A tenant is named by its number, id or name.
-core/cli.py registers both groups with register_tenant_commands(app).
+core/cli.py registers both groups (its GROUPS list).
 """
 
 from __future__ import annotations
@@ -26,11 +26,6 @@ ADMIN = DEFAULT_TENANT_ID
 
 TenantRef = Annotated[str, typer.Argument(help="The tenant's number, id or name")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
-
-
-def register_tenant_commands(app: typer.Typer) -> None:
-    app.add_typer(tenant_app, name="tenant")
-    app.add_typer(key_app, name="key")
 
 
 @contextmanager

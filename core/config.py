@@ -73,6 +73,19 @@ class Settings(BaseSettings):
     tts_connect_timeout: float = Field(1.0, gt=0, le=30, description="Seconds edge-tts may take to connect "
                                                                      "before espeak-ng speaks instead.")
     voice_max_audio_mb: int = Field(25, ge=1, description="Largest audio accepted for speech-to-text.")
+    # Demo mode, a public sample site such as the Hugging Face Space (core/demo.py, core/visitors.py).
+    demo: bool = Field(False, description="Seed a sample knowledge base, assistant and agent on first start, "
+                                          "and keep visitors within the limits below.")
+    demo_max_upload_mb: int = Field(5, ge=1, description="Demo: largest file a visitor may upload.")
+    demo_max_files: int = Field(5, ge=1, description="Demo: files per upload.")
+    demo_uploads_per_hour: int = Field(20, ge=0, description="Demo: files one address may upload per hour.")
+    demo_questions_per_hour: int = Field(30, ge=0, description="Demo: questions one address may ask per hour.")
+    demo_reset_hours: float = Field(24.0, gt=0, description="Demo: how often visitors' content is cleared "
+                                                            "(the sample stays, restored if changed).")
+    demo_readme_url: str = Field("", description="Demo: the README the home page links; default: the "
+                                                 "Space's own README on Hugging Face, else /readme.")
+    space_id: str = Field("", validation_alias="SPACE_ID",
+                          description="Set by Hugging Face Spaces (owner/name); not an ALMANAC_ setting.")
 
     @cached_property
     def resolved_data_dir(self) -> Path:
@@ -111,8 +124,12 @@ class Settings(BaseSettings):
         return self.resolved_data_dir / "admin_api_key"
 
     @property
-    def secret_key_file(self) -> Path:
-        return self.resolved_data_dir / "secret_key"
+    def readme_url(self) -> str:
+        if self.demo_readme_url:
+            return self.demo_readme_url
+        if self.space_id:
+            return f"https://huggingface.co/spaces/{self.space_id}/blob/main/README.md"
+        return "/readme"
 
     @property
     def max_upload_bytes(self) -> int:

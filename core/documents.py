@@ -18,6 +18,7 @@ from core.net import fetch
 from core.ingestion.tasks import TaskQueue, new_batch_id, task_info
 from core.scope import check_paging, load_document, load_kb, parse_config
 from core.schemas import ACTIVE_STATES, ChunkConfig, DocumentInfo, Page
+from core.visitors import VisitorPolicy
 from storage.db import Database
 from storage.files import BlobStore
 from storage.orm import Chunk, Document, Task, UploadFile, new_id, utcnow
@@ -77,11 +78,12 @@ def safe_name(name: str) -> str:
 class DocumentService:
     def __init__(self, db: Database, blobs: BlobStore, vectors: VectorStore, queue: TaskQueue,
                  max_upload_bytes: int, on_queued: Callable[[], None] = lambda: None,
-                 allow_private_urls: bool = False):
+                 allow_private_urls: bool = False, visitors: VisitorPolicy | None = None):
         self.db, self.blobs, self.vectors, self.queue = db, blobs, vectors, queue
         self.max_upload_bytes = max_upload_bytes
         self.on_queued = on_queued  # wakes the in-process workers
         self.allow_private_urls = allow_private_urls
+        self.visitors = visitors  # a public demo's limits on uploads (core/visitors.py)
 
     def upload(self, tenant_id: str, kb_id: str, files: Sequence[tuple[str, bytes]], *, parse: bool = True,
                chunk_config: dict | None = None, source_type: str = "local", source_url: str = "",
@@ -92,6 +94,8 @@ class DocumentService:
         the existing document (nothing is stored)."""
         if not files:
             raise InvalidInput("No file was given")
+        if self.visitors is not None:
+            self.visitors.check_upload(files)
         config = parse_config(ChunkConfig, chunk_config).model_dump() if chunk_config else None
         checked = []
         for name, data in files:
@@ -200,7 +204,8 @@ class DocumentService:
         """Fetch a web page or file and add it like an upload (named after the URL)."""
         with self.db.session() as s:
             load_kb(s, tenant_id, kb_id)  # before going out to the network
-        got = fetch(url.strip(), max_bytes=self.max_upload_bytes, allow_private=self.allow_private_urls)
+        limit = self.visitors.upload_limit(self.max_upload_bytes) if self.visitors else self.max_upload_bytes
+        got = fetch(url.strip(), max_bytes=limit, allow_private=self.allow_private_urls)
         path = PurePath(urlparse(got.url).path)
         name = path.name or urlparse(got.url).hostname or "page"
         if "html" in got.content_type and not name.lower().endswith((".html", ".htm")):

@@ -56,3 +56,9 @@ class ProviderError(AlmanacError):
     """An external model provider failed or is unreachable."""
 
     status = 502
+
+
+class RateLimited(AlmanacError):
+    """The caller used up an allowance (e.g. a demo visitor's questions per hour)."""
+
+    status = 429

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from core.config import Settings
 from core.errors import AlmanacError, Conflict, InvalidInput, ProviderError
 from core.scope import load_owned
+from core.visitors import VisitorPolicy
 from storage.db import Database
 from storage.orm import ModelConfig, utcnow
 
@@ -171,8 +172,13 @@ def _check_key(api_key: str | None) -> str:
 
 # --------------------------------------------------------------------------------- service
 class ModelService:
-    def __init__(self, db: Database, settings: Settings):
+    def __init__(self, db: Database, settings: Settings, visitors: VisitorPolicy | None = None):
         self.db, self.settings = db, settings
+        self.visitors = visitors  # a public demo: model settings are read-only for visitors
+
+    def _check_writable(self) -> None:
+        if self.visitors is not None:
+            self.visitors.check_settings_change("Model settings and API keys")
 
     # -- loading
     @staticmethod
@@ -202,6 +208,7 @@ class ModelService:
                base_url: str = "", api_key: str = "", params: dict | None = None,
                is_default: bool = False, description: str = "") -> ModelConfigInfo:
         """Save a model. The tenant's first model of a type becomes its default."""
+        self._check_writable()
         type_ = _check_type(type)
         provider = _check_provider(type_, provider)
         name, model = _check_text(name, "model's name"), _check_text(model, "model name")
@@ -252,6 +259,7 @@ class ModelService:
 
     def update(self, tenant_id: str, id: str, **changes: Any) -> ModelConfigInfo:  # noqa: A002
         """Change fields; api_key "" or None keeps the stored key (clear_api_key=True removes it)."""
+        self._check_writable()
         unknown = set(changes) - UPDATABLE
         if "type" in changes:
             raise InvalidInput("A model's type cannot be changed; add a new model instead")
@@ -289,6 +297,7 @@ class ModelService:
 
     def delete(self, tenant_id: str, id: str) -> None:  # noqa: A002
         """Delete a model; when it was the default, the oldest remaining one of its type takes over."""
+        self._check_writable()
         with self.db.session() as s:
             row = self._load(s, tenant_id, id)
             was_default, type_ = row.is_default, row.type
@@ -301,6 +310,7 @@ class ModelService:
                     self._make_default(s, heir)
 
     def set_default(self, tenant_id: str, id: str) -> ModelConfigInfo:  # noqa: A002
+        self._check_writable()
         with self.db.session() as s:
             row = self._load(s, tenant_id, id)
             self._make_default(s, row)
@@ -316,6 +326,12 @@ class ModelService:
         form can test changed settings without the user typing the key again.
         Invalid settings raise InvalidInput; a provider that fails gives (False, reason).
         """
+        self._check_writable()  # in a public demo: no calls to addresses a visitor chose
+        return self._verify(type, provider, model, base_url, api_key, params, tenant_id=tenant_id,
+                            stored_key_of=stored_key_of)
+
+    def _verify(self, type: str, provider: str, model: str, base_url: str = "", api_key: str = "",  # noqa: A002
+                params: dict | None = None, *, tenant_id: str = "", stored_key_of: str = "") -> tuple[bool, str, int]:
         if not api_key and stored_key_of:
             with self.db.session() as s:
                 api_key = self._load(s, tenant_id, stored_key_of).api_key or ""
@@ -369,7 +385,7 @@ class ModelService:
             row = self._load(s, tenant_id, id)
             args = (row.type, row.provider, row.model, row.base_url, row.api_key, dict(row.params or {}))
         try:  # outside the session: the call may take seconds
-            ok, message, latency_ms = self.verify(*args)
+            ok, message, latency_ms = self._verify(*args)
         except InvalidInput as exc:  # saved before a rule tightened
             ok, message, latency_ms = False, exc.message, 0
         return self.record_check(tenant_id, id, ok, message, latency_ms)

@@ -21,6 +21,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -92,8 +93,10 @@ def _clean(value: str | None, what: str, limit: int, *, required: bool) -> str:
 
 class TenantService:
     def __init__(self, db: Database, settings: Settings, sealer: Sealer | None = None,
-                 vectors: VectorStore | None = None, blobs: BlobStore | None = None):
-        self.db, self.settings, self.vectors, self.blobs = db, settings, vectors, blobs
+                 stores: Callable[[], tuple[VectorStore, BlobStore]] | None = None):
+        """`stores` gives the vector and blob stores a deleted tenant's data is removed from (asked for only
+        then, so resolving keys never opens them)."""
+        self.db, self.settings, self.stores = db, settings, stores
         self.sealer = sealer or Sealer(settings)
         self._numbers: dict[str, int] = {}  # tenant id -> number (numbers never change)
         self._stamped: dict[str, float] = {}  # key id -> when this process last queued its stamp
@@ -228,14 +231,15 @@ class TenantService:
             s.execute(delete(QueryLog).where(QueryLog.tenant_id == t.id))
             s.delete(t)  # the database cascades to every row that references the tenant
         self._numbers.pop(t.id, None)
+        if self.stores is None:
+            return
+        vectors, blobs = self.stores()
         for kb_id in kb_ids:
-            if self.vectors is not None:
-                self.vectors.drop(kb_id)
+            vectors.drop(kb_id)
         with self.db.session() as s:  # blobs are shared by content: keep those another upload still uses
             used = set(s.scalars(select(UploadFile.storage_key).where(UploadFile.storage_key.in_(blob_keys))))
         for key in blob_keys - used:
-            if self.blobs is not None:
-                self.blobs.delete(key)
+            blobs.delete(key)
 
     @staticmethod
     def _require_admin(actor: str) -> None:

@@ -107,8 +107,10 @@ def add_documents(kb: Any, expanded: bool) -> None:
         tab_files, tab_url = st.tabs([f"📤 {t('docs.tab_files')}", f"🔗 {t('docs.tab_url')}"])
         with tab_files:
             n = st.session_state.setdefault("docs_uploader_n", 0)
+            svc = services()  # the browser refuses files over the limit (a demo visitor's is lower) before sending
+            limit_mb = max(1, svc.visitors.upload_limit(svc.settings.max_upload_bytes) // 2**20)
             files = st.file_uploader(t("docs.files"), accept_multiple_files=True, key=f"docs_files_{n}",
-                                     help=t("docs.files_help"))
+                                     help=t("docs.files_help"), max_upload_size=limit_mb)
             st.caption(t("docs.supported"))
             label = t("docs.upload_button", n=len(files)) if files else t("docs.upload")
             if st.button(label, type="primary", icon="📤",

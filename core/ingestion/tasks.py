@@ -84,6 +84,15 @@ class TaskQueue:
         return recover_orphans(self.db, Task, ACTIVE_STATES, self.worker, state="waiting",
                                message="Resuming after an interrupted run")
 
+    def release(self, task_ids: list[str]) -> int:
+        """Hand tasks this worker still holds back to the queue (it is stopping): another worker resumes
+        them at once, where they stopped. A thread still busy with one notices at its next update."""
+        with self.db.session() as s:
+            return s.execute(
+                update(Task).where(Task.id.in_(task_ids), Task.worker == self.worker, Task.state.in_(ACTIVE_STATES))
+                .values(state="waiting", worker="", message="Resuming after an interrupted run")
+            ).rowcount
+
     def cancel(self, task_ids: list[str]) -> int:
         with self.db.session() as s:
             return s.execute(

@@ -24,6 +24,7 @@ from core.tenants import DEFAULT_TENANT_ID
 from core.tools import binding, builtin, openapi
 from core.tools.base import BoundTool, ProviderInfo, ToolContext, ToolInfo, ToolRef
 from core.tools.refs import masked, unmask
+from core.visitors import current_visitor
 from storage.db import Database
 from storage.orm import ToolProvider
 
@@ -234,7 +235,10 @@ class ToolService:
         return list(tools.values())
 
     def _check_stdio(self, tenant_id: str, transport: Any) -> None:
-        """A stdio server runs a command on this machine: the owner's right, other tenants' only if allowed."""
+        """A stdio server runs a command on this machine: the owner's right, other tenants' only if allowed,
+        and never a public demo's visitors' (they work in the owner's workspace)."""
+        if transport == "stdio" and self.settings.demo and current_visitor() is not None:
+            raise Forbidden("MCP servers that run a local command (stdio) are not available in this demo")
         if transport == "stdio" and tenant_id != DEFAULT_TENANT_ID and not self.settings.allow_mcp_stdio:
             raise Forbidden("MCP servers that run a local command (stdio) are reserved to the server's owner "
                             "(set ALMANAC_ALLOW_MCP_STDIO=true to allow every tenant)")

@@ -12,6 +12,7 @@ import streamlit as st
 from core.container import Services, get_services
 from core.errors import AlmanacError
 from core.tenants import DEFAULT_TENANT_ID
+from core.visitors import set_visitor
 from pages.components.i18n import t
 
 T = TypeVar("T")
@@ -36,6 +37,7 @@ STATUS_COLORS = {"unstart": "gray", "waiting": "orange", "parsing": "blue", "spl
 
 
 def services() -> Services:
+    set_visitor(st.context.ip_address)  # whoever uses the UI is a visitor to a public demo (core/visitors.py)
     return get_services()
 
 

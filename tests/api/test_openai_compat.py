@@ -12,7 +12,7 @@ from core.config import Settings
 from core.container import build_services
 from core.tenants import DEFAULT_TENANT_ID as T
 from tests.conftest import ingest
-from tests.helpers import free_port, start_server
+from tests.helpers import free_port, start_server, stop_process
 from tests.mock_llm import MockOpenAIServer, Reply
 
 POLICY = (b"Hotel costs above two hundred euros per night need approval from the budget office.\n\n"
@@ -189,8 +189,7 @@ def live(tmp_path_factory):
         try:
             yield {"url": f"http://127.0.0.1:{port}", "mock": mock, "chat": chat.id, "agent": agent.id}
         finally:
-            proc.terminate()
-            proc.wait(30)
+            stop_process(proc)
 
 
 def test_openai_client_on_ragflow_chats_openai(live):

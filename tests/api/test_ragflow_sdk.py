@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ragflow_sdk import DataSet, RAGFlow
 
-from tests.helpers import free_port, start_server
+from tests.helpers import free_port, start_server, stop_process
 
 KEY = "almanac-sdk-test-key"
 TEXT = (b"The travel policy says employees book trains for trips under four hours.\n\n"
@@ -21,8 +21,7 @@ def server(tmp_path_factory):
         port = free_port()
         proc = start_server(tmp_path_factory.mktemp("sdk") / "data", port)
     yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(30)
+    stop_process(proc)
 
 
 def test_dataset_documents_chunks_and_retrieval(server):
