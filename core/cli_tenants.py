@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from core.container import Services, build_services
 from core.tenants import DEFAULT_TENANT_ID
@@ -64,9 +64,12 @@ def tenant_list(as_json: AsJson = False) -> None:
         print(json.dumps([t.model_dump(mode="json", exclude={"api_key"}) for t in tenants], ensure_ascii=False,
                          indent=2))
         return
-    table = Table("number", "id", "name", "description", "keys", "created")
-    for t in tenants:
-        table.add_row(str(t.number), t.id, escape(t.name) + (" (admin)" if t.is_default else ""),
+    names = [escape(t.name) + (" (admin)" if t.is_default else "") for t in tenants]
+    # Names never wrap or get cut; the description gives way first.
+    table = Table("number", "id", Column("name", min_width=max(map(len, names), default=4)), "description", "keys",
+                  "created")
+    for t, name in zip(tenants, names):
+        table.add_row(str(t.number), t.id, name,
                       escape(t.description), str(keys[t.id]), when(t.created_at))
     console.print(table)
 

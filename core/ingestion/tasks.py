@@ -26,7 +26,7 @@ class TaskLost(Exception):
 
 
 def new_batch_id() -> str:
-    return datetime.now().strftime("%Y%m%d%H%M%S") + f"{random.randint(0, 999_999):06d}"
+    return datetime.now().strftime("%Y%m%d%H%M%S") + f"{random.randint(100_000, 999_999)}"
 
 
 def task_info(t: Task) -> TaskInfo:

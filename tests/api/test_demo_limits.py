@@ -6,8 +6,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api import openai_compat
-from api.ragflow import build_router
+from api import openai, ragflow
 from api.visitors import VisitorAddress
 from core.config import Settings
 from core.container import build_services
@@ -24,8 +23,8 @@ def demo(tmp_path):
 
 def client_at(demo, address: str) -> TestClient:
     app = FastAPI()
-    app.include_router(build_router())
-    app.include_router(openai_compat.router)
+    for router in ragflow.routers() + openai.routers():
+        app.include_router(router)
     app.add_middleware(VisitorAddress)
     app.state.services = demo
     return TestClient(app, headers={"Authorization": f"Bearer {demo.admin_api_key}"}, client=(address, 50000))
