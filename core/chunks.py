@@ -122,8 +122,7 @@ class ChunkService:
 
     def add(self, tenant_id: str, doc_id: str, content: str, *, keywords: list[str] | None = None,
             questions: list[str] | None = None, meta: dict | None = None) -> ChunkInfo:
-        content = (content or "").strip()
-        if not content:
+        if not (content or "").strip():
             raise InvalidInput("Chunk content must not be empty")
         keywords, questions = _clean_list(keywords, "keywords"), _clean_list(questions, "questions")
         with self.db.session() as s:
@@ -149,7 +148,7 @@ class ChunkService:
             kb = load_kb(s, tenant_id, chunk.kb_id)
             if content is not None and not content.strip():
                 raise InvalidInput("Chunk content must not be empty")
-            new_content = content.strip() if content is not None else chunk.content
+            new_content = content if content is not None else chunk.content  # kept as written
             new_keywords = _clean_list(keywords, "keywords") if keywords is not None else list(chunk.keywords)
             new_questions = _clean_list(questions, "questions") if questions is not None else list(chunk.questions)
             old_hash = chunk.content_hash

@@ -139,6 +139,7 @@ class DocumentInfo(BaseModel):
     created_at: datetime
     updated_at: datetime
     task: TaskInfo | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)  # a dialect's own settings, kept verbatim
 
     @property
     def status(self) -> str:

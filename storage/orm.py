@@ -94,6 +94,7 @@ class Document(Base):
     chunk_config: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # None: use the knowledge base's
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")  # dialect settings, verbatim
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     token_count: Mapped[int] = mapped_column(Integer, default=0)
     char_count: Mapped[int] = mapped_column(Integer, default=0)
