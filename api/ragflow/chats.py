@@ -142,7 +142,8 @@ def create_chat(svc: ServicesDep, who: PrincipalDep, body: ChatBody) -> dict:
     if not (body.name or "").strip():
         raise data_error("`name` is required.")
     check_datasets(svc, who.tenant_id, body.dataset_ids)
-    defaults = {"system": RAGFLOW_SYSTEM, "opener": RAGFLOW_OPENER}
+    defaults = {"system": RAGFLOW_SYSTEM, "opener": RAGFLOW_OPENER,
+                "variables": [{"key": "knowledge", "optional": False}]}
     prompt = {**defaults, **(prompt_settings(body.prompt, body.top_k, base=defaults) or {})}
     try:
         a = svc.assistants.create(who.tenant_id, body.name, kind="chat", avatar=body.avatar or "",

@@ -68,8 +68,10 @@ def test_add_chunk_with_keywords_and_searchable_questions(client, svc, parsed):
     found = retrieve(client, question="bicycle", dataset_ids=[kb], similarity_threshold=0.0)
     assert found["chunks"][0]["id"] == chunk["id"]
     assert client.post(chunks_url(kb, doc), json={}).json() == {"code": 102, "message": "`content` is required"}
-    assert client.post(chunks_url(kb, doc), json={"content": "x", "important_keywords": "notalist"}
-                       ).json()["code"] == 101
+    assert client.post(chunks_url(kb, doc), json={"content": "x", "important_keywords": "notalist"}).json() == {
+        "code": 102, "message": "`important_keywords` is required to be a list"}
+    verbatim = client.post(chunks_url(kb, doc), json={"content": "\n!?。；！？\"'"}).json()["data"]["chunk"]
+    assert verbatim["content"] == "\n!?。；！？\"'"  # kept as written
 
 
 def test_update_chunk(client, svc, parsed):
@@ -94,11 +96,15 @@ def test_delete_chunks(client, parsed):
     kb, doc = parsed
     ids = [c["id"] for c in list_chunks(client, kb, doc)["chunks"]]
     url = chunks_url(kb, doc)
-    assert client.request("DELETE", url, json={"chunk_ids": [ids[0], "nope"]}).json()["code"] == 102
-    assert list_chunks(client, kb, doc)["total"] == len(ids)  # nothing deleted
-    assert client.request("DELETE", url, json={"chunk_ids": [ids[0]]}).json() == {"code": 0}
+    # Partly invalid: the valid ones are deleted, the count reported as RAGFlow reports it.
+    assert client.request("DELETE", url, json={"chunk_ids": [ids[0], "nope"]}).json() == {
+        "code": 102, "message": "rm_chunk deleted chunks 1, expect 2"}
     assert list_chunks(client, kb, doc)["total"] == len(ids) - 1
-    assert client.request("DELETE", url).json() == {"code": 0}
+    twice = client.request("DELETE", url, json={"chunk_ids": [ids[1], ids[1]]}).json()
+    assert twice == {"code": 0, "message": "Partially deleted 1 chunks with 1 errors",
+                     "data": {"success_count": 1, "errors": [f"Duplicate chunk ids: {ids[1]}"]}}
+    assert client.request("DELETE", url, json={"chunk_ids": []}).json() == {  # empty: all
+        "code": 0, "message": f"deleted {len(ids) - 2} chunks"}
     data = list_chunks(client, kb, doc)
     assert data["total"] == 0 and data["doc"]["chunk_count"] == 0
 
