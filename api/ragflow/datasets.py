@@ -128,6 +128,14 @@ def owned(svc: Services, tenant_id: str, dataset_id: str) -> KnowledgeBaseInfo:
         raise lacks_permission(tenant_id, f"dataset '{dataset_id}'") from None
 
 
+def exists(svc: Services, tenant_id: str, dataset_id: str) -> bool:
+    try:
+        svc.knowledge.get(tenant_id, dataset_id)
+    except NotFound:
+        return False
+    return True
+
+
 def embedding_model(svc: Services, name: str) -> str:
     """The core model id of `<model>@<provider>`, if this server can embed with it (else RAGFlow's 101)."""
     model_id = core_embedding_model(name)
@@ -159,8 +167,7 @@ def delete_datasets(svc: ServicesDep, who: PrincipalDep, body: DeleteDatasets) -
         ids = [kb.id for kb in svc.knowledge.list(who.tenant_id, page_size=MAX_PAGE_SIZE).items]
     else:
         ids = body.ids
-        mine = {kb.id for kb in svc.knowledge.list(who.tenant_id, page_size=MAX_PAGE_SIZE).items}
-        if missing := [i for i in ids if i not in mine]:  # all checked first: an error deletes nothing
+        if missing := [i for i in ids if not exists(svc, who.tenant_id, i)]:  # all checked first: nothing goes
             raise lacks_permission(who.tenant_id, f"datasets: '{', '.join(missing)}'")
     for kb_id in ids:
         svc.knowledge.delete(who.tenant_id, kb_id)

@@ -21,6 +21,7 @@ from fastapi.params import Form
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.common.auth import require_principal
 from api.common.errors import DialectError, Unauthenticated, envelope_route, error_message
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 
@@ -152,6 +153,10 @@ class RagflowRoute(envelope_route(render_error)):
                 try:
                     await check_json_body(request, required=key in BODY_REQUIRED)
                 except DialectError as exc:
+                    try:
+                        require_principal(request)  # RAGFlow checks the key before the body
+                    except Unauthenticated as denied:
+                        return render_error(denied)
                     return render_error(exc)
             return await handler(request)
 

@@ -134,8 +134,12 @@ def test_retrieval_scores_highlight_aggs_and_paging(client, parsed):
     page2 = retrieve(client, question="hotel approval", dataset_ids=[kb], similarity_threshold=0.0, page=2, page_size=1)
     assert page2["chunks"][0]["id"] == data["chunks"][1]["id"] and page2["total"] == data["total"]
     assert "highlight" not in page2["chunks"][0]
-    by_doc = retrieve(client, question="hotel", document_ids=[doc], similarity_threshold=0.0)  # no dataset_ids
+    by_doc = retrieve(client, question="hotel", dataset_ids=[kb], document_ids=[doc], similarity_threshold=0.0)
     assert by_doc["chunks"][0]["document_id"] == doc
+    one = retrieve(client, question="hotel approval", dataset_ids=[kb], similarity_threshold=0.0, top_k=1)
+    assert one["total"] == data["total"]  # top_k is a candidate pool; it never shortens a page
+    assert retrieve(client, question="hotel", dataset_ids=[kb], page=0, page_size=1)["chunks"] == \
+        retrieve(client, question="hotel", dataset_ids=[kb], page=1, page_size=1)["chunks"]
     strict = retrieve(client, question="hotel", dataset_ids=[kb], similarity_threshold=0.99)
     assert strict["total"] == 0 and strict["chunks"] == []
 
@@ -145,7 +149,13 @@ def test_retrieval_errors(client, parsed):
     assert client.post("/api/v1/retrieval", json={"dataset_ids": [kb]}).json() == {
         "code": 102, "message": "`question` is required."}
     assert client.post("/api/v1/retrieval", json={"question": "x"}).json() == {
-        "code": 102, "message": "`datasets` is required."}
+        "code": 102, "message": "`dataset_ids` is required."}
+    assert client.post("/api/v1/retrieval", json={"question": "x", "document_ids": [kb]}).json() == {
+        "code": 102, "message": "`dataset_ids` is required."}
+    assert client.post("/api/v1/retrieval", json={"question": "x", "dataset_ids": [kb], "document_ids": ["nope"]}
+                       ).json() == {"code": 102, "message": "The datasets don't own the document nope"}
+    assert client.post("/api/v1/retrieval", json={"question": "x", "dataset_ids": [kb], "top_k": 0}).json() == {
+        "code": 101, "message": "`top_k` must be greater than 0"}
     assert client.post("/api/v1/retrieval", json={"question": "x", "dataset_ids": ["nope"]}).json()["code"] == 102
     assert client.post("/api/v1/retrieval", json={"question": "x", "dataset_ids": [kb],
-                                                  "vector_similarity_weight": 2}).json()["code"] == 101
+                                                  "vector_similarity_weight": "heavy"}).json()["code"] == 101

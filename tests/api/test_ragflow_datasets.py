@@ -55,6 +55,11 @@ def test_bodies_are_read_as_ragflow_reads_them(client, svc, content, content_typ
     assert svc.knowledge.list(DEFAULT_TENANT_ID).total == 0
 
 
+def test_the_key_is_checked_before_the_body(api_app):
+    res = TestClient(api_app).request("DELETE", BASE, headers={"Authorization": "Bearer nope"}).json()
+    assert res == {"code": 109, "message": "Authentication error: API key is invalid!"}
+
+
 # ------------------------------------------------------------------ create
 def test_create_dataset_returns_the_spec_fields(client, svc):
     data = create(client)
