@@ -47,7 +47,9 @@ ROUTE_WORDING: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/datasets/{dataset_id}/documents/{document_id}/chunks"): {
         "document": "You don't own the document {id}."},
     ("POST", "/api/v1/chats/{chat_id}/sessions"): {"chat": "You do not own the assistant."},
-    ("GET", "/api/v1/chats/{chat_id}/sessions"): {"chat": "You don't own the assistant {id}."},
+    ("GET", "/api/v1/chats/{chat_id}/sessions"): {"chat": "You don't own the assistant {id}.",
+                                                  "assistant": "You don't own the assistant {id}."},
+    ("DELETE", "/api/v1/chats/{chat_id}/sessions"): {"chat": "You don't own the chat"},
     ("PUT", "/api/v1/chats/{chat_id}/sessions/{session_id}"): {"conversation": "Session does not exist"},
     ("DELETE", "/api/v1/chats"): {"chat": "Assistant({id}) not found."},
     ("GET", "/api/v1/chats"): {"chat": "The chat doesn't exist"},

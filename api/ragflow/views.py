@@ -105,6 +105,8 @@ def task_fields(task: TaskInfo | None) -> dict[str, Any]:
     duration = round(max(0.0, (end - task.created_at).total_seconds()), 3)
     run = RUN_STATES.get(task.state, "RUNNING")
     message = task.message + (f"\n{task.error}" if task.error and task.error not in task.message else "")
+    if run == "DONE":
+        message += f"\nTask done ({duration:.2f}s)"  # RAGFlow's last line of a finished parse
     return {"run": run, "progress": -1.0 if run == "FAIL" else (1.0 if run == "DONE" else float(task.progress)),
             "progress_msg": message.strip(), "process_begin_at": http_date(task.created_at),
             "process_duration": duration, "process_duation": duration}  # RAGFlow's misspelling too
