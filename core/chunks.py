@@ -73,12 +73,13 @@ def chunk_info(c: Chunk, document_name: str = "") -> ChunkInfo:
     )
 
 
-def _clean_list(values: Any, what: str) -> list[str]:
+def _clean_list(values: Any, what: str, verbatim: bool = False) -> list[str]:
+    """A list of strings: trimmed, blanks dropped (or `verbatim`, as written)."""
     if values is None:
         return []
     if isinstance(values, str) or not all(isinstance(v, str) for v in values):
         raise InvalidInput(f"{what} must be a list of strings")
-    return [v.strip() for v in values if v.strip()]
+    return list(values) if verbatim else [v.strip() for v in values if v.strip()]
 
 
 class ChunkService:
@@ -124,7 +125,7 @@ class ChunkService:
             questions: list[str] | None = None, meta: dict | None = None) -> ChunkInfo:
         if not (content or "").strip():
             raise InvalidInput("Chunk content must not be empty")
-        keywords, questions = _clean_list(keywords, "keywords"), _clean_list(questions, "questions")
+        keywords, questions = _clean_list(keywords, "keywords", verbatim=True), _clean_list(questions, "questions")
         with self.db.session() as s:
             doc = load_document(s, tenant_id, doc_id)
             kb = load_kb(s, tenant_id, doc.kb_id)
@@ -149,7 +150,8 @@ class ChunkService:
             if content is not None and not content.strip():
                 raise InvalidInput("Chunk content must not be empty")
             new_content = content if content is not None else chunk.content  # kept as written
-            new_keywords = _clean_list(keywords, "keywords") if keywords is not None else list(chunk.keywords)
+            new_keywords = (_clean_list(keywords, "keywords", verbatim=True) if keywords is not None
+                            else list(chunk.keywords))
             new_questions = _clean_list(questions, "questions") if questions is not None else list(chunk.questions)
             old_hash = chunk.content_hash
             fill_chunk(chunk, new_content, new_keywords, new_questions)

@@ -8,7 +8,10 @@
 # The checkout should be at tag v0.22.1 (the version of ragflow-sdk that Almanac targets). Its tests are
 # copied to a temporary folder and run unchanged except for the login: RAGFlow's conftest registers a user,
 # logs in, creates an API token and sets the tenant's models over its web API; here the session fixtures
-# `auth`/`token` return the Almanac server's admin API key and `set_tenant_info` does nothing.
+# `auth`/`token` return the Almanac server's admin API key and `set_tenant_info` does nothing. The tenant's
+# chat models that fixture sets up (ZHIPU-AI's glm-4-flash as the default, glm-4) are saved beforehand with
+# Almanac's CLI (ZHIPU_AI_API_KEY as their key; the suites never call them). Its default embedding model
+# (BAAI/bge-small-en-v1.5, a download) is not: Almanac's default stays its bundled model.
 # A throwaway Almanac server (temporary ALMANAC_DATA_DIR, a free port) serves the run and is stopped at the
 # end. The suites' Python packages go into their own venv (RAGFLOW_SUITE_VENV), not Almanac's.
 # Level: p3 (all tests) unless `--level p1|p2` is given (RAGFlow's own default is p2). Extra args go to
@@ -33,6 +36,7 @@ if [ ! -x "$venv/bin/pytest" ]; then
     'reportlab>=4.4.1' 'pytest-timeout'
 fi
 
+pytest_args=("$@")
 work=$(mktemp -d)
 server_pid=""
 cleanup() {
@@ -43,6 +47,7 @@ trap cleanup EXIT
 trap "exit 143" TERM INT
 
 cp -r "$tests" "$work/testcases"
+mkdir -p "$work/data"
 cat >> "$work/testcases/conftest.py" <<'PY'
 
 
@@ -89,9 +94,15 @@ def pytest_sessionfinish(session):
             out.write(f"{_levels.get(nodeid, '-')}\t{outcome}\t{nodeid}\n")
 PY
 
+zhipu=https://open.bigmodel.cn/api/paas/v4
+for model in "glm-4-flash@ZHIPU-AI glm-4-flash --default" "glm-4 glm-4"; do
+  set -- $model
+  (cd "$here" && ALMANAC_DATA_DIR="$work/data" .venv/bin/python -m core.cli models add --type llm --provider openai \
+    --name "$1" --model "$2" --base-url "$zhipu" --api-key "${ZHIPU_AI_API_KEY:-unused}" ${3:-} >/dev/null)
+done
+
 port=$("$here/.venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 key="ragflow-suite-$(date +%s)"
-mkdir -p "$work/data"
 (cd "$here" && ALMANAC_DATA_DIR="$work/data" ALMANAC_HOST=127.0.0.1 ALMANAC_PORT="$port" ALMANAC_ADMIN_API_KEY="$key" \
   exec .venv/bin/python api_server.py >"$work/server.log" 2>&1) &
 server_pid=$!
@@ -107,9 +118,9 @@ status=0
 for suite in "${suites[@]}"; do
   client=http; [ "$suite" = test_sdk_api ] && client=python_sdk
   echo "==> $suite"
-  (cd "$work/testcases" && HOST_ADDRESS="http://127.0.0.1:$port" ALMANAC_API_KEY="$key" ZHIPU_AI_API_KEY=unused \
+  (cd "$work/testcases" && HOST_ADDRESS="http://127.0.0.1:$port" ALMANAC_API_KEY="$key" ZHIPU_AI_API_KEY="${ZHIPU_AI_API_KEY:-unused}" \
     RAGFLOW_SUITE_RESULTS="$results" "$venv/bin/python" -m pytest "$suite" -p no:cacheprovider --level p3 \
-    --client-type "$client" -q -rfE --timeout 300 "$@") || status=$?
+    --client-type "$client" -q -rfE --timeout 300 "${pytest_args[@]}") || status=$?
 done
 
 echo "==> passed / failed / skipped per suite and level (p1+p2 is RAGFlow's default run)"

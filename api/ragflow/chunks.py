@@ -112,6 +112,7 @@ def delete_chunks(svc: ServicesDep, who: PrincipalDep, dataset_id: str, document
 def update_chunk(svc: ServicesDep, who: PrincipalDep, dataset_id: str, document_id: str, chunk_id: str,
                  body: UpdateChunk | None = None) -> dict:
     body = body or UpdateChunk()
+    svc.chunks.get(who.tenant_id, chunk_id)  # RAGFlow looks the chunk up first (a deleted document's is gone)
     svc.documents.get(who.tenant_id, document_id, kb_id=dataset_id)
     svc.chunks.get(who.tenant_id, chunk_id, doc_id=document_id)
     if body.content is not None and (not isinstance(body.content, str) or not body.content.strip()):

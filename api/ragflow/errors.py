@@ -101,7 +101,8 @@ def validation_message(exc: RequestValidationError) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header"))
-        lines.append(f"Field: <{loc}> - Message: <{err.get('msg', 'invalid')}> - Value: <{shown_value(err.get('input'))}>")
+        problem, value = err.get("msg", "invalid"), shown_value(err.get("input"))
+        lines.append(f"Field: <{loc}> - Message: <{problem}> - Value: <{value}>")
     return "\n".join(lines) or "Invalid arguments"
 
 

@@ -88,6 +88,8 @@ def test_update_chunk(client, svc, parsed):
     assert cid not in [c["id"] for c in found]  # a disabled chunk is never retrieved
     missing = client.put(f"{chunks_url(kb, doc)}/nope", json={"content": "x"}).json()
     assert missing == {"code": 102, "message": "Can't find this chunk nope"}
+    wrong_doc = client.put(f"/api/v1/datasets/{kb}/documents/nope/chunks/{cid}", json={"content": "x"}).json()
+    assert wrong_doc == {"code": 102, "message": "You don't own the document nope."}
     assert client.put(url, json={"content": "  "}).json()["code"] == 102
     assert svc.chunks.get(DEFAULT_TENANT_ID, cid).content == "ragflow123"
 
