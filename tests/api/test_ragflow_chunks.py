@@ -70,8 +70,9 @@ def test_add_chunk_with_keywords_and_searchable_questions(client, svc, parsed):
     assert client.post(chunks_url(kb, doc), json={}).json() == {"code": 102, "message": "`content` is required"}
     assert client.post(chunks_url(kb, doc), json={"content": "x", "important_keywords": "notalist"}).json() == {
         "code": 102, "message": "`important_keywords` is required to be a list"}
-    verbatim = client.post(chunks_url(kb, doc), json={"content": "\n!?。；！？\"'"}).json()["data"]["chunk"]
-    assert verbatim["content"] == "\n!?。；！？\"'"  # kept as written
+    verbatim = client.post(chunks_url(kb, doc), json={"content": "\n!?。；！？\"'", "important_keywords": ["", "a", "a"]}
+                           ).json()["data"]["chunk"]
+    assert verbatim["content"] == "\n!?。；！？\"'" and verbatim["important_keywords"] == ["", "a", "a"]  # as written
 
 
 def test_update_chunk(client, svc, parsed):
