@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.common.auth import PrincipalDep, ServicesDep
 from api.common.paging import MAX_PAGE_SIZE
-from api.ragflow.bulk import BulkIds, Outcome, RagflowPage, RagflowPageSize, page_window
+from api.ragflow.bulk import BulkIds, Outcome, RagflowPage, RagflowPageSize
 from api.ragflow.errors import AUTH, DialectError, RagflowRoute, data_error
 from api.ragflow.views import http_date, ms, ok, order_field
 from core.assistants import AssistantInfo
@@ -190,8 +190,7 @@ def list_chats(svc: ServicesDep, who: PrincipalDep, page: RagflowPage = 1, page_
                orderby: str = "create_time", desc: bool = True, name: str | None = None,
                id: str | None = None) -> dict:
     found = svc.assistants.list(who.tenant_id, kind="chat", name=name or "", assistant_id=id or "",
-                                page_size=MAX_PAGE_SIZE, order_by=order_field(orderby), desc=desc)
+                                page=max(page, 1), page_size=page_size or 1, order_by=order_field(orderby), desc=desc)
     if (id or name) and not found.total:
         raise data_error("The chat doesn't exist")
-    start, stop = page_window(page, page_size)
-    return ok([chat_view(svc, a) for a in found.items[start:stop]])
+    return ok([chat_view(svc, a) for a in found.items] if page_size else [])

@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from api.common.auth import PrincipalDep, ServicesDep
 from api.common.paging import MAX_IDS, MAX_PAGE, MAX_PAGE_SIZE, duplicates
-from api.ragflow.errors import ARGUMENT, PERMISSION, DialectError, RagflowRoute, argument_error, data_error
+from api.ragflow.errors import PERMISSION, DialectError, RagflowRoute, argument_error, data_error
 from api.ragflow.ids import RagflowId
 from api.ragflow.parsers import DatasetMethod, ParserConfig, creation_config, deep_merge, default_parser_config
 from api.ragflow.views import (apply_chunk_settings, core_embedding_model, dataset_settings, dataset_view,

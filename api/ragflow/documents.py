@@ -18,7 +18,7 @@ from api.ragflow.parsers import CHUNK_METHODS, default_parser_config
 from api.ragflow.views import apply_chunk_settings, document_settings, document_view, ms, ok, order_field
 from core.container import Services
 from core.errors import NotFound
-from core.schemas import ACTIVE_STATES, DocumentInfo
+from core.schemas import ACTIVE_STATES, DocumentInfo, KnowledgeBaseInfo
 
 router = APIRouter(prefix="/api/v1", tags=["RAGFlow: documents"], route_class=RagflowRoute)
 
@@ -84,7 +84,8 @@ def name_change(svc: Services, doc: DocumentInfo, name: Any) -> str:
     return name
 
 
-def settings_change(doc: DocumentInfo, kb: Any, body: UpdateDocument, fields: set[str]) -> dict[str, Any]:
+def settings_change(doc: DocumentInfo, kb: KnowledgeBaseInfo, body: UpdateDocument, fields: set[str]
+                    ) -> dict[str, Any]:
     """chunk_config and extra for a new chunk_method / parser_config: each given key replaces the document's
     (so it reads back exactly as written), or the method's defaults when none is given."""
     old_method, old_config = document_settings(doc, kb)
@@ -158,11 +159,15 @@ def list_documents(svc: ServicesDep, who: PrincipalDep, dataset_id: str, page: R
     if name and not svc.documents.list(who.tenant_id, dataset_id, name=name, page_size=1).total:
         raise data_error(f"You don't own the document {name}.")
     query = {"search": keywords or "", "order_by": order, "desc": desc, "doc_id": id or "", "name": name or ""}
-    # The core lists have no time filter: filter the whole list here, then take the page.
-    everything = svc.documents.list(who.tenant_id, dataset_id, page_size=MAX_PAGE_SIZE, **query).items
-    kept = [d for d in everything if in_time_window(d, create_time_from, create_time_to)]
-    start, stop = page_window(page, page_size)
-    return ok({"docs": [document_view(d, kb) for d in kept[start:stop]], "total": len(kept)})
+    if create_time_from or create_time_to:  # the core lists have no time filter: filter all, then take the page
+        everything = svc.documents.list(who.tenant_id, dataset_id, page_size=MAX_PAGE_SIZE, **query).items
+        kept = [d for d in everything if in_time_window(d, create_time_from, create_time_to)]
+        start, stop = page_window(page, page_size)
+        total, docs = len(kept), kept[start:stop]
+    else:
+        found = svc.documents.list(who.tenant_id, dataset_id, page=max(page, 1), page_size=page_size or 1, **query)
+        total, docs = found.total, found.items if page_size else []
+    return ok({"docs": [document_view(d, kb) for d in docs], "total": total})
 
 
 def documents_of(svc: Services, tenant_id: str, dataset_id: str, ids: list[str]) -> Outcome:

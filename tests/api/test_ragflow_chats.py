@@ -80,6 +80,8 @@ def test_update_list_delete_chats(client, svc, dataset, other_client):
     assert listed["code"] == 0 and [c["id"] for c in listed["data"]] == [chat["id"]]
     assert client.get("/api/v1/chats", params={"id": "nope"}).json() == {"code": 102,
                                                                         "message": "The chat doesn't exist"}
+    assert [c["id"] for c in client.get("/api/v1/chats", params={"page": 0}).json()["data"]] == [chat["id"]]
+    assert client.get("/api/v1/chats", params={"page_size": 0}).json() == {"code": 0, "data": []}
     assert other_client.put(f"/api/v1/chats/{chat['id']}", json={"name": "x"}).json()["code"] == 102
     assert other_client.request("DELETE", "/api/v1/chats", json={"ids": [chat["id"]]}).json() == {
         "code": 102, "message": f"Assistant({chat['id']}) not found."}
