@@ -16,10 +16,12 @@ never nested with include_router, so routes of different dialects can be ordered
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from importlib import import_module
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute, Match, Mount, Route, WebSocketRoute
@@ -124,8 +126,16 @@ def mount_dialects(app: FastAPI) -> None:
     def unmatched(render: Callable[[Exception], Response] | None) -> Callable:
         async def answer(request: Request) -> Response:
             """No route for this path: 404, or 405 when the path exists with other methods; in the envelope of
-            the prefix's dialect, or (on the shared /api/v1) of the caller's."""
-            known_path = any(route not in fallbacks and route.matches(request.scope)[0] == Match.PARTIAL
+            the prefix's dialect, or (on the shared /api/v1) of the caller's. Repeated slashes count as one (an
+            empty id leaves `//`), as in Flask-based servers: a path that then matches is redirected there (308
+            keeps the method and body)."""
+            path = re.sub("/{2,}", "/", request.url.path)
+            merged = {**request.scope, "path": path}
+            if path != request.url.path and any(route not in fallbacks and route.matches(merged)[0] == Match.FULL
+                                                for route in app.router.routes):
+                return RedirectResponse(request.url.replace(path=path), status_code=308)
+            merged["path"] = path.rstrip("/") or "/"
+            known_path = any(route not in fallbacks and route.matches(merged)[0] == Match.PARTIAL
                              for route in app.router.routes)
             error = HTTPException(405, f"Method {request.method} is not allowed for {request.url.path}") \
                 if known_path else HTTPException(404, f"No such endpoint: {request.method} {request.url.path}")

@@ -67,7 +67,7 @@ class PromptSettings(BaseModel):
     similarity_threshold: float = Field(0.2, ge=0.0, le=1.0)
     search_mode: Literal["semantic", "full_text", "hybrid"] = "hybrid"
     keywords_similarity_weight: float = Field(0.7, ge=0.0, le=1.0)  # vector weight = 1 - this
-    top_n: int = Field(6, ge=1, le=100)  # passages given to the model
+    top_n: int = Field(6, ge=0, le=100)  # passages given to the model (0: none, as RAGFlow allows)
     top_k: int = Field(1024, ge=1, le=10_000)  # candidate pool for the reranker
     rerank_model: str = ""  # "" = the knowledge base's setting
     variables: list[dict[str, Any]] = Field(default_factory=lambda: [{"key": "knowledge", "optional": False}])

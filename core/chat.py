@@ -336,6 +336,8 @@ class ChatService(Conversations):
 
     def _retrieve(self, job: _Job, query: str) -> list[dict]:
         p = job.settings.prompt
+        if not p.top_n:
+            return []  # no passages wanted: the answer comes from the model alone (or the empty response)
         pool = min(p.top_k, max(p.top_n, RERANK_POOL)) if p.rerank_model else p.top_n
         hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, mode=p.search_mode, top_k=min(pool, 1000),
                                      threshold=p.similarity_threshold, vector_weight=1 - p.keywords_similarity_weight,

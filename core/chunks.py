@@ -86,12 +86,13 @@ def auto_keywords(kb: KnowledgeBase, content: str) -> list[str]:
     return extract_keywords([content], top_k=per_chunk)[0] if per_chunk else []
 
 
-def _clean_list(values: Any, what: str) -> list[str]:
+def _clean_list(values: Any, what: str, verbatim: bool = False) -> list[str]:
+    """A list of strings: trimmed, blanks dropped (or `verbatim`, as written)."""
     if values is None:
         return []
     if isinstance(values, str) or not all(isinstance(v, str) for v in values):
         raise InvalidInput(f"{what} must be a list of strings")
-    return [v.strip() for v in values if v.strip()]
+    return list(values) if verbatim else [v.strip() for v in values if v.strip()]
 
 
 class ChunkService:
@@ -145,12 +146,12 @@ class ChunkService:
 
     def add(self, tenant_id: str, doc_id: str, content: str, *, keywords: list[str] | None = None,
             questions: list[str] | None = None, meta: dict | None = None) -> ChunkInfo:
-        """A chunk at the end of the document; keywords None = picked from the content as ingestion would."""
-        content = (content or "").strip()
-        if not content:
+        """A chunk at the end of the document; keywords None = picked from the content as ingestion would.
+        Content and keywords are kept as written (RAGFlow reads them back verbatim)."""
+        if not (content or "").strip():
             raise InvalidInput("Chunk content must not be empty")
         picked, questions = keywords is None, _clean_list(questions, "questions")
-        keywords = _clean_list(keywords, "keywords")
+        keywords = _clean_list(keywords, "keywords", verbatim=True)
         with self.db.session() as s:
             doc = load_document(s, tenant_id, doc_id)
             if doc.task is not None and doc.task.state in ACTIVE_STATES:
@@ -180,8 +181,8 @@ class ChunkService:
             kb = load_kb(s, tenant_id, chunk.kb_id)
             if content is not None and not content.strip():
                 raise InvalidInput("Chunk content must not be empty")
-            new_content = content.strip() if content is not None else chunk.content
-            new_keywords = _clean_list(keywords, "keywords") if keywords is not None else \
+            new_content = content if content is not None else chunk.content  # kept as written
+            new_keywords = _clean_list(keywords, "keywords", verbatim=True) if keywords is not None else \
                 auto_keywords(kb, new_content) if pick_keywords else list(chunk.keywords)
             new_questions = _clean_list(questions, "questions") if questions is not None else list(chunk.questions)
             old_hash = chunk.content_hash

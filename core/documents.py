@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.chunks import vector_metadata
 from core.errors import Conflict, InvalidInput, NotFound, TooLarge
 from core.ingestion.readers import detect_type
+from core.naming import free_name
 from core.net import fetch
 from core.ingestion.tasks import TaskQueue, new_batch_id, task_info
 from core.scope import check_paging, load_document, load_kb, parse_config
@@ -36,6 +37,7 @@ def doc_info(d: Document) -> DocumentInfo:
         enabled=d.enabled, meta=dict(d.meta or {}), chunk_count=d.chunk_count, token_count=d.token_count,
         char_count=d.char_count, hit_count=d.hit_count, created_at=d.created_at, updated_at=d.updated_at,
         task=task_info(d.task) if d.task else None, file_id=d.file_id, disabled_at=d.disabled_at,
+        extra=dict(d.extra or {}),
     )
 
 
@@ -87,11 +89,13 @@ class DocumentService:
 
     def upload(self, tenant_id: str, kb_id: str, files: Sequence[tuple[str, bytes]], *, parse: bool = True,
                chunk_config: dict | None = None, source_type: str = "local", source_url: str = "",
-               meta: dict | None = None, reject_duplicates: bool = False) -> list[DocumentInfo]:
+               meta: dict | None = None, reject_duplicates: bool = False,
+               rename_duplicates: bool = False) -> list[DocumentInfo]:
         """Store files as documents; with `parse`, queue them for ingestion (one batch id).
 
         With `reject_duplicates`, a file whose content the knowledge base already has is a Conflict naming
-        the existing document (nothing is stored)."""
+        the existing document (nothing is stored). With `rename_duplicates`, a name the knowledge base
+        already has becomes `name(1).ext`."""
         if not files:
             raise InvalidInput("No file was given")
         if self.visitors is not None:
@@ -111,6 +115,9 @@ class DocumentService:
             batch = new_batch_id()
             docs = []
             for name, data in checked:
+                if rename_duplicates:
+                    name = free_name(name, lambda n: bool(s.scalar(
+                        select(Document.id).where(Document.kb_id == kb_id, Document.name == n).limit(1))))
                 key, digest = self.blobs.put(data)
                 upload = UploadFile(tenant_id=tenant_id, name=name, size=len(data), sha256=digest, storage_key=key,
                                     mime_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
@@ -271,7 +278,8 @@ class DocumentService:
             return [doc_info(d) for d in rows]
 
     def update(self, tenant_id: str, doc_id: str, *, name: str | None = None, chunk_config: dict | None = None,
-               meta: dict | None = None) -> DocumentInfo:
+               meta: dict | None = None, extra: dict | None = None) -> DocumentInfo:
+        """Change what is given; `extra` replaces the given top-level keys (one per dialect)."""
         with self.db.session() as s:
             doc = load_document(s, tenant_id, doc_id)
             if name is not None:
@@ -280,6 +288,8 @@ class DocumentService:
                 doc.chunk_config = parse_config(ChunkConfig, chunk_config).model_dump()
             if meta is not None:
                 doc.meta = meta
+            if extra is not None:
+                doc.extra = {**(doc.extra or {}), **extra}
             s.flush()
             return doc_info(doc)
 

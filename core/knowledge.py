@@ -15,6 +15,7 @@ from core.copying import copy_knowledge_base
 from core.embedding import EmbeddingService
 from core.documents import release_files
 from core.errors import Conflict, InvalidInput
+from core.naming import free_name
 from core.providers.embeddings import EmbedderSpec
 from core.schemas import ChunkConfig, KnowledgeBaseInfo, Page, RetrievalConfig
 from core.scope import check_paging, load_kb, parse_config
@@ -58,18 +59,24 @@ class KnowledgeService:
         self.settings = settings
         self.on_queued = on_queued  # wakes the in-process workers (a copy may queue documents)
 
-    def _check_name(self, s: Session, tenant_id: str, name: str, exclude_id: str | None = None) -> str:
+    def _check_name(self, s: Session, tenant_id: str, name: str, exclude_id: str | None = None,
+                    rename: bool = False) -> str:
+        """The name, trimmed; a taken name (case-insensitive) is a Conflict, or with `rename` becomes `name(1)`."""
         name = (name or "").replace("\x00", "").strip()
         if not name:
             raise InvalidInput("Knowledge base name must not be empty")
+
+        def taken(candidate: str) -> bool:
+            q = select(KnowledgeBase.id).where(KnowledgeBase.tenant_id == tenant_id,
+                                               KnowledgeBase.name_key == candidate.casefold())
+            return bool(s.scalar(q.where(KnowledgeBase.id != exclude_id) if exclude_id else q))
+
+        if rename:
+            name = free_name(name, taken)
+        elif taken(name):
+            raise Conflict(f"A knowledge base named '{name}' already exists")
         if len(name) > 255:
             raise InvalidInput("Knowledge base name is longer than 255 characters")
-        q = select(KnowledgeBase.id).where(KnowledgeBase.tenant_id == tenant_id,
-                                           KnowledgeBase.name_key == name.casefold())
-        if exclude_id:
-            q = q.where(KnowledgeBase.id != exclude_id)
-        if s.scalar(q):
-            raise Conflict(f"A knowledge base named '{name}' already exists")
         return name
 
     @staticmethod
@@ -86,13 +93,14 @@ class KnowledgeService:
     def create(self, tenant_id: str, name: str, *, description: str = "", icon: str = "",
                language: str = "English", permission: str = "me", embedding_model: str = "",
                chunk_config: dict | None = None, retrieval_config: dict | None = None,
-               extra: dict | None = None) -> KnowledgeBaseInfo:
+               extra: dict | None = None, rename_duplicate: bool = False) -> KnowledgeBaseInfo:
+        """A new knowledge base; a taken name is a Conflict, or with `rename_duplicate` becomes `name(1)`."""
         chunking = parse_config(ChunkConfig, chunk_config)
         retrieval = parse_config(RetrievalConfig, retrieval_config)
         model = self._check_model(embedding_model or self.settings.embedding_model)
         self._check_lengths(language, permission)
         with self.db.session() as s:
-            name = self._check_name(s, tenant_id, name)
+            name = self._check_name(s, tenant_id, name, rename=rename_duplicate)
             kb = KnowledgeBase(
                 tenant_id=tenant_id, name=name, name_key=name.casefold(), description=description or "",
                 icon=icon or "", language=language or "English", permission=permission or "me",

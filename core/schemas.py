@@ -144,6 +144,7 @@ class DocumentInfo(BaseModel):
     disabled_at: datetime | None = None  # when it was last turned off
     position: int = 0  # 1-based place in its knowledge base, oldest first (list / get / batch fill it in)
     embedded_count: int | None = None  # chunks with their vectors stored (batch fills it in)
+    extra: dict[str, Any] = Field(default_factory=dict)  # a dialect's own settings, kept verbatim
 
     @property
     def status(self) -> str:

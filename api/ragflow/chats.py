@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.common.auth import PrincipalDep, ServicesDep
-from api.common.paging import PageParam, PageSizeParam
-from api.ragflow.datasets import Ids, unique_ids
-from api.ragflow.errors import RagflowRoute, data_error
+from api.common.paging import MAX_PAGE_SIZE
+from api.ragflow.bulk import BulkIds, Outcome, RagflowPage, RagflowPageSize
+from api.ragflow.errors import AUTH, DialectError, RagflowRoute, data_error
 from api.ragflow.views import http_date, ms, ok, order_field
 from core.assistants import AssistantInfo
 from core.container import Services
@@ -20,6 +20,14 @@ router = APIRouter(prefix="/api/v1", tags=["RAGFlow: chat assistants"], route_cl
 LLM_KEYS = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens")
 PROMPT_KEYS = ("similarity_threshold", "keywords_similarity_weight", "top_n", "top_k", "variables", "rerank_model",
                "empty_response", "opener", "show_quote")
+# RAGFlow's defaults for a chat created through its API (Almanac's own differ in wording).
+RAGFLOW_SYSTEM = (
+    "You are an intelligent assistant. Please summarize the content of the knowledge base to answer the question. "
+    "Please list the data in the knowledge base and answer in detail. When all knowledge base content is irrelevant "
+    "to the question, your answer must include the sentence \"The answer you are looking for is not found in the "
+    "knowledge base!\" Answers need to consider chat history.\n      Here is the knowledge base:\n      {knowledge}\n"
+    "      The above is the knowledge base.")
+RAGFLOW_OPENER = "Hi! I'm your assistant. What can I do for you?"
 
 
 class ChatLLM(BaseModel):
@@ -30,6 +38,7 @@ class ChatLLM(BaseModel):
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
     max_tokens: int | None = None
+    max_token: int | None = Field(None, ge=0)  # the spelling RAGFlow's tests use; 0 = the model decides
 
 
 class ChatPrompt(BaseModel):
@@ -62,6 +71,8 @@ def llm_settings(svc: Services, tenant_id: str, llm: ChatLLM | None) -> dict[str
     if llm is None:
         return None
     out = {k: getattr(llm, k) for k in LLM_KEYS if getattr(llm, k) is not None}
+    if "max_token" in llm.model_fields_set:
+        out["max_tokens"] = llm.max_token or None
     if llm.model_name:
         models = svc.models.list(tenant_id, "llm")
         match = next((m for m in models if llm.model_name in (m.id, m.name, m.model)), None)
@@ -71,12 +82,19 @@ def llm_settings(svc: Services, tenant_id: str, llm: ChatLLM | None) -> dict[str
     return out
 
 
-def prompt_settings(prompt: ChatPrompt | None, top_k: int | None) -> dict[str, Any] | None:
+def prompt_settings(prompt: ChatPrompt | None, top_k: int | None, base: dict[str, Any] | None = None
+                    ) -> dict[str, Any] | None:
+    """The given prompt settings over `base`; RAGFlow's check that each required variable is in the prompt."""
     out = {k: getattr(prompt, k) for k in PROMPT_KEYS if prompt is not None and getattr(prompt, k) is not None}
-    if prompt is not None and prompt.prompt is not None:
+    if prompt is not None and prompt.prompt:
         out["system"] = prompt.prompt
     if top_k is not None:
         out["top_k"] = top_k
+    merged = {**(base or {}), **out} if prompt is not None else {}
+    for variable in merged.get("variables", []):
+        if isinstance(variable, dict) and not variable.get("optional") and \
+                "{%s}" % variable.get("key") not in merged.get("system", ""):
+            raise data_error(f"Parameter '{variable.get('key')}' is not used")
     return out or None
 
 
@@ -95,7 +113,8 @@ def chat_view(svc: Services, a: AssistantInfo) -> dict[str, Any]:
     return {
         "id": a.id, "name": a.name, "avatar": a.avatar, "description": a.description or "A helpful Assistant",
         "dataset_ids": list(a.kb_ids), "language": "English", "do_refer": "1" if p.show_quote else "0",
-        "llm": {"model_name": model_name(svc, a), **{k: getattr(a.llm, k) for k in LLM_KEYS}},
+        "llm": {"model_name": model_name(svc, a), **{k: getattr(a.llm, k) for k in LLM_KEYS},
+                "max_token": a.llm.max_tokens or 0},
         "prompt": {**{k: getattr(p, k) for k in PROMPT_KEYS}, "prompt": p.system},
         "prompt_type": "simple", "status": "1", "tenant_id": a.tenant_id, "top_k": p.top_k,
         "create_time": ms(a.created_at), "create_date": http_date(a.created_at),
@@ -104,8 +123,18 @@ def chat_view(svc: Services, a: AssistantInfo) -> dict[str, Any]:
 
 
 def check_datasets(svc: Services, tenant_id: str, ids: list[str] | None) -> None:
+    """The chat's datasets: the caller's, each with parsed content, all with one embedding model."""
+    models = set()
     for kb_id in ids or []:
-        svc.knowledge.get(tenant_id, kb_id)
+        try:
+            kb = svc.knowledge.get(tenant_id, kb_id)
+        except NotFound:
+            raise data_error(f"You don't own the dataset {kb_id}") from None
+        if not kb.chunk_count:
+            raise data_error(f"The dataset {kb_id} doesn't own parsed file")
+        models.add(kb.embedding_model)
+    if len(models) > 1:
+        raise DialectError(AUTH, 'Datasets use different embedding models."')  # RAGFlow's code and wording
 
 
 @router.post("/chats", summary="Create a chat assistant")
@@ -113,11 +142,13 @@ def create_chat(svc: ServicesDep, who: PrincipalDep, body: ChatBody) -> dict:
     if not (body.name or "").strip():
         raise data_error("`name` is required.")
     check_datasets(svc, who.tenant_id, body.dataset_ids)
+    defaults = {"system": RAGFLOW_SYSTEM, "opener": RAGFLOW_OPENER,
+                "variables": [{"key": "knowledge", "optional": False}]}
+    prompt = {**defaults, **(prompt_settings(body.prompt, body.top_k, base=defaults) or {})}
     try:
         a = svc.assistants.create(who.tenant_id, body.name, kind="chat", avatar=body.avatar or "",
                                   description=body.description or "", kb_ids=body.dataset_ids or [],
-                                  llm=llm_settings(svc, who.tenant_id, body.llm),
-                                  prompt=prompt_settings(body.prompt, body.top_k))
+                                  llm=llm_settings(svc, who.tenant_id, body.llm), prompt=prompt)
     except Conflict:
         raise data_error("Duplicated chat name in creating chat.") from None
     return ok(chat_view(svc, a))
@@ -125,13 +156,16 @@ def create_chat(svc: ServicesDep, who: PrincipalDep, body: ChatBody) -> dict:
 
 @router.put("/chats/{chat_id}", summary="Update a chat assistant")
 def update_chat(svc: ServicesDep, who: PrincipalDep, chat_id: str, body: ChatBody) -> dict:
-    svc.assistants.get(who.tenant_id, chat_id, kind="chat")
+    try:
+        current = svc.assistants.get(who.tenant_id, chat_id, kind="chat")
+    except NotFound:
+        raise data_error("You do not own the chat") from None
     if body.name is not None and not body.name.strip():
         raise data_error("`name` cannot be empty.")
     check_datasets(svc, who.tenant_id, body.dataset_ids)
     changes = {"name": body.name, "avatar": body.avatar, "description": body.description,
                "kb_ids": body.dataset_ids, "llm": llm_settings(svc, who.tenant_id, body.llm),
-               "prompt": prompt_settings(body.prompt, body.top_k)}
+               "prompt": prompt_settings(body.prompt, body.top_k, base=current.prompt.model_dump())}
     try:
         svc.assistants.update(who.tenant_id, chat_id, **{k: v for k, v in changes.items() if v is not None})
     except Conflict:
@@ -139,24 +173,24 @@ def update_chat(svc: ServicesDep, who: PrincipalDep, chat_id: str, body: ChatBod
     return ok()
 
 
-@router.delete("/chats", summary="Delete chat assistants (all of the caller's when `ids` is not given)")
-def delete_chats(svc: ServicesDep, who: PrincipalDep, body: Ids | None = None) -> dict:
-    ids = body.ids if body else None
-    if ids is None:
-        ids = [a.id for a in svc.assistants.list(who.tenant_id, kind="chat", page_size=100_000).items]
-    for chat_id in unique_ids(ids):  # all checked first: an error deletes nothing
-        svc.assistants.get(who.tenant_id, chat_id, kind="chat")
-    for chat_id in ids:
+@router.delete("/chats", summary="Delete chat assistants (all of the caller's when `ids` is empty)")
+def delete_chats(svc: ServicesDep, who: PrincipalDep, body: BulkIds | None = None) -> dict:
+    mine = {a.id: a for a in svc.assistants.list(who.tenant_id, kind="chat", page_size=MAX_PAGE_SIZE).items}
+    outcome = Outcome.of(body.ids if body and body.ids else list(mine), mine, "assistant")
+    for chat_id in outcome.found:
         svc.assistants.delete(who.tenant_id, chat_id)
-    return ok()
+    if outcome.missing:
+        return outcome.answer("Partially deleted {n} chats with {e} errors",
+                              [f"Assistant({i}) not found." for i in outcome.missing], joiner="; ")
+    return outcome.answer("Partially deleted {n} chats with {e} errors")
 
 
 @router.get("/chats", summary="List chat assistants")
-def list_chats(svc: ServicesDep, who: PrincipalDep, page: PageParam = 1, page_size: PageSizeParam = 30,
+def list_chats(svc: ServicesDep, who: PrincipalDep, page: RagflowPage = 1, page_size: RagflowPageSize = 30,
                orderby: str = "create_time", desc: bool = True, name: str | None = None,
                id: str | None = None) -> dict:
-    found = svc.assistants.list(who.tenant_id, kind="chat", name=name or "", assistant_id=id or "", page=page,
-                                page_size=page_size, order_by=order_field(orderby), desc=desc)
+    found = svc.assistants.list(who.tenant_id, kind="chat", name=name or "", assistant_id=id or "",
+                                page=max(page, 1), page_size=page_size or 1, order_by=order_field(orderby), desc=desc)
     if (id or name) and not found.total:
         raise data_error("The chat doesn't exist")
-    return ok([chat_view(svc, a) for a in found.items])
+    return ok([chat_view(svc, a) for a in found.items] if page_size else [])

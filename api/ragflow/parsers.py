@@ -1,89 +1,129 @@
 """RAGFlow's chunk methods and parser_config, mapped onto Almanac's splitting strategies.
 
-RAGFlow names twelve chunk methods; Almanac has five splitters (general, markdown, qa, table,
-one). Each RAGFlow method maps to the closest one; the RAGFlow name and parser_config are kept
-verbatim (knowledge base `extra`) so clients read back what they set. Approximations:
-manual/paper/book/laws split by headings (markdown), presentation/email/knowledge_graph split
-as general text (no entity graph is built), picture keeps a file as one chunk (its OCR text for images).
+A dataset's parser_config is validated the way RAGFlow validates it (strict types, ranges, nested `raptor`
+and `graphrag` blocks, no unknown keys) and kept verbatim in the knowledge base's `extra`, with RAGFlow's
+defaults filled in, so clients read back what they set. A document's parser_config is free-form in RAGFlow
+(it is merged into the document's settings unchecked) and kept the same way on the document.
+
+RAGFlow names thirteen chunk methods; Almanac has five splitters (general, markdown, qa, table, one). Each
+RAGFlow method maps to the closest one. Approximations: manual/paper/book/laws split by headings (markdown),
+presentation/email/knowledge_graph/tag split as general text (no entity graph is built), picture keeps a file
+as one chunk (its OCR text for images). RAPTOR, GraphRAG, auto_questions and layout_recognize are kept but have no effect.
 """
 
 from __future__ import annotations
 
+import copy
 import re
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
-from api.ragflow.errors import ARGUMENT, DialectError
 from core.schemas import ChunkConfig
 
 CHUNK_METHODS: dict[str, str] = {
     "naive": "general", "manual": "markdown", "qa": "qa", "table": "table", "paper": "markdown",
     "book": "markdown", "laws": "markdown", "presentation": "general", "picture": "one", "one": "one",
-    "knowledge_graph": "general", "email": "general",
+    "knowledge_graph": "general", "email": "general", "tag": "general",
 }
+# The methods a dataset may use (documents may also use knowledge_graph), in RAGFlow's order.
+DatasetMethod = Literal["naive", "book", "email", "laws", "manual", "one", "paper", "picture", "presentation", "qa",
+                        "table", "tag"]
 # The RAGFlow name shown for a core method when nothing more precise is known.
 CANONICAL = {"general": "naive", "markdown": "manual", "qa": "qa", "table": "table", "one": "one"}
-DEFAULT_DELIMITER = "\n"
-RAPTOR_OFF = {"use_raptor": False}
-ENTITY_TYPES = ["organization", "person", "location", "event", "time"]
 MIN_CORE_CHUNK = 16  # Almanac's smallest chunk (RAGFlow allows 1)
+MAX_CONFIG_CHARS = 65535
+RAPTOR_PROMPT = ("Please summarize the following paragraphs. Be careful with the numbers, do not make things up. "
+                 "Paragraphs as following:\n      {cluster_content}\nThe above is the content you need to summarize.")
+GRAPH_ENTITY_TYPES = ["organization", "person", "geo", "event", "category"]
 
 
-class ParserConfig(BaseModel):
-    """The keys RAGFlow's parser_config accepts; others are refused as RAGFlow does."""
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    model_config = ConfigDict(extra="forbid")
-    chunk_token_num: int | None = Field(None, ge=1, le=2048)
-    chunk_token_count: int | None = Field(None, ge=1, le=2048)  # the spec's spelling of chunk_token_num
-    delimiter: str | None = Field(None, min_length=1)
-    layout_recognize: bool | str | None = None
-    html4excel: bool | None = None
+
+class RaptorConfig(Strict):
+    use_raptor: bool = False
+    prompt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = RAPTOR_PROMPT
+    max_token: int = Field(256, ge=1, le=2048)
+    threshold: float = Field(0.1, ge=0.0, le=1.0)
+    max_cluster: int = Field(64, ge=1, le=1024)
+    random_seed: int = Field(0, ge=0)
+
+
+class GraphragConfig(Strict):
+    use_graphrag: bool = False
+    entity_types: list[str] = Field(default_factory=lambda: list(GRAPH_ENTITY_TYPES))
+    method: Literal["light", "general"] = "light"
+    community: bool = False
+    resolution: bool = False
+
+
+class ParserConfig(Strict):
+    """A dataset's parser_config as RAGFlow accepts it; unset keys take these defaults."""
+
+    auto_keywords: int = Field(0, ge=0, le=32)
+    auto_questions: int = Field(0, ge=0, le=10)
+    chunk_token_num: int = Field(512, ge=1, le=2048)
+    delimiter: str = Field(r"\n", min_length=1)
+    graphrag: GraphragConfig = Field(default_factory=GraphragConfig)
+    html4excel: bool = False
+    layout_recognize: str = "DeepDOC"
+    raptor: RaptorConfig = Field(default_factory=RaptorConfig)
+    tag_kb_ids: list[str] = Field(default_factory=list)
+    topn_tags: int = Field(1, ge=1, le=10)
+    filename_embd_weight: float | None = Field(0.1, ge=0.0, le=1.0)
     task_page_size: int | None = Field(None, ge=1)
-    raptor: dict[str, Any] | None = None
-    graphrag: dict[str, Any] | None = None
-    entity_types: list[str] | None = None
-    auto_keywords: int | None = Field(None, ge=0, le=32)
-    auto_questions: int | None = Field(None, ge=0, le=10)
-    overlapped_percent: float | None = Field(None, ge=0, lt=100)
-    tag_kb_ids: list[str] | None = None
-    topn_tags: int | None = Field(None, ge=1, le=10)
-    filename_embd_weight: float | None = Field(None, ge=0, le=1)
-    pages: list[Any] | None = None
+    pages: list[list[int]] | None = None
+
+    @model_validator(mode="after")
+    def _bounded_size(self) -> ParserConfig:
+        if (size := len(self.model_dump_json())) > MAX_CONFIG_CHARS:
+            raise PydanticCustomError("string_too_long", "Parser config exceeds size limit (max 65,535 characters). "
+                                      "Current size: {actual}", {"actual": size})
+        return self
 
 
-def check_method(method: str | None) -> str:
-    if method not in CHUNK_METHODS:
-        raise DialectError(ARGUMENT, f"Field: <chunk_method> - Message: <Input should be "
-                                             f"{', '.join(repr(m) for m in CHUNK_METHODS)}> - Value: <{method}>")
-    return method
+NAIVE_DEFAULTS: dict[str, Any] = {
+    "layout_recognize": "DeepDOC", "chunk_token_num": 512, "delimiter": "\n", "auto_keywords": 0, "auto_questions": 0,
+    "html4excel": False, "topn_tags": 3,
+    "raptor": {"use_raptor": True, "prompt": RAPTOR_PROMPT, "max_token": 256, "threshold": 0.1, "max_cluster": 64,
+               "random_seed": 0},
+    "graphrag": {"use_graphrag": True, "entity_types": list(GRAPH_ENTITY_TYPES), "method": "light"},
+}
+OFF = {"raptor": {"use_raptor": False}, "graphrag": {"use_graphrag": False}}
+KNOWLEDGE_GRAPH_DEFAULTS = {"chunk_token_num": 8192, "delimiter": r"\n",
+                            "entity_types": ["organization", "person", "location", "event", "time"], **OFF}
 
 
 def default_parser_config(method: str) -> dict[str, Any]:
+    """RAGFlow's parser_config for a method when none is given (an empty dict where RAGFlow has none)."""
     if method == "naive":
-        return {"chunk_token_num": 128, "delimiter": DEFAULT_DELIMITER, "html4excel": False,
-                "layout_recognize": True, "raptor": dict(RAPTOR_OFF)}
+        return copy.deepcopy(NAIVE_DEFAULTS)
     if method == "knowledge_graph":
-        return {"chunk_token_num": 128, "delimiter": DEFAULT_DELIMITER, "entity_types": list(ENTITY_TYPES)}
+        return copy.deepcopy(KNOWLEDGE_GRAPH_DEFAULTS)
     if method in ("qa", "manual", "paper", "book", "laws", "presentation"):
-        return {"raptor": dict(RAPTOR_OFF)}
+        return copy.deepcopy(OFF)
     return {}
 
 
-def merge_parser_config(method: str, given: dict | None, base: dict | None = None) -> dict[str, Any]:
-    """`given` over `base` (or the method's defaults), validated; chunk_token_count becomes chunk_token_num."""
-    if given is not None and not isinstance(given, dict):
-        raise DialectError(ARGUMENT, "Field: <parser_config> - Message: <Input should be a valid dictionary>")
-    try:
-        parsed = ParserConfig.model_validate(given or {})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise DialectError(ARGUMENT, f"Field: <parser_config.{where}> - Message: <{err['msg']}>") from None
-    values = parsed.model_dump(exclude_none=True)
-    if "chunk_token_count" in values:
-        values["chunk_token_num"] = values.pop("chunk_token_count")
-    return {**(default_parser_config(method) if base is None else base), **values}
+def deep_merge(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """`given` over `base`, nested dicts merged key by key."""
+    merged = copy.deepcopy(base)
+    for key, value in given.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def creation_config(method: str, given: ParserConfig | None) -> dict[str, Any]:
+    """A new dataset's parser_config: the method's defaults, overlaid with every field of a given config."""
+    if given is None:
+        return default_parser_config(method)
+    return deep_merge(default_parser_config(method), given.model_dump())
 
 
 def delimiter_separators(delimiter: str) -> list[str]:
@@ -97,14 +137,21 @@ def delimiter_separators(delimiter: str) -> list[str]:
     return patterns
 
 
+def number(value: Any, default: float) -> float:
+    """A numeric setting, or the default when a (free-form) document config holds something else."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
 def core_chunk_config(method: str, parser_config: dict[str, Any]) -> dict[str, Any]:
     """The Almanac ChunkConfig (as a dict) that carries out a RAGFlow chunk method and parser_config."""
-    size = max(MIN_CORE_CHUNK, int(parser_config.get("chunk_token_num") or 512))
-    overlap = int(size * float(parser_config.get("overlapped_percent") or 0) / 100)
-    config = {"method": CHUNK_METHODS[method], "chunk_size": size, "chunk_overlap": min(overlap, size - 1),
-              "separators": delimiter_separators(parser_config["delimiter"]) if parser_config.get("delimiter") else []}
-    if parser_config.get("auto_keywords") is not None:
-        config["keywords_per_chunk"] = min(int(parser_config["auto_keywords"]), 30)
+    size = min(8192, max(MIN_CORE_CHUNK, int(number(parser_config.get("chunk_token_num"), 512))))
+    overlap = int(size * min(max(number(parser_config.get("overlapped_percent"), 0), 0), 99) / 100)
+    delimiter = parser_config.get("delimiter")
+    config = {"method": CHUNK_METHODS.get(method, "general"), "chunk_size": size,
+              "chunk_overlap": min(overlap, size - 1),
+              "separators": delimiter_separators(delimiter) if isinstance(delimiter, str) and delimiter else []}
+    if (keywords := int(number(parser_config.get("auto_keywords"), 0))) > 0:  # 0 (RAGFlow's "off"): our default
+        config["keywords_per_chunk"] = min(keywords, 30)
     return ChunkConfig.model_validate(config).model_dump()
 
 

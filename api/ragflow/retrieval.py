@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.common.auth import PrincipalDep, ServicesDep
 from api.common.paging import MAX_IDS, MAX_PAGE, MAX_PAGE_SIZE
 from api.ragflow.chunks import positions
-from api.ragflow.errors import ARGUMENT, DialectError, RagflowRoute, data_error
+from api.ragflow.bulk import page_window
+from api.ragflow.errors import ARGUMENT, DialectError, RagflowRoute, argument_error, data_error
 from api.ragflow.views import ok
+from core.errors import NotFound
 from core.schemas import SearchHit
 from core.text import search_tokens
 
@@ -25,11 +27,11 @@ class Retrieval(BaseModel):
     question: str | None = None
     dataset_ids: list[str] | None = Field(None, max_length=MAX_IDS)
     document_ids: list[str] | None = Field(None, max_length=MAX_IDS)
-    page: int = Field(1, ge=1, le=MAX_PAGE)
-    page_size: int = Field(30, ge=1, le=MAX_PAGE_SIZE)
+    page: int = Field(1, ge=0, le=MAX_PAGE)  # 0 = 1, as in RAGFlow
+    page_size: int = Field(30, ge=0, le=MAX_PAGE_SIZE)
     similarity_threshold: float = Field(0.2, ge=0, le=1)
-    vector_similarity_weight: float = Field(0.3, ge=0, le=1)
-    top_k: int = Field(1024, ge=1, le=MAX_PAGE_SIZE)  # ragflow-sdk sends 1024; the core returns at most 1000
+    vector_similarity_weight: float = 0.3  # RAGFlow takes any number; the weight used is kept within 0..1
+    top_k: int = Field(1024, le=MAX_PAGE_SIZE)  # RAGFlow's vector candidate pool: it never limits a page
     rerank_id: str | int | None = None
     keyword: bool = False
     highlight: bool = False
@@ -84,22 +86,28 @@ def doc_aggs(hits: list[SearchHit]) -> list[dict[str, Any]]:
 
 @router.post("/retrieval", summary="Retrieve chunks from datasets")
 def retrieve(svc: ServicesDep, who: PrincipalDep, body: Retrieval) -> dict:
-    if not (body.question or "").strip():
-        raise data_error("`question` is required.")
-    dataset_ids = list(dict.fromkeys(body.dataset_ids or []))
-    for doc_id in body.document_ids or []:
-        kb_id = svc.documents.get(who.tenant_id, doc_id).kb_id
-        if not body.dataset_ids and kb_id not in dataset_ids:
-            dataset_ids.append(kb_id)
-    if not dataset_ids:
-        raise data_error("`datasets` is required.")
+    if not body.dataset_ids:
+        raise data_error("`dataset_ids` is required.")
+    dataset_ids = list(dict.fromkeys(body.dataset_ids))
     for kb_id in dataset_ids:
         svc.knowledge.get(who.tenant_id, kb_id)
+    for doc_id in body.document_ids or []:
+        try:
+            owner = svc.documents.get(who.tenant_id, doc_id).kb_id
+        except NotFound:
+            owner = None
+        if owner not in dataset_ids:
+            raise data_error(f"The datasets don't own the document {doc_id}")
+    if not (body.question or "").strip():
+        raise data_error("`question` is required.")
+    if body.top_k <= 0:
+        raise argument_error("`top_k` must be greater than 0")
+    start, stop = page_window(body.page, body.page_size)
     hits = svc.retrieval.search(
-        who.tenant_id, dataset_ids, body.question, mode="hybrid", top_k=min(body.top_k, MAX_TOP_K),
-        threshold=body.similarity_threshold, vector_weight=body.vector_similarity_weight,
+        who.tenant_id, dataset_ids, body.question, mode="hybrid", top_k=min(max(body.top_k, stop), MAX_TOP_K),
+        threshold=body.similarity_threshold, vector_weight=min(max(body.vector_similarity_weight, 0.0), 1.0),
         doc_ids=body.document_ids or None, metadata_filter=metadata_filter(body.metadata_condition),
         rerank_model=str(body.rerank_id) if body.rerank_id not in (None, "") else None, source="api")
-    page = hits[(body.page - 1) * body.page_size: body.page * body.page_size]
+    page = hits[start:stop]
     return ok({"chunks": [hit_view(h, body.question, body.highlight) for h in page], "doc_aggs": doc_aggs(hits),
                "total": len(hits)})

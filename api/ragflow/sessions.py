@@ -10,12 +10,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.common.auth import PrincipalDep, ServicesDep
-from api.common.paging import PageParam, PageSizeParam
-from api.ragflow.datasets import Ids, unique_ids
+from api.common.paging import MAX_PAGE_SIZE
+from api.ragflow.bulk import BulkIds, Outcome, RagflowPage, RagflowPageSize, page_window
 from api.ragflow.errors import RagflowRoute, data_error
 from api.ragflow.views import frames_response, http_date, messages_view, ms, ok, reference_view
 from core.chat import ChatEvent, ConversationInfo
 from core.container import Services
+from core.errors import NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["RAGFlow: chat sessions"], route_class=RagflowRoute)
 
@@ -46,7 +47,7 @@ def create_session(svc: ServicesDep, who: PrincipalDep, chat_id: str, body: Sess
     svc.assistants.get(who.tenant_id, chat_id, kind="chat")
     name = body.name if body and body.name is not None else "New session"
     if not name.strip():
-        raise data_error("Name cannot be empty.")
+        raise data_error("`name` can not be empty.")
     c = svc.chat.create_session(who.tenant_id, assistant_id=chat_id, title=name)
     return ok(session_view(svc, c))
 
@@ -54,39 +55,47 @@ def create_session(svc: ServicesDep, who: PrincipalDep, chat_id: str, body: Sess
 @router.put("/chats/{chat_id}/sessions/{session_id}", summary="Rename a session")
 def update_session(svc: ServicesDep, who: PrincipalDep, chat_id: str, session_id: str,
                    body: SessionBody | None = None) -> dict:
-    svc.assistants.get(who.tenant_id, chat_id, kind="chat")
+    try:
+        svc.assistants.get(who.tenant_id, chat_id, kind="chat")
+    except NotFound:
+        raise data_error("You do not own the session") from None
     svc.chat.get_session(who.tenant_id, session_id, assistant_id=chat_id)
-    if body is None or not (body.name or "").strip():
-        raise data_error("Name cannot be empty.")
+    if body is None or body.name is None:
+        return ok()
+    if not body.name.strip():
+        raise data_error("`name` can not be empty.")
     svc.chat.rename_session(who.tenant_id, session_id, body.name)
     return ok()
 
 
-@router.get("/chats/{chat_id}/sessions", summary="List sessions")
-def list_sessions(svc: ServicesDep, who: PrincipalDep, chat_id: str, page: PageParam = 1,
-                  page_size: PageSizeParam = 30, orderby: str = "create_time", desc: bool = True,
+SESSION_ORDER = {"create_time": "created_at", "update_time": "updated_at", "name": "title"}
+
+
+@router.get("/chats/{chat_id}/sessions", summary="List sessions (a filter that matches nothing: an empty list)")
+def list_sessions(svc: ServicesDep, who: PrincipalDep, chat_id: str, page: RagflowPage = 1,
+                  page_size: RagflowPageSize = 30, orderby: str = "create_time", desc: bool = True,
                   name: str | None = None, id: str | None = None, user_id: str | None = None) -> dict:
-    svc.assistants.get(who.tenant_id, chat_id, kind="chat")
-    if orderby not in ("create_time", "update_time"):
-        raise data_error("orderby must be create_time or update_time")
+    if orderby not in SESSION_ORDER:
+        raise data_error("orderby should be create_time, update_time or name")
     found = svc.chat.list_sessions(who.tenant_id, assistant_id=chat_id, title=name or "", conversation_id=id or "",
-                                   channel="published", page=page, page_size=page_size, desc=desc)
-    if id and not found.total:
-        raise data_error("The session doesn't exist")
-    return ok([session_view(svc, c) for c in found.items])
+                                   channel="published", page_size=MAX_PAGE_SIZE)
+    ordered = sorted(found.items, key=lambda c: getattr(c, SESSION_ORDER[orderby]), reverse=desc)
+    start, stop = page_window(page, page_size)
+    return ok([session_view(svc, c) for c in ordered[start:stop]])
 
 
-@router.delete("/chats/{chat_id}/sessions", summary="Delete sessions (all of the chat's when `ids` is not given)")
-def delete_sessions(svc: ServicesDep, who: PrincipalDep, chat_id: str, body: Ids | None = None) -> dict:
+@router.delete("/chats/{chat_id}/sessions", summary="Delete sessions (all of the chat's when `ids` is empty)")
+def delete_sessions(svc: ServicesDep, who: PrincipalDep, chat_id: str, body: BulkIds | None = None) -> dict:
     svc.assistants.get(who.tenant_id, chat_id, kind="chat")
-    ids = body.ids if body else None
-    if ids is None:
-        ids = [c.id for c in svc.chat.list_sessions(who.tenant_id, assistant_id=chat_id, page_size=100_000).items]
-    for sid in unique_ids(ids):  # all checked first: an error deletes nothing
-        svc.chat.get_session(who.tenant_id, sid, assistant_id=chat_id)
-    for sid in ids:
+    mine = {c.id: c for c in svc.chat.list_sessions(who.tenant_id, assistant_id=chat_id,
+                                                     page_size=MAX_PAGE_SIZE).items}
+    outcome = Outcome.of(body.ids if body and body.ids else list(mine), mine, "session")
+    for sid in outcome.found:
         svc.chat.delete_session(who.tenant_id, sid)
-    return ok()
+    if outcome.missing:
+        return outcome.answer("Partially deleted {n} sessions with {e} errors",
+                              [f"The chat doesn't own the session {i}" for i in outcome.missing], joiner="; ")
+    return outcome.answer("Partially deleted {n} sessions with {e} errors")
 
 
 # ------------------------------------------------------------------ completions

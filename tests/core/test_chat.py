@@ -382,7 +382,7 @@ def test_assistant_defaults_updates_and_validation(svc, tenant, kb):
     assert svc.assistants.find(tenant, "HELPER").id == a.id and svc.assistants.find(tenant, a.id).id == a.id
     with pytest.raises(Conflict):
         svc.assistants.create(tenant, "helper")
-    for bad in ({"llm": {"temperature": 5}}, {"prompt": {"top_n": 0}}, {"strategy": {"max_rounds": -1}},
+    for bad in ({"llm": {"temperature": 5}}, {"prompt": {"top_n": -1}}, {"strategy": {"max_rounds": -1}},
                 {"prompt": {"bogus": 1}}, {"prompt": {"system": "  "}}, {"kind": "robot"}):
         with pytest.raises(InvalidInput):
             svc.assistants.create(tenant, "Bad", **bad)
