@@ -36,6 +36,7 @@ from core.chat import MAX_QUESTION_CHARS
 from core.container import Services, get_services
 from core.errors import AlmanacError, Forbidden, NotFound
 from core.prompting import excerpt
+from core.visitors import visiting
 from public_chat_voice import VOICE_CSS, Heard, hear, read_aloud, speech_player, status_html, voice_controls
 
 log = logging.getLogger(__name__)
@@ -254,7 +255,8 @@ def build_page(services: Callable[[], Services] = get_services) -> gr.Blocks:
         return (gr.update(visible=True), header_html(info), gr.update(value="", visible=False),
                 gr.update(visible=True), opening_messages(info), visit, info.name)
 
-    def ask(question: str, recording: str | None, history: list[dict], visit: dict | None) -> Iterator[tuple]:
+    def ask(question: str, recording: str | None, history: list[dict], visit: dict | None,
+            request: gr.Request) -> Iterator[tuple]:
         """Stream one answer, with "Send", "New chat" and the microphone disabled meanwhile: this page never
         cuts an answer off, so it ends saved whole. (Stopping mid-way relied on Gradio closing the generator,
         which it does not always do; for a visitor who leaves, the core's periodic saves keep what was said.)
@@ -296,7 +298,8 @@ def build_page(services: Callable[[], Services] = get_services) -> gr.Blocks:
             if not visit.get("conversation_id"):
                 conversation = svc.chat.create_session(info.tenant_id, assistant_id=info.id)
                 visit = {**visit, "conversation_id": conversation.id}
-            stream = svc.chat.answer(info.tenant_id, visit["conversation_id"], question)
+            with visiting(request.client.host if request and request.client else None):  # a demo's limits
+                stream = svc.chat.answer(info.tenant_id, visit["conversation_id"], question)
             try:
                 for event in stream:
                     turn.apply(event.type, event.data)

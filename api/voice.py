@@ -24,10 +24,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from api.common.auth import optional_principal
+from api.common.errors import Unauthenticated
 from core.container import Services
 from core.errors import AlmanacError, Forbidden, InvalidInput
 from core.scope import parse_config
-from core.tenants import DEFAULT_TENANT_ID
 from core.voice import TranscriptionSession
 
 log = logging.getLogger("almanac.voice")
@@ -50,20 +51,11 @@ def _services(ws: WebSocket) -> Services:
 
 
 def _tenant(ws: WebSocket) -> str:
-    """The caller's tenant: from a Bearer header or ?api_key=, else the default tenant (Nexent keys are optional)."""
-    header = ws.headers.get("authorization", "").strip()
-    key = ws.query_params.get("api_key", "").strip()
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise Forbidden("The Authorization header must be 'Bearer <API key>'")
-        key = value.strip()
-    if not key:
-        return DEFAULT_TENANT_ID
+    """The caller's tenant: the key's, else the default workspace's (keys are optional here, as in Nexent)."""
     try:
-        return _services(ws).tenants.resolve(key)
-    except Forbidden:
-        raise Forbidden("Invalid API key") from None
+        return optional_principal(ws).tenant_id
+    except Unauthenticated as exc:
+        raise Forbidden(exc.message) from None
 
 
 async def _fail(ws: WebSocket, message: str) -> None:

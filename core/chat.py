@@ -29,6 +29,7 @@ from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, NOTHING_TO_QUOTE, RE
 from core.providers.llm import LLM, ChatParams, LLMSpec, get_llm
 from core.retrieval import MAX_QUERY_CHARS, RetrievalService
 from core.text import count_tokens
+from core.visitors import VisitorPolicy
 from storage.db import Database
 from storage.orm import Conversation, Message, utcnow
 
@@ -85,10 +86,12 @@ class ChatService(Conversations):
     """Sessions and messages (see Conversations) plus answers, continuation and titles."""
 
     def __init__(self, db: Database, retrieval: RetrievalService, assistants: AssistantService, models: Any,
-                 llm_factory: Callable[[LLMSpec], LLM] = get_llm, tools: Any = None):
+                 llm_factory: Callable[[LLMSpec], LLM] = get_llm, tools: Any = None,
+                 visitors: VisitorPolicy | None = None):
         super().__init__(db, models)
         self.retrieval, self.assistants, self.llm_factory = retrieval, assistants, llm_factory
         self.tools = tools  # ToolService: binds an agent's tools
+        self.visitors = visitors  # a public demo's hourly budget of questions (core/visitors.py)
         self._llms: OrderedDict[LLMSpec, LLM] = OrderedDict()
         self._llms_lock = threading.Lock()
 
@@ -101,12 +104,20 @@ class ChatService(Conversations):
                 self._llms.popitem(last=False)
             return llm
 
-    def generate_title(self, tenant_id: str, conversation_id: str) -> ConversationInfo:
-        """A title from the first question (and answer): by the LLM when there is one, else the question shortened."""
+    def generate_title(self, tenant_id: str, conversation_id: str,
+                       turns: list[dict[str, str]] | None = None) -> ConversationInfo:
+        """A title from the first question (and answer): by the LLM when there is one, else the question shortened.
+
+        `turns` (role/content) stand in for the session's own messages when a client sends them."""
+        if turns is not None and any(t.get("role") not in ("user", "assistant") or not isinstance(t.get("content"), str)
+                                     for t in turns):
+            raise InvalidInput("Each message needs a role (user or assistant) and text content")
         with self.db.session() as s:
             c = self._conv(s, tenant_id, conversation_id)
             settings, _ = self._settings(s, c)
-            turns = self._history(self._messages(s, c.id), 1_000)[:2]
+            if turns is None:
+                turns = self._history(self._messages(s, c.id), 1_000)
+            turns = [t for t in turns if t["content"].strip()][:2]
         if not turns:
             return self.get_session(tenant_id, conversation_id)  # nothing asked yet: keep the title
         title = ""
@@ -156,6 +167,8 @@ class ChatService(Conversations):
                 s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role="user", content=question,
                               created_at=now))
                 now += timedelta(microseconds=1)  # the answer sorts after its question
+            if self.visitors is not None:
+                self.visitors.check_question()  # after validation: bad input costs nothing (rolls back)
             reply = Message(tenant_id=tenant_id, conversation_id=c.id, role="assistant", content="",
                             completed=False, created_at=now)
             s.add(reply)
@@ -168,6 +181,8 @@ class ChatService(Conversations):
 
     def continue_message(self, tenant_id: str, message_id: str) -> Iterator[ChatEvent]:
         """Resume an incomplete answer (a disconnect or an error): new text is appended to what it has."""
+        if self.visitors is not None:
+            self.visitors.check_question()
         with self.db.session() as s:
             m = self._msg(s, tenant_id, message_id)
             if m.role != "assistant" or m.mode == "opener":
@@ -321,9 +336,11 @@ class ChatService(Conversations):
 
     def _retrieve(self, job: _Job, query: str) -> list[dict]:
         p = job.settings.prompt
+        if not p.top_n:
+            return []  # no passages wanted: the answer comes from the model alone (or the empty response)
         pool = min(p.top_k, max(p.top_n, RERANK_POOL)) if p.rerank_model else p.top_n
         # A question may be longer than a search query may be (a pasted text): search with its start.
-        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query[:MAX_QUERY_CHARS], mode="hybrid",
+        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query[:MAX_QUERY_CHARS], mode=p.search_mode,
                                      top_k=min(pool, 1000), threshold=p.similarity_threshold,
                                      vector_weight=1 - p.keywords_similarity_weight,
                                      rerank_model=p.rerank_model or None, source="chat")

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from core.config import Settings
 from core.errors import AlmanacError, Conflict, InvalidInput, ProviderError
 from core.scope import load_owned
-from core.secrets import PREFIX, SecretBox, UnreadableSecret
+from core.secrets import SEALED, Sealer, UnreadableSecret
+from core.visitors import VisitorPolicy
 from storage.db import Database
 from storage.orm import ModelConfig, utcnow
 
@@ -35,7 +36,8 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
 }
 VOICE_TYPES = {"stt": "speech-to-text", "tts": "text-to-speech"}
 DEFAULT_ENV_LLM_MODEL = "gpt-4o-mini"
-UPDATABLE = {"name", "provider", "model", "base_url", "api_key", "clear_api_key", "params", "is_default"}
+UPDATABLE = {"name", "description", "provider", "model", "base_url", "api_key", "clear_api_key", "params",
+             "is_default"}
 # Changing any of these makes the stored health status stale.
 CONNECTION_FIELDS = {"provider", "model", "base_url", "api_key", "clear_api_key", "params"}
 _POSITIVE_INT_PARAMS = ("max_tokens", "dimension")
@@ -49,6 +51,7 @@ class ModelConfigInfo(BaseModel):
     type: str
     provider: str
     name: str
+    description: str
     model: str
     base_url: str
     api_key_masked: str  # "sk-…abcd", or "" when there is no key
@@ -84,13 +87,14 @@ def redact(text: str, key: str | None) -> str:
     return text
 
 
-def info(row: ModelConfig, box: SecretBox) -> ModelConfigInfo:
+def info(row: ModelConfig, sealer: Sealer) -> ModelConfigInfo:
     try:
-        masked = mask_key(box.unseal(row.api_key))
+        masked = mask_key(sealer.unseal_field(row.api_key))
     except UnreadableSecret:
         masked = "(cannot be decrypted)"
     return ModelConfigInfo(
-        id=row.id, tenant_id=row.tenant_id, type=row.type, provider=row.provider, name=row.name, model=row.model,
+        id=row.id, tenant_id=row.tenant_id, type=row.type, provider=row.provider, name=row.name,
+        description=row.description or "", model=row.model,
         base_url=row.base_url or "", api_key_masked=masked, has_api_key=bool(row.api_key),
         params=dict(row.params or {}), is_default=bool(row.is_default), status=row.status or "unknown",
         status_message=row.status_message or "", checked_at=row.checked_at, created_at=row.created_at,
@@ -157,6 +161,13 @@ def _check_params(params: Any) -> dict[str, Any]:
     return dict(params)
 
 
+def _check_description(description: str | None) -> str:
+    description = (description or "").replace("\x00", "").strip()
+    if len(description) > 10_000:
+        raise InvalidInput("The description is longer than 10000 characters")
+    return description
+
+
 def _check_key(api_key: str | None) -> str:
     key = (api_key or "").strip()
     if any(c.isspace() for c in key) or len(key) > 4096:
@@ -166,17 +177,23 @@ def _check_key(api_key: str | None) -> str:
 
 # --------------------------------------------------------------------------------- service
 class ModelService:
-    def __init__(self, db: Database, settings: Settings, box: SecretBox | None = None):
+    def __init__(self, db: Database, settings: Settings, sealer: Sealer | None = None,
+                 visitors: VisitorPolicy | None = None):
         self.db, self.settings = db, settings
-        self.box = box or SecretBox.for_settings(settings)  # API keys are stored sealed (core/secrets.py)
+        self.sealer = sealer or Sealer(settings)  # API keys are stored sealed (core/secrets.py)
+        self.visitors = visitors  # a public demo: model settings are read-only for visitors
+
+    def _check_writable(self) -> None:
+        if self.visitors is not None:
+            self.visitors.check_settings_change("Model settings and API keys")
 
     def seal_stored_keys(self) -> int:
         """Seal API keys saved in plain text (before keys were sealed); returns how many."""
         with self.db.session() as s:
             rows = s.scalars(select(ModelConfig).where(ModelConfig.api_key != "",
-                                                       ModelConfig.api_key.not_like(f"{PREFIX}%"))).all()
+                                                       ModelConfig.api_key.not_like(f"{SEALED}%"))).all()
             for row in rows:
-                row.api_key = self.box.seal(row.api_key)
+                row.api_key = self.sealer.seal_field(row.api_key)
             return len(rows)
 
     # -- loading
@@ -205,37 +222,48 @@ class ModelService:
     # -- CRUD
     def create(self, tenant_id: str, *, type: str, provider: str, name: str, model: str,  # noqa: A002
                base_url: str = "", api_key: str = "", params: dict | None = None,
-               is_default: bool = False) -> ModelConfigInfo:
+               is_default: bool = False, description: str = "") -> ModelConfigInfo:
         """Save a model. The tenant's first model of a type becomes its default."""
+        self._check_writable()
         type_ = _check_type(type)
         provider = _check_provider(type_, provider)
         name, model = _check_text(name, "model's name"), _check_text(model, "model name")
         base_url = _check_base_url(type_, provider, base_url)
         params, api_key = _check_params(params), _check_key(api_key)
+        description = _check_description(description)
         with self.db.session() as s:
             self._check_unique_name(s, tenant_id, type_, name)
             first = s.scalar(select(ModelConfig.id).where(ModelConfig.tenant_id == tenant_id,
                                                           ModelConfig.type == type_).limit(1)) is None
-            row = ModelConfig(tenant_id=tenant_id, type=type_, provider=provider, name=name, model=model,
-                              base_url=base_url, api_key=self.box.seal(api_key), params=params, is_default=False,
-                              status="unknown", status_message="")
+            row = ModelConfig(tenant_id=tenant_id, type=type_, provider=provider, name=name, description=description,
+                              model=model, base_url=base_url, api_key=self.sealer.seal_field(api_key), params=params,
+                              is_default=False, status="unknown", status_message="")
             s.add(row)
             s.flush()
             if is_default or first:
                 self._make_default(s, row)
             s.flush()
-            return info(row, self.box)
+            return info(row, self.sealer)
 
     def list(self, tenant_id: str, type: str | None = None) -> list[ModelConfigInfo]:  # noqa: A002
         q = select(ModelConfig).where(ModelConfig.tenant_id == tenant_id)
         if type is not None:
             q = q.where(ModelConfig.type == _check_type(type))
         with self.db.session() as s:
-            return [info(r, self.box) for r in s.scalars(q.order_by(ModelConfig.type, ModelConfig.created_at, ModelConfig.id))]
+            return [info(r, self.sealer) for r in s.scalars(q.order_by(ModelConfig.type, ModelConfig.created_at, ModelConfig.id))]
 
     def get(self, tenant_id: str, id: str) -> ModelConfigInfo:  # noqa: A002
         with self.db.session() as s:
-            return info(self._load(s, tenant_id, id), self.box)
+            return info(self._load(s, tenant_id, id), self.sealer)
+
+    def find(self, tenant_id: str, type: str, key: str, provider: str = "") -> ModelConfigInfo | None:  # noqa: A002
+        """A saved model of a type by its id, its name or the provider's model name (with `provider`, only one
+        of that provider); None when nothing matches."""
+        key, provider = key.strip().casefold(), provider.strip().casefold()
+        for m in self.list(tenant_id, type):
+            if (m.id == key or key in (m.name.casefold(), m.model.casefold())) and provider in ("", m.provider):
+                return m
+        return None
 
     def default(self, tenant_id: str, type: str) -> ModelConfigInfo | None:  # noqa: A002
         """The tenant's default saved model of a type, if any."""
@@ -243,10 +271,11 @@ class ModelService:
             row = s.scalar(select(ModelConfig).where(ModelConfig.tenant_id == tenant_id,
                                                      ModelConfig.type == _check_type(type),
                                                      ModelConfig.is_default.is_(True)).limit(1))
-            return info(row, self.box) if row else None
+            return info(row, self.sealer) if row else None
 
     def update(self, tenant_id: str, id: str, **changes: Any) -> ModelConfigInfo:  # noqa: A002
         """Change fields; api_key "" or None keeps the stored key (clear_api_key=True removes it)."""
+        self._check_writable()
         unknown = set(changes) - UPDATABLE
         if "type" in changes:
             raise InvalidInput("A model's type cannot be changed; add a new model instead")
@@ -261,6 +290,8 @@ class ModelService:
                 row.name = name
             if changes.get("model") is not None:
                 row.model = _check_text(changes["model"], "model name")
+            if changes.get("description") is not None:
+                row.description = _check_description(changes["description"])
             base_url = changes["base_url"] if changes.get("base_url") is not None else row.base_url
             row.base_url = _check_base_url(row.type, provider, base_url)
             row.provider = provider
@@ -269,7 +300,7 @@ class ModelService:
             if changes.get("clear_api_key"):
                 row.api_key = ""
             if changes.get("api_key"):
-                row.api_key = self.box.seal(_check_key(changes["api_key"]))
+                row.api_key = self.sealer.seal_field(_check_key(changes["api_key"]))
             if changes.get("is_default") is True:
                 self._make_default(s, row)
             elif changes.get("is_default") is False:
@@ -278,10 +309,11 @@ class ModelService:
                 row.status, row.status_message, row.checked_at = "unknown", "", None
             row.updated_at = utcnow()
             s.flush()
-            return info(row, self.box)
+            return info(row, self.sealer)
 
     def delete(self, tenant_id: str, id: str) -> None:  # noqa: A002
         """Delete a model; when it was the default, the oldest remaining one of its type takes over."""
+        self._check_writable()
         with self.db.session() as s:
             row = self._load(s, tenant_id, id)
             was_default, type_ = row.is_default, row.type
@@ -294,11 +326,12 @@ class ModelService:
                     self._make_default(s, heir)
 
     def set_default(self, tenant_id: str, id: str) -> ModelConfigInfo:  # noqa: A002
+        self._check_writable()
         with self.db.session() as s:
             row = self._load(s, tenant_id, id)
             self._make_default(s, row)
             s.flush()
-            return info(row, self.box)
+            return info(row, self.sealer)
 
     # -- connection checks
     def verify(self, type: str, provider: str, model: str, base_url: str = "", api_key: str = "",  # noqa: A002
@@ -309,9 +342,15 @@ class ModelService:
         form can test changed settings without the user typing the key again.
         Invalid settings raise InvalidInput; a provider that fails gives (False, reason).
         """
+        self._check_writable()  # in a public demo: no calls to addresses a visitor chose
+        return self._verify(type, provider, model, base_url, api_key, params, tenant_id=tenant_id,
+                            stored_key_of=stored_key_of)
+
+    def _verify(self, type: str, provider: str, model: str, base_url: str = "", api_key: str = "",  # noqa: A002
+                params: dict | None = None, *, tenant_id: str = "", stored_key_of: str = "") -> tuple[bool, str, int]:
         if not api_key and stored_key_of:
             with self.db.session() as s:
-                api_key = self.box.unseal(self._load(s, tenant_id, stored_key_of).api_key)
+                api_key = self.sealer.unseal_field(self._load(s, tenant_id, stored_key_of).api_key)
         type_ = _check_type(type)
         provider = _check_provider(type_, provider)
         model = _check_text(model, "model name")
@@ -360,10 +399,10 @@ class ModelService:
         """Health-check a saved model and store the verdict (status ok | error)."""
         with self.db.session() as s:
             row = self._load(s, tenant_id, id)
-            args = (row.type, row.provider, row.model, row.base_url, self.box.unseal(row.api_key),
+            args = (row.type, row.provider, row.model, row.base_url, self.sealer.unseal_field(row.api_key),
                     dict(row.params or {}))
         try:  # outside the session: the call may take seconds
-            ok, message, latency_ms = self.verify(*args)
+            ok, message, latency_ms = self._verify(*args)
         except InvalidInput as exc:  # saved before a rule tightened
             ok, message, latency_ms = False, exc.message, 0
         return self.record_check(tenant_id, id, ok, message, latency_ms)
@@ -377,7 +416,7 @@ class ModelService:
             row.status_message = f"{message} ({latency_ms} ms)" if ok else message
             row.checked_at = utcnow()
             s.flush()
-            return info(row, self.box)
+            return info(row, self.sealer)
 
     # -- resolution for voice and chat
     def voice_config(self, tenant_id: str, type: str, model_id: str | None = None) -> dict[str, Any] | None:  # noqa: A002
@@ -394,7 +433,7 @@ class ModelService:
             if row is None:
                 return None
             return {"id": row.id, "name": row.name, "provider": row.provider, "model": row.model,
-                    "base_url": row.base_url or None, "api_key": self.box.unseal(row.api_key) or None,
+                    "base_url": row.base_url or None, "api_key": self.sealer.unseal_field(row.api_key) or None,
                     "params": dict(row.params or {})}
 
     # -- resolution for chat
@@ -411,7 +450,7 @@ class ModelService:
                 row = self._load(s, tenant_id, model_id)
                 if row.type != "llm":
                     raise InvalidInput(f"Model '{row.name}' is a {row.type} model, not an LLM")
-                return _spec_from_row(LLMSpec, row, self.box.unseal(row.api_key))
+                return _spec_from_row(LLMSpec, row, self.sealer.unseal_field(row.api_key))
         env_key, env_url = os.environ.get("OPENAI_API_KEY", "").strip(), os.environ.get("OPENAI_BASE_URL", "").strip()
         if env_key or env_url:
             model = os.environ.get("ALMANAC_LLM_MODEL", "").strip() or DEFAULT_ENV_LLM_MODEL
@@ -419,7 +458,7 @@ class ModelService:
         with self.db.session() as s:
             row = s.scalar(select(ModelConfig).where(ModelConfig.tenant_id == tenant_id, ModelConfig.type == "llm",
                                                      ModelConfig.is_default.is_(True)).limit(1))
-            return _spec_from_row(LLMSpec, row, self.box.unseal(row.api_key)) if row is not None else None
+            return _spec_from_row(LLMSpec, row, self.sealer.unseal_field(row.api_key)) if row is not None else None
 
 
 def _spec_from_row(spec_cls: type, row: ModelConfig, api_key: str):  # noqa: ANN202

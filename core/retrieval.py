@@ -106,6 +106,8 @@ class RetrievalService:
         rerank = rerank_model if rerank_model is not None else defaults.rerank_model
         n_candidates = max(top_k * 4, 50)
 
+        if mode != "full_text":
+            self.vectors.open_in_background()  # a first search: open Chroma while the query is embedded
         qvecs = {m: self.embeddings.query(m, query) for m in set(models.values())} if mode != "full_text" else {}
         vec_scores: dict[str, float] = {}
         if mode != "full_text":

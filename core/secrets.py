@@ -1,91 +1,119 @@
-"""Secrets at rest, owner-only files, and credentials kept out of the logs.
+"""The server secret and what derives from it: sealing text at rest (Fernet: AES-128-CBC + HMAC-SHA256) and
+signing messages (HMAC-SHA256).
 
-`SecretBox.seal(text)` encrypts a secret (a provider's API key, a tool's header) for storing;
-`unseal(stored)` gives it back. AES-256-GCM with a key derived (HKDF-SHA256) from ALMANAC_SECRET_KEY,
-or else from a random secret kept in `<data dir>/secret_key` (created owner-only on first use).
-Sealed values read `enc:v1:<base64url(nonce + ciphertext)>`; anything else is a value stored before
-sealing existed and is returned as it is (services re-seal such rows at start-up).
-Back up the secret with the database: without it, sealed values cannot be read.
+The secret is ALMANAC_SECRET_KEY, else a random one created on first use in the data dir (`secret_key`,
+readable by its owner only), so sealed values and signatures survive restarts. Each use has its own key,
+derived from the secret with HKDF, so a signature can never pass for a sealed value or the reverse. Whoever
+holds the database without the secret cannot read what was sealed; changing the secret makes earlier tokens
+unreadable (unseal raises ValueError) and earlier signatures invalid.
+
+Also here: sealing database fields that once held plain text (`seal_field`/`unseal_field`: provider API
+keys, tool header and MCP env values), owner-only data files, and credentials redacted from log lines.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import logging
 import os
 import re
 import secrets
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
+from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from core.config import Settings
 from core.errors import AlmanacError
 
 log = logging.getLogger(__name__)
-PREFIX = "enc:v1:"
-_INFO = b"almanac secret box v1"
+SEALED = "sealed:"  # marks a sealed field; a value without it was stored in plain text before sealing existed
 
 
-class UnreadableSecret(AlmanacError):
-    """A sealed value that this server's key cannot open (the secret key changed)."""
+def load_or_create_secret(path: Path) -> str:
+    """The secret kept in `path`, created (0600) if missing; several processes starting together agree on one."""
+    if not path.exists():
+        private_dir(path.parent)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(tmp, path)  # atomic and refuses to replace: the first process's secret wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    secret = path.read_text().strip()
+    if not secret:
+        raise RuntimeError(f"{path} is empty: delete it to generate a new server secret")
+    return secret
 
-    status = 500
+
+def derive(secret: str, purpose: str) -> bytes:
+    """A 32-byte key for one purpose (seal, sign, jwt, ...)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=f"almanac:{purpose}".encode()).derive(secret.encode("utf-8"))
 
 
-class SecretBox:
-    def __init__(self, secret: bytes):
-        if len(secret) < 16:
-            raise ValueError("the secret must be at least 16 bytes")
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(secret)
-        self._aead = AESGCM(key)
+class Sealer:
+    """seal/unseal: authenticated encryption of short texts; sign/verify: HMAC-SHA256 signatures."""
 
-    @classmethod
-    def for_settings(cls, settings: Settings) -> SecretBox:
-        """The box of ALMANAC_SECRET_KEY, else of the data dir's secret file (created on first use)."""
-        if settings.secret_key:
-            return cls(settings.secret_key.encode("utf-8"))
-        return cls(_secret_file(settings.resolved_data_dir / "secret_key"))
+    def __init__(self, settings: Settings):
+        self._secret = settings.secret_key or load_or_create_secret(settings.secret_key_file)
+        self._fernet = Fernet(base64.urlsafe_b64encode(derive(self._secret, "seal")))
+        self._sign_key = derive(self._secret, "sign")
 
-    @staticmethod
-    def is_sealed(stored: str | None) -> bool:
-        return bool(stored) and stored.startswith(PREFIX)
+    def signing_key(self, purpose: str) -> bytes:
+        """A key of its own for another use of the secret (e.g. signing login tokens)."""
+        return derive(self._secret, purpose)
 
-    def seal(self, plain: str) -> str:
-        """The value to store; "" stays "" (no secret), a sealed value stays as it is."""
-        if not plain or self.is_sealed(plain):
+    def seal(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+    def unseal(self, token: str) -> str:
+        """The sealed text; ValueError when the token was sealed with another secret or altered."""
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except (InvalidToken, UnicodeError, ValueError) as exc:
+            raise ValueError("This value was sealed with another secret key (ALMANAC_SECRET_KEY changed?)") from exc
+
+    def seal_field(self, plain: str) -> str:
+        """The value to store in a field that may hold a secret: "" stays "", a sealed value stays as it is."""
+        if not plain or is_sealed_field(plain):
             return plain
-        nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, plain.encode("utf-8"), None)
-        return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+        return SEALED + self.seal(plain)
 
-    def unseal(self, stored: str | None) -> str:
-        """The secret; a value stored in plain text (before sealing) comes back unchanged."""
-        if not self.is_sealed(stored):
+    def unseal_field(self, stored: str | None) -> str:
+        """The secret of a stored field; a value stored in plain text (before sealing) comes back unchanged."""
+        if not is_sealed_field(stored):
             return stored or ""
         try:
-            raw = base64.urlsafe_b64decode(stored[len(PREFIX):].encode("ascii"))
-            return self._aead.decrypt(raw[:12], raw[12:], None).decode("utf-8")
-        except (InvalidTag, ValueError) as exc:
+            return self.unseal(stored[len(SEALED):])
+        except ValueError as exc:
             raise UnreadableSecret("A stored secret cannot be decrypted: the server's secret key "
                                    "(ALMANAC_SECRET_KEY or data/secret_key) is not the one it was saved with; "
                                    "restore that key, or enter the secret again") from exc
 
+    def sign(self, message: str) -> str:
+        digest = hmac.new(self._sign_key, message.encode("utf-8"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
-def _secret_file(path: Path) -> bytes:
-    if not path.exists():
-        private_dir(path.parent)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it meanwhile: use theirs
-            pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(32) + "\n")
-    return path.read_text().strip().encode("utf-8")
+    def verify(self, message: str, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(message).encode("ascii"), (signature or "").encode("utf-8"))
+
+
+class UnreadableSecret(AlmanacError):
+    """A sealed field that this server's secret cannot open (the secret key changed)."""
+
+    status = 500
+
+
+def is_sealed_field(stored: str | None) -> bool:
+    return bool(stored) and stored.startswith(SEALED)
 
 
 # ----------------------------------------------------------------------------- owner-only files

@@ -230,6 +230,8 @@ def list_view() -> None:
 
 page_header(f"🧠 {t('models.title')}", t("models.caption"))
 show_flash()
+if services().visitors.settings_read_only():
+    st.info(t("demo.models_read_only"), icon="🔒")
 if st.session_state.get("models_form"):
     form_view(st.session_state["models_form"])
 else:

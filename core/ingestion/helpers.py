@@ -54,21 +54,23 @@ class PreparedChunk:
 class Prepared:
     kind: str
     chunks: list[PreparedChunk]
+    meta: dict = field(default_factory=dict)  # what the file says about itself (an e-mail's headers)
 
 
-def read(name: str, path: str, preprocess: list[str]) -> Any:
-    """The file's text sections (a ParsedDocument), cleaned by the `preprocess` rules."""
+def read(name: str, path: str, preprocess: list[str], limits: Any = None, progress: Any = None) -> Any:
+    """The file's text sections (a ParsedDocument, read within `limits`), cleaned by the `preprocess` rules."""
     from core.ingestion.cleaning import clean
     from core.ingestion.readers import read_document
 
-    parsed = read_document(name, Path(path).read_bytes())
+    parsed = read_document(name, Path(path).read_bytes(), limits=limits, progress=progress)
     for section in parsed.sections:
         section.text = clean(section.text, preprocess)
     return parsed
 
 
-def split(parsed: Any, chunk_config: dict) -> Prepared:
-    """Chunks of a ParsedDocument, with their keywords and derived search fields."""
+def split(parsed: Any, chunk_config: dict, max_chunks: int = 20_000) -> Prepared:
+    """Chunks of a ParsedDocument, with their keywords and derived search fields; more than `max_chunks`
+    fails (before the keywords: a bomb must not hold the helper)."""
     from core.chunks import derived_fields
     from core.ingestion.keywords import extract_keywords
     from core.ingestion.splitting import split as split_document
@@ -78,6 +80,11 @@ def split(parsed: Any, chunk_config: dict) -> Prepared:
     drafts = split_document(parsed, config.split_config())
     if not drafts:
         raise AlmanacError("No text to index was found in this document")
+    if len(drafts) > max_chunks:
+        raise AlmanacError(
+            f"The document would make {len(drafts):,} chunks, more than the limit of {max_chunks:,} per "
+            "document (setting ALMANAC_MAX_CHUNKS_PER_DOCUMENT); split the file or choose a larger chunk size"
+        )
     keywords = (extract_keywords([d.content for d in drafts], top_k=config.keywords_per_chunk)
                 if config.keywords_per_chunk else [[] for _ in drafts])
     chunks = []
@@ -85,7 +92,7 @@ def split(parsed: Any, chunk_config: dict) -> Prepared:
         derived = derived_fields(draft.content, kws, list(draft.questions))
         chunks.append(PreparedChunk(content=derived.pop("content"), meta=draft.meta, keywords=kws,
                                     questions=list(draft.questions), derived=derived))
-    return Prepared(kind=parsed.kind, chunks=chunks)
+    return Prepared(kind=parsed.kind, chunks=chunks, meta=dict(parsed.meta or {}))
 
 
 def embed_passages(spec: Any, texts: list[str]) -> np.ndarray:
@@ -98,11 +105,11 @@ def embed_passages(spec: Any, texts: list[str]) -> np.ndarray:
 class InlineHelpers:
     """The steps in the calling thread, at its priority."""
 
-    def read(self, name: str, path: Path, preprocess: list[str]) -> Any:
-        return read(name, str(path), preprocess)
+    def read(self, name: str, path: Path, preprocess: list[str], limits: Any = None, progress: Any = None) -> Any:
+        return read(name, str(path), preprocess, limits, progress)
 
-    def split(self, parsed: Any, chunk_config: dict) -> Prepared:
-        return split(parsed, chunk_config)
+    def split(self, parsed: Any, chunk_config: dict, max_chunks: int = 20_000) -> Prepared:
+        return split(parsed, chunk_config, max_chunks)
 
     def embed(self, spec: Any, texts: list[str]) -> np.ndarray:
         return embed_passages(spec, texts)
@@ -161,11 +168,12 @@ class ProcessHelpers:
         self._lock = threading.Lock()
         self._closed = False
 
-    def read(self, name: str, path: Path, preprocess: list[str]) -> Any:
-        return self._call(read, name, str(path), preprocess)
+    def read(self, name: str, path: Path, preprocess: list[str], limits: Any = None, progress: Any = None) -> Any:
+        """As InlineHelpers.read, without page-by-page progress (a callback cannot cross into the helper)."""
+        return self._call(read, name, str(path), preprocess, limits)
 
-    def split(self, parsed: Any, chunk_config: dict) -> Prepared:
-        return self._call(split, parsed, chunk_config)
+    def split(self, parsed: Any, chunk_config: dict, max_chunks: int = 20_000) -> Prepared:
+        return self._call(split, parsed, chunk_config, max_chunks)
 
     def embed(self, spec: Any, texts: list[str]) -> np.ndarray:
         return self._call(embed_passages, spec, texts)

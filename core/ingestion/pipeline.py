@@ -5,6 +5,9 @@ document is full-text searchable at once; `indexing` then embeds them in batches
 marks each batch embedded, so a restarted task continues where it stopped. Chunk ids
 are derived from (task, position): redoing a stage rewrites the same ids and can
 never duplicate a chunk.
+
+Progress: reading takes 0.02..0.1, or up to 0.6 when pages are recognised by OCR (reported per
+page); the later stages share what is left, so progress never goes backwards.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 
@@ -19,6 +23,7 @@ from core.chunks import embedding_text, refresh_document_counts, vector_metadata
 from core.embedding import EmbeddingService
 from core.errors import AlmanacError, Unavailable
 from core.ingestion.helpers import HelpersStopped, InlineHelpers, ProcessHelpers
+from core.ingestion.readers import ReadLimits
 from core.ingestion.tasks import TaskLost, TaskQueue
 from core.schemas import ChunkConfig
 from storage.db import UNREACHABLE, Database, unavailable
@@ -31,6 +36,7 @@ log = logging.getLogger(__name__)
 # Chunks per embedding round: each round's vector upsert holds the server's GIL (Chroma's bindings do),
 # so small rounds keep searches from waiting long behind one.
 EMBED_BATCH = 16
+READ_START, READ_END, OCR_END = 0.02, 0.1, 0.6
 Helpers = InlineHelpers | ProcessHelpers
 _CHUNK_NS = uuid.UUID("8f7c1d52-3b1e-4a55-9d40-2f6f3c0a9e11")
 
@@ -41,9 +47,11 @@ def chunk_id_for(task_id: str, position: int) -> str:
 
 class Pipeline:
     def __init__(self, db: Database, blobs: BlobStore, vectors: VectorStore, embeddings: EmbeddingService,
-                 queue: TaskQueue):
+                 queue: TaskQueue, read_limits: ReadLimits | None = None, max_chunks: int = 20_000):
         self.db, self.blobs, self.vectors, self.embeddings, self.queue = db, blobs, vectors, embeddings, queue
         self.inline = InlineHelpers()
+        self.read_limits = read_limits or ReadLimits()
+        self.max_chunks = max_chunks
 
     def run(self, task: Task, helpers: Helpers | None = None) -> None:
         """Process one claimed task to a final state, with the CPU-heavy steps on `helpers` (default: here).
@@ -58,9 +66,10 @@ class Pipeline:
     def _run(self, task: Task, helpers: Helpers) -> None:
         started = time.monotonic()
         try:
+            base = READ_END
             if task.indexing_at is None:  # fresh, or interrupted before its chunks were written
-                self._parse_and_split(task, helpers)
-            n = self._index(task, helpers)
+                base = self._parse_and_split(task, helpers)
+            n = self._index(task, helpers, base)
             self.queue.finish(task.id, "completed", f"Completed: {n} chunk{'s' * (n != 1)} in "
                                                     f"{time.monotonic() - started:.1f} s")
         except HelpersStopped:
@@ -75,7 +84,20 @@ class Pipeline:
             log.exception("ingestion task %s failed", task.id)
             self.queue.finish(task.id, "error", "Failed", error=f"Unexpected error: {type(exc).__name__}: {exc}")
 
-    def _parse_and_split(self, task: Task, helpers: Helpers) -> None:
+    def _read(self, task: Task, name: str, key: str, preprocess: list[str], helpers: Helpers) -> tuple[Any, float]:
+        """The parsed, cleaned file and the progress reached (OCR reports page by page when read here)."""
+        reached = READ_END
+
+        def on_page(message: str, fraction: float) -> None:
+            nonlocal reached
+            reached = READ_START + (OCR_END - READ_START) * fraction
+            self.queue.advance(task.id, progress=reached, message=message)
+
+        self.queue.advance(task.id, state="parsing", progress=READ_START, message=f"Reading {name}")
+        parsed = helpers.read(name, self.blobs.path(key), preprocess, self.read_limits, on_page)
+        return parsed, max(reached, READ_END)
+
+    def _parse_and_split(self, task: Task, helpers: Helpers) -> float:
         with self.db.session() as s:
             doc = s.get(Document, task.doc_id)
             kb = s.get(KnowledgeBase, task.kb_id)
@@ -84,14 +106,13 @@ class Pipeline:
             upload = s.get(UploadFile, doc.file_id) if doc.file_id else None
             config = ChunkConfig.model_validate(doc.chunk_config or kb.chunk_config)
             name, key = doc.name, upload.storage_key if upload else None
-        self.queue.advance(task.id, state="parsing", progress=0.02, message=f"Reading {name}")
         if key is None or not self.blobs.path(key).exists():
             raise AlmanacError("The original file of this document is missing")
-        parsed = helpers.read(name, self.blobs.path(key), list(config.preprocess))
+        parsed, base = self._read(task, name, key, list(config.preprocess), helpers)
 
-        self.queue.advance(task.id, state="splitting", progress=0.1, message="Splitting into chunks")
-        prepared = helpers.split(parsed, config.model_dump())
-        self.queue.advance(task.id, progress=0.2, message=f"Writing {len(prepared.chunks)} chunks")
+        self.queue.advance(task.id, state="splitting", progress=base, message="Splitting into chunks")
+        prepared = helpers.split(parsed, config.model_dump(), self.max_chunks)
+        self.queue.advance(task.id, progress=_share(base, 0.1), message=f"Writing {len(prepared.chunks)} chunks")
         now = utcnow()
         rows = [{"id": chunk_id_for(task.id, i), "tenant_id": task.tenant_id, "kb_id": task.kb_id,
                  "doc_id": task.doc_id, "position": i, "content": c.content, "keywords": c.keywords,
@@ -106,18 +127,22 @@ class Pipeline:
             for start in range(0, len(rows), 1000):
                 s.execute(insert(Chunk), rows[start : start + 1000])
             refresh_document_counts(s, task.doc_id)
-            s.execute(update(Document).where(Document.id == task.doc_id).values(kind=prepared.kind))
+            doc = s.get(Document, task.doc_id)
+            doc.kind = prepared.kind
+            if prepared.meta:  # what the file says about itself (an e-mail's headers); the user's values win
+                doc.meta = {**prepared.meta, **(doc.meta or {})}
         # Committed: the document is full-text searchable from here on.
+        return base
 
-    def _index(self, task: Task, helpers: Helpers) -> int:
-        self.queue.advance(task.id, state="indexing", progress=0.25, message="Embedding chunks")
+    def _index(self, task: Task, helpers: Helpers, base: float) -> int:
+        self.queue.advance(task.id, state="indexing", progress=_share(base, 0.17), message="Embedding chunks")
         with self.db.session() as s:
             total = s.scalar(select(func.count(Chunk.id)).where(Chunk.doc_id == task.doc_id)) or 0
             done = total - (s.scalar(select(func.count(Chunk.id)).where(
                 Chunk.doc_id == task.doc_id, Chunk.embedded.is_(False))) or 0)
         while n := self._embed_batch(task, helpers):
             done += n
-            self.queue.advance(task.id, progress=0.25 + 0.74 * done / max(total, 1),
+            self.queue.advance(task.id, progress=_share(base, 0.17 + 0.82 * done / max(total, 1)),
                                message=f"Embedded {done}/{total} chunks")
         return total
 
@@ -161,3 +186,8 @@ class Pipeline:
             self.vectors.delete(task.kb_id, ours)  # before the rows go: a failure leaves both for a retry
             s.execute(delete(Chunk).where(Chunk.doc_id == task.doc_id))
             refresh_document_counts(s, task.doc_id)
+
+
+def _share(base: float, part: float) -> float:
+    """Progress `part` (0..1) of the stages after reading, which start at `base`."""
+    return base + (1 - base) * part

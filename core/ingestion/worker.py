@@ -112,7 +112,7 @@ class IngestionWorkers:
                 self._process(task)
             except Exception:  # noqa: BLE001 - a bug must not end the thread; the task goes back to the queue
                 log.exception("ingestion task %s failed unexpectedly", task.id)
-                self._try(self.queue.release_task, task.id)
+                self._try(self.queue.release, [task.id])
             finally:
                 done.set()
                 with self._busy_lock:

@@ -122,7 +122,7 @@ def _executor(service: ToolService, ref: ToolRef, info: ToolInfo, source: Any, p
         return run_builtin, source.label
     from core.tools.registry import stored_config, stored_headers  # registry imports this module
 
-    headers, config = stored_headers(source, service.box), stored_config(source, service.box)
+    headers, config = stored_headers(source, service.sealer), stored_config(source, service.sealer)
     if source.kind == "api":
         spec = openapi.parse(config.get("openapi_schema"))
         op = spec.operation(info.name)

@@ -20,11 +20,12 @@ from core.net import check_public
 from core.retrieval import RetrievalService
 from core.schemas import Page
 from core.scope import check_paging, load_owned, validation_message
-from core.secrets import SecretBox, UnreadableSecret
+from core.secrets import Sealer, UnreadableSecret
 from core.tenants import DEFAULT_TENANT_ID
 from core.tools import binding, builtin, openapi
 from core.tools.base import BoundTool, ProviderInfo, ToolContext, ToolInfo, ToolRef
 from core.tools.refs import masked, unmask
+from core.visitors import current_visitor
 from storage.db import Database
 from storage.orm import ToolProvider
 
@@ -63,34 +64,34 @@ def _pairs(headers: dict[str, str]) -> list[dict[str, str]]:
 
 
 # Header and MCP env values often carry credentials: all of them are stored sealed (core/secrets.py).
-def _sealed(values: dict[str, str], box: SecretBox) -> dict[str, str]:
-    return {k: box.seal(v) for k, v in values.items()}
+def _sealed(values: dict[str, str], sealer: Sealer) -> dict[str, str]:
+    return {k: sealer.seal_field(v) for k, v in values.items()}
 
 
-def _unsealed(values: dict[str, str], box: SecretBox) -> dict[str, str]:
-    return {k: box.unseal(v) for k, v in values.items()}
+def _unsealed(values: dict[str, str], sealer: Sealer) -> dict[str, str]:
+    return {k: sealer.unseal_field(v) for k, v in values.items()}
 
 
-def stored_headers(row: ToolProvider, box: SecretBox) -> dict[str, str]:
-    return _unsealed({h["key"]: h["value"] for h in row.headers or []}, box)
+def stored_headers(row: ToolProvider, sealer: Sealer) -> dict[str, str]:
+    return _unsealed({h["key"]: h["value"] for h in row.headers or []}, sealer)
 
 
-def stored_config(row: ToolProvider, box: SecretBox) -> dict:
+def stored_config(row: ToolProvider, sealer: Sealer) -> dict:
     config = dict(row.config or {})
     if config.get("env"):
-        config["env"] = _unsealed(config["env"], box)
+        config["env"] = _unsealed(config["env"], sealer)
     return config
 
 
-def _sealed_mcp_config(cfg: Any, box: SecretBox) -> dict:
+def _sealed_mcp_config(cfg: Any, sealer: Sealer) -> dict:
     config = cfg.model_dump(exclude={"headers"})
-    config["env"] = _sealed(config.get("env") or {}, box)
+    config["env"] = _sealed(config.get("env") or {}, sealer)
     return config
 
 
-def provider_info(row: ToolProvider, box: SecretBox) -> ProviderInfo:
+def provider_info(row: ToolProvider, sealer: Sealer) -> ProviderInfo:
     try:
-        config, headers = stored_config(row, box), stored_headers(row, box)
+        config, headers = stored_config(row, sealer), stored_headers(row, sealer)
     except UnreadableSecret:  # still listed, so that it can be fixed or deleted
         config, headers = dict(row.config or {}, env={}), {h["key"]: "" for h in row.headers or []}
     if row.kind == "mcp":
@@ -102,19 +103,19 @@ def provider_info(row: ToolProvider, box: SecretBox) -> ProviderInfo:
 
 
 class ToolService:
-    def __init__(self, db: Database, settings: Settings, retrieval: RetrievalService, box: SecretBox | None = None):
+    def __init__(self, db: Database, settings: Settings, retrieval: RetrievalService, sealer: Sealer | None = None):
         self.db, self.settings, self.retrieval = db, settings, retrieval
-        self.box = box or SecretBox.for_settings(settings)
+        self.sealer = sealer or Sealer(settings)
 
     def seal_stored_secrets(self) -> int:
         """Seal header and env values saved in plain text (before they were sealed); returns how many providers."""
         changed = 0
         with self.db.session() as s:
             for row in s.scalars(select(ToolProvider)):
-                headers = [{"key": h["key"], "value": self.box.seal(h["value"])} for h in row.headers or []]
+                headers = [{"key": h["key"], "value": self.sealer.seal_field(h["value"])} for h in row.headers or []]
                 config = dict(row.config or {})
                 if config.get("env"):
-                    config["env"] = _sealed(config["env"], self.box)
+                    config["env"] = _sealed(config["env"], self.sealer)
                 if headers != (row.headers or []) or config != (row.config or {}):
                     row.headers, row.config = headers, config
                     changed += 1
@@ -128,7 +129,8 @@ class ToolService:
     def _builtin_info(self, p: builtin.BuiltinProvider) -> ProviderInfo:
         return ProviderInfo(id=p.name, kind="builtin", name=p.name, label=p.label, description=p.description,
                             icon=f"tools/{p.name}.svg", background=p.background, category=p.category,
-                            tools=[t.model_copy(deep=True) for t in p.tools], needs_setup=p.setup(self.settings))
+                            tools=[t.model_copy(deep=True) for t in p.tools], needs_setup=p.setup(self.settings),
+                            created_at=builtin.CATALOGUE_SHIPPED)
 
     def builtin_providers(self) -> list[ProviderInfo]:
         return [self._builtin_info(p) for p in builtin.PROVIDERS.values()]
@@ -164,7 +166,7 @@ class ToolService:
     def _load(self, s: Session, tenant_id: str, provider_id: str, kind: str | None = None) -> ToolProvider:
         row = load_owned(s, ToolProvider, provider_id, tenant_id, "Tool provider")
         if kind and row.kind != kind:
-            raise NotFound(f"Tool provider '{provider_id}' not found")
+            raise NotFound(f"Tool provider '{provider_id}' not found", kind="tool_provider", ident=provider_id)
         return row
 
     def _save(self, s: Session, row: ToolProvider) -> ProviderInfo:
@@ -173,14 +175,16 @@ class ToolService:
             s.flush()
         except IntegrityError as exc:  # two requests creating the same name at once
             raise Conflict(f"A tool provider named '{row.name}' already exists") from exc
-        return provider_info(row, self.box)
+        return provider_info(row, self.sealer)
 
-    def get_provider(self, tenant_id: str, provider_id: str) -> ProviderInfo:
+    def get_provider(self, tenant_id: str, provider_id: str, kind: str | None = None) -> ProviderInfo:
+        """The tenant's API or MCP provider (with `kind`, only one of that kind)."""
         with self.db.session() as s:
-            return provider_info(self._load(s, tenant_id, provider_id), self.box)
+            return provider_info(self._load(s, tenant_id, provider_id, kind), self.sealer)
 
-    def get_provider_tool(self, tenant_id: str, provider_id: str, tool_name: str) -> tuple[ProviderInfo, ToolInfo]:
-        info = self.get_provider(tenant_id, provider_id)
+    def get_provider_tool(self, tenant_id: str, provider_id: str, tool_name: str,
+                          kind: str | None = None) -> tuple[ProviderInfo, ToolInfo]:
+        info = self.get_provider(tenant_id, provider_id, kind)
         tool = next((t for t in info.tools if t.name == tool_name), None)
         if tool is None:
             raise NotFound(f"Tool '{tool_name}' not found in provider '{info.name}'")
@@ -200,12 +204,12 @@ class ToolService:
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(q.order_by(ToolProvider.created_at.desc(), ToolProvider.id)
                              .offset((page - 1) * page_size).limit(page_size)).all()
-            return Page(items=[provider_info(r, self.box) for r in rows], total=total, page=page,
+            return Page(items=[provider_info(r, self.sealer) for r in rows], total=total, page=page,
                         page_size=page_size)
 
-    def delete_provider(self, tenant_id: str, provider_id: str) -> None:
+    def delete_provider(self, tenant_id: str, provider_id: str, kind: str | None = None) -> None:
         with self.db.session() as s:
-            s.delete(self._load(s, tenant_id, provider_id))
+            s.delete(self._load(s, tenant_id, provider_id, kind))
 
     # -------------------------------------------------------------------------------------- API providers
     def validate_openapi_schema(self, text: str) -> list[ToolInfo]:
@@ -219,7 +223,7 @@ class ToolService:
             row = ToolProvider(tenant_id=tenant_id, kind="api", name=self._check_name(s, tenant_id, name),
                                icon=_icon(icon), description=spec.description,
                                config={"openapi_schema": openapi_schema},
-                               headers=_pairs(_sealed(header_map, self.box)),
+                               headers=_pairs(_sealed(header_map, self.sealer)),
                                tools=[op.info().model_dump() for op in spec.operations], status="ok",
                                status_message="")
             return self._save(s, row)
@@ -241,7 +245,7 @@ class ToolService:
                 row.description = spec.description
                 row.tools = [op.info().model_dump() for op in spec.operations]
             if header_map is not None:
-                row.headers = _pairs(_sealed(unmask(header_map, stored_headers(row, self.box)), self.box))
+                row.headers = _pairs(_sealed(unmask(header_map, stored_headers(row, self.sealer)), self.sealer))
             return self._save(s, row)
 
     # -------------------------------------------------------------------------------------- MCP servers
@@ -273,7 +277,10 @@ class ToolService:
         return list(tools.values())
 
     def _check_stdio(self, tenant_id: str, transport: Any) -> None:
-        """A stdio server runs a command on this machine: the owner's right, other tenants' only if allowed."""
+        """A stdio server runs a command on this machine: the owner's right, other tenants' only if allowed,
+        and never a public demo's visitors' (they work in the owner's workspace)."""
+        if transport == "stdio" and self.settings.demo and current_visitor() is not None:
+            raise Forbidden("MCP servers that run a local command (stdio) are not available in this demo")
         if transport == "stdio" and tenant_id != DEFAULT_TENANT_ID and not self.settings.allow_mcp_stdio:
             raise Forbidden("MCP servers that run a local command (stdio) are reserved to the server's owner "
                             "(set ALMANAC_ALLOW_MCP_STDIO=true to allow every tenant)")
@@ -291,8 +298,8 @@ class ToolService:
         with self.db.session() as s:
             row = ToolProvider(tenant_id=tenant_id, kind="mcp", name=self._check_name(s, tenant_id, name),
                                icon=icon, description=description,
-                               config=_sealed_mcp_config(cfg, self.box),
-                               headers=_pairs(_sealed(header_map, self.box)), tools=tools,
+                               config=_sealed_mcp_config(cfg, self.sealer),
+                               headers=_pairs(_sealed(header_map, self.sealer)), tools=tools,
                                status="ok", status_message="")
             return self._save(s, row)
 
@@ -306,8 +313,8 @@ class ToolService:
             row = self._load(s, tenant_id, provider_id, "mcp")
             if name is not None:
                 self._check_name(s, tenant_id, name, exclude_id=row.id)
-            old = stored_config(row, self.box)
-            old_headers = stored_headers(row, self.box)
+            old = stored_config(row, self.sealer)
+            old_headers = stored_headers(row, self.sealer)
         if transport is not None and transport != old.get("transport"):
             old, old_headers = {}, {}  # another transport: nothing of the old settings applies
         description = _text(description, "description") if description is not None else None
@@ -327,8 +334,8 @@ class ToolService:
                 row.description = description
             if icon is not None:
                 row.icon = icon
-            row.config, row.tools = _sealed_mcp_config(cfg, self.box), tools
-            row.headers = _pairs(_sealed(new_headers, self.box))
+            row.config, row.tools = _sealed_mcp_config(cfg, self.sealer), tools
+            row.headers = _pairs(_sealed(new_headers, self.sealer))
             row.status, row.status_message = "ok", ""
             return self._save(s, row)
 
@@ -337,7 +344,7 @@ class ToolService:
         with self.db.session() as s:
             row = self._load(s, tenant_id, provider_id, "mcp")
         try:
-            cfg = self.stored_mcp_config(stored_config(row, self.box), stored_headers(row, self.box))
+            cfg = self.stored_mcp_config(stored_config(row, self.sealer), stored_headers(row, self.sealer))
             tools, status, message = self._list_mcp_tools(cfg), "ok", ""
         except AlmanacError as exc:
             tools, status, message = row.tools, "error", exc.message

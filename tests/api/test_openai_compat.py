@@ -8,12 +8,11 @@ import json
 import openai
 import pytest
 
-from api import openai_compat
 from core.config import Settings
 from core.container import build_services
 from core.tenants import DEFAULT_TENANT_ID as T
 from tests.conftest import ingest
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import free_port, start_server, stop_process
 from tests.mock_llm import MockOpenAIServer, Reply
 
 POLICY = (b"Hotel costs above two hundred euros per night need approval from the budget office.\n\n"
@@ -25,10 +24,9 @@ HISTORY = [{"role": "system", "content": "Ignored: the assistant's prompt govern
 
 
 @pytest.fixture(autouse=True)
-def with_v1(api_app, monkeypatch):
+def no_env_model(monkeypatch):
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ALMANAC_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    api_app.include_router(openai_compat.router)
 
 
 @pytest.fixture
@@ -115,7 +113,7 @@ def test_models_are_the_runnable_assistants(client, svc, chat, other_client):
     assert other_client.get("/v1/models").json()["data"] == []
     bad = client.get("/v1/models", headers={"Authorization": "Bearer wrong"})
     assert bad.status_code == 401 and bad.json() == {"error": {
-        "message": "Authentication error: API key is invalid!", "type": "invalid_request_error", "param": None,
+        "message": "Invalid API key", "type": "invalid_request_error", "param": None,
         "code": "invalid_api_key"}}
 
 
@@ -191,8 +189,7 @@ def live(tmp_path_factory):
         try:
             yield {"url": f"http://127.0.0.1:{port}", "mock": mock, "chat": chat.id, "agent": agent.id}
         finally:
-            proc.terminate()
-            proc.wait(30)
+            stop_process(proc)
 
 
 def test_openai_client_on_ragflow_chats_openai(live):

@@ -11,7 +11,7 @@ import pytest
 
 from core.config import Settings
 from core.container import build_services
-from core.secrets import PREFIX, SecretBox, UnreadableSecret, install_log_redaction, redact
+from core.secrets import SEALED, Sealer, UnreadableSecret, install_log_redaction, redact
 
 KEY = "sk-live-0123456789abcdefSECRET"
 
@@ -26,26 +26,27 @@ def raw_db(settings: Settings) -> bytes:
     return b"".join(p.read_bytes() for p in (data / "almanac.db", data / "almanac.db-wal") if p.exists())
 
 
-def test_seal_and_unseal():
-    box = SecretBox(b"a test secret of enough length")
-    sealed = box.seal(KEY)
-    assert sealed.startswith(PREFIX) and KEY not in sealed and box.unseal(sealed) == KEY
-    assert box.seal(KEY) != sealed  # a fresh nonce each time
-    assert box.seal(sealed) == sealed and box.seal("") == "" and box.unseal("") == ""
-    assert box.unseal("plain text from before") == "plain text from before"
+def test_sealed_fields(tmp_path):
+    sealer = Sealer(Settings(data_dir=tmp_path / "data", secret_key="a test secret of enough length"))
+    sealed = sealer.seal_field(KEY)
+    assert sealed.startswith(SEALED) and KEY not in sealed and sealer.unseal_field(sealed) == KEY
+    assert sealer.seal_field(KEY) != sealed  # a fresh IV each time
+    assert sealer.seal_field(sealed) == sealed and sealer.seal_field("") == "" and sealer.unseal_field("") == ""
+    assert sealer.unseal_field("plain text from before") == "plain text from before"
+    other = Sealer(Settings(data_dir=tmp_path / "data", secret_key="another secret of enough length"))
     with pytest.raises(UnreadableSecret, match="secret key"):
-        SecretBox(b"another secret of enough length").unseal(sealed)
+        other.unseal_field(sealed)
 
 
 def test_the_secret_comes_from_the_setting_or_an_owner_only_file(tmp_path):
     settings = Settings(data_dir=tmp_path / "data")
-    sealed = SecretBox.for_settings(settings).seal(KEY)
+    sealed = Sealer(settings).seal_field(KEY)
     secret_file = tmp_path / "data" / "secret_key"
     assert mode(secret_file) == 0o600 and mode(tmp_path / "data") == 0o700
-    assert SecretBox.for_settings(settings).unseal(sealed) == KEY  # the same key on the next start
+    assert Sealer(settings).unseal_field(sealed) == KEY  # the same key on the next start
     with_env = Settings(data_dir=tmp_path / "data", secret_key="from the environment, long enough")
     with pytest.raises(UnreadableSecret):
-        SecretBox.for_settings(with_env).unseal(sealed)
+        Sealer(with_env).unseal_field(sealed)
 
 
 def test_model_keys_are_stored_sealed_and_used_in_plain(svc, settings, tenant):
@@ -55,7 +56,7 @@ def test_model_keys_are_stored_sealed_and_used_in_plain(svc, settings, tenant):
     assert svc.models.llm_spec(tenant, model.id).api_key == KEY
     with svc.db.session() as s:
         stored = s.connection().exec_driver_sql("SELECT api_key FROM model_configs").scalar()
-    assert stored.startswith(PREFIX) and KEY.encode() not in raw_db(settings)
+    assert stored.startswith(SEALED) and KEY.encode() not in raw_db(settings)
     svc.models.update(tenant, model.id, api_key="sk-another-key-0000000000")
     assert svc.models.llm_spec(tenant, model.id).api_key == "sk-another-key-0000000000"
 
@@ -78,7 +79,7 @@ def test_plain_rows_from_before_are_sealed_at_start(tmp_path):
         with sqlite3.connect(settings.resolved_data_dir / "almanac.db") as con:
             api_key = con.execute("SELECT api_key FROM model_configs").fetchone()[0]
             headers = con.execute("SELECT headers FROM tool_providers").fetchone()[0]
-        assert api_key.startswith(PREFIX) and PREFIX in headers and KEY not in headers
+        assert api_key.startswith(SEALED) and SEALED in headers and KEY not in headers
         assert svc.models.llm_spec("default", model.id).api_key == KEY
         shown = svc.tools.get_provider("default", tool.id).headers
         assert shown == [{"key": "Authorization", "value": "Bearer sk-l…CRET"}]
@@ -97,8 +98,8 @@ def test_mcp_env_values_are_sealed(svc, tenant):
     assert svc.tools.seal_stored_secrets() == 1
     with svc.db.session() as s:
         row = s.query(ToolProvider).one()
-        assert row.config["env"]["GITHUB_TOKEN"].startswith(PREFIX)
-        assert stored_config(row, svc.tools.box)["env"] == {"GITHUB_TOKEN": KEY}
+        assert row.config["env"]["GITHUB_TOKEN"].startswith(SEALED)
+        assert stored_config(row, svc.tools.sealer)["env"] == {"GITHUB_TOKEN": KEY}
     assert svc.tools.seal_stored_secrets() == 0  # nothing left in plain text
 
 

@@ -1,42 +1,12 @@
 """Kill the server mid-ingestion, start it again: the work completes with no duplicate chunk."""
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
-
-import httpx
 
 from core.config import Settings
 from core.container import build_services
 from tests.corpus import write_corpus
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(data: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "ALMANAC_DATA_DIR": str(data), "ALMANAC_PORT": str(port), "ALMANAC_HOST": "127.0.0.1",
-           "ALMANAC_INGEST_WORKERS": "2", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "api_server.py"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise AssertionError("server did not start")
+from tests.helpers import free_port, start_server, stop_process
 
 
 def long_text(n: int) -> bytes:
@@ -50,7 +20,7 @@ def test_kill_during_ingestion_then_restart(tmp_path):
     kb = setup.knowledge.create("default", "crash", chunk_config={"chunk_size": 48, "chunk_overlap": 0})
     corpus = write_corpus(tmp_path / "corpus")
     files = [(p.name, p.read_bytes()) for p in sorted(corpus.rglob("*")) if p.is_file()]
-    files += [(f"long{i}.txt", long_text(400)) for i in range(3)]
+    files += [(f"long{i}.txt", long_text(200)) for i in range(3)]  # long enough to be killed mid-indexing
     docs = setup.documents.upload("default", kb.id, files)
     setup.close()
 
@@ -80,8 +50,7 @@ def test_kill_during_ingestion_then_restart(tmp_path):
             time.sleep(0.3)
         assert states == {"completed"}, states
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_process(server)
 
     # Same files ingested once, without interruption, give exactly the same chunks.
     ref = check.knowledge.create("default", "reference", chunk_config={"chunk_size": 48, "chunk_overlap": 0})

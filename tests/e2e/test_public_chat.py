@@ -26,8 +26,7 @@ from public_chat import (
     sources_html,
 )
 from tests.conftest import ingest
-from tests.e2e.test_browser import BROWSER_ARGS, CHROMIUM, ROOT
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, free_port, start_server, stop_process
 from tests.mock_llm import MockOpenAIServer, Reply
 
 SCREENSHOT = ROOT / "test-artifacts" / "public_chat.png"
@@ -192,8 +191,7 @@ def test_public_chat_in_a_browser(tmp_path):
                 browser.close()
                 assert failed == []  # every asset and queue call of the page was served from /chat/<id>
         finally:
-            server.terminate()
-            server.wait(30)
+            stop_process(server)
         questions = [str(r["body"].get("messages")) for r in llm.chat_requests]
         assert any(QUESTION in q for q in questions) and any(AGENT_QUESTION in q for q in questions)
 

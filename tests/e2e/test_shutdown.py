@@ -3,9 +3,7 @@ the next start finishes it with SQL and vectors in step. The access log never sh
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,39 +14,23 @@ import httpx
 from core.config import Settings
 from core.container import build_services
 from core.ingestion.tasks import REQUEUED_MESSAGE
+from tests.helpers.server import free_port, start_server, stop_process
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "almanac-not-for-the-log-0123456789"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(data: Path, log: Path) -> tuple[subprocess.Popen, str]:
+def start(data: Path) -> tuple[subprocess.Popen, str, Path]:
+    """The server under uvicorn (its access log on), with one ingestion worker; (process, base URL, log)."""
     port = free_port()
-    env = {**os.environ, "ALMANAC_DATA_DIR": str(data), "ALMANAC_PORT": str(port), "ALMANAC_HOST": "127.0.0.1",
-           "ALMANAC_INGEST_WORKERS": "1", "HF_HUB_OFFLINE": "1",
+    env = {"ALMANAC_INGEST_WORKERS": "1",
            "ALMANAC_INGEST_NICE": "0"}  # stopping is tested here, not CPU priority (the machine may be shared)
-    with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api_server:app", "--host", "127.0.0.1",
-                                 "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"the server did not start:\n{log.read_text(errors='replace')[-3000:]}")
+    proc = start_server(data, port, env, argv=[sys.executable, "-m", "uvicorn", "api_server:app", "--host",
+                                               "127.0.0.1", "--port", str(port)])
+    return proc, f"http://127.0.0.1:{port}", data.parent / f"{data.name}.{port}.log"
 
 
 def test_graceful_shutdown_requeues_and_the_next_start_resumes(tmp_path):
-    data, log = tmp_path / "data", tmp_path / "server.log"
+    data = tmp_path / "data"
     setup = build_services(Settings(data_dir=data, ingest_workers=0))
     kb = setup.knowledge.create("default", "Shutdown", chunk_config={"chunk_size": 48, "chunk_overlap": 0})
     text = "\n\n".join(f"Paragraph {i}: the archive keeps record {i * 7} about topic {i % 13} for the regional "
@@ -56,7 +38,7 @@ def test_graceful_shutdown_requeues_and_the_next_start_resumes(tmp_path):
     (doc,) = setup.documents.upload("default", kb.id, [("archive.txt", text.encode())])
     setup.close()
 
-    server, base = start(data, log)
+    server, base, log = start(data)
     probe = build_services(Settings(data_dir=data, ingest_workers=0))
     try:
         deadline = time.monotonic() + 300
@@ -72,13 +54,12 @@ def test_graceful_shutdown_requeues_and_the_next_start_resumes(tmp_path):
         assert took <= 5.0, f"the server took {took:.1f} s to stop"
         assert (task.state, task.message) == ("waiting", REQUEUED_MESSAGE) and 0.3 <= task.progress < 1.0
     finally:
-        if server.poll() is None:
-            server.kill()
+        stop_process(server)
         probe.close()
     logged = log.read_text(errors="replace")
     assert "GET /health?api_key=*** HTTP/1.1" in logged and SECRET not in logged
 
-    server, _ = start(data, log)
+    server, _, _ = start(data)
     try:
         check = build_services(Settings(data_dir=data, ingest_workers=0))
         deadline = time.monotonic() + 600
@@ -87,8 +68,7 @@ def test_graceful_shutdown_requeues_and_the_next_start_resumes(tmp_path):
             time.sleep(0.3)
         check.close()
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_process(server)
     check = build_services(Settings(data_dir=data, ingest_workers=0))
     try:
         chunks = check.chunks.list("default", doc.id, page_size=100_000).items

@@ -52,7 +52,7 @@ def stored_headers(ui, provider_id: str) -> list[dict]:
     """The saved headers, unsealed (they are stored encrypted)."""
     with ui.db.session() as s:
         row = s.scalars(select(ToolProvider).where(ToolProvider.id == provider_id)).one()
-        return [{"key": k, "value": v} for k, v in registry.stored_headers(row, ui.tools.box).items()]
+        return [{"key": k, "value": v} for k, v in registry.stored_headers(row, ui.tools.sealer).items()]
 
 
 def test_empty_tabs_guide_the_user(ui):
