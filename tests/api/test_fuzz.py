@@ -1,9 +1,10 @@
 """Every operation of /openapi.json, fuzzed with schemathesis's CLI against a real server: its schema's
 examples, boundary values (coverage) and random valid and invalid input. No answer may be a 5xx or an
 "Internal error" envelope (tests/api/fuzz_hooks.py). Dialects added later are covered as soon as they
-appear in the schema. Bounded, so the suite stays fast: EXAMPLES cases per operation and phase, MAX_TIME_S
-at most (a safety net: on two idle cores the cases run out well before). Deterministic: derandomized
-generation, a fixed seed and no example database, so every run sends the same requests.
+appear in the schema. Bounded and deterministic, so the suite stays fast and every run sends the same
+requests: derandomized generation (no example database), EXAMPLES fuzzed cases per operation and no time
+budget (with one, schemathesis keeps fuzzing until it is spent, a different number of cases each run).
+About 6,000 cases, ~80 s with the server's start on two busy cores; MAX_TIME_S only stops a hung run.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from tests.conftest import ingest
 from tests.helpers.server import free_port, start_server, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = 5
-MAX_TIME_S = 75
-SEED = 11
+EXAMPLES = 8
+MAX_TIME_S = 240
 
 
 @pytest.fixture(scope="module")
@@ -53,14 +53,15 @@ def test_no_operation_answers_a_server_error(server, tmp_path):
     run = subprocess.run(
         [str(Path(sys.executable).with_name("schemathesis")), "run", f"{base}/openapi.json",
          "--header", f"Authorization: Bearer {key}", "--checks", "not_a_server_error,no_internal_error_envelope",
-         "--phases", "examples,coverage,fuzzing", "--max-examples", str(EXAMPLES), "--max-time", str(MAX_TIME_S),
-         "--seed", str(SEED), "--generation-deterministic", "--generation-database", "none", "--no-shrink",
+         "--phases", "examples,coverage,fuzzing", "--max-examples", str(EXAMPLES),
+         "--generation-deterministic", "--no-shrink",
          "--request-timeout", "60", "--continue-on-failure", "--no-color",
          "--workers", "1",  # Python 3.11's ast is not thread-safe: generating in threads fails with
          # "AST constructor recursion depth mismatch"
          "--report", "junit", "--report-junit-path", str(report)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=MAX_TIME_S + 120)
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=MAX_TIME_S)
     found = run.stdout[run.stdout.find("=== ERRORS") if "=== ERRORS" in run.stdout else run.stdout.find("=== FAIL"):]
     assert run.returncode == 0, (found or run.stdout)[-12000:] + run.stderr[-2000:]
     assert "Tested: " in run.stdout and report.exists()
-    print("\n" + "\n".join(line for line in run.stdout.splitlines() if "Tested:" in line or "generated" in line))
+    print("\n" + "\n".join(line for line in run.stdout.splitlines() if "Tested:" in line or "generated" in line
+                           ))
