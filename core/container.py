@@ -24,7 +24,9 @@ from core.model_configs import ModelService
 from core.retrieval import RetrievalService
 from core.tenants import TenantService
 from core.tools import ToolService
+from core.upstream_models import UpstreamModels
 from core.voice import VoiceService
+from core.workspace import WorkspaceService
 from storage.db import Database, migrate
 from storage.files import BlobStore
 from storage.vectors import VectorStore
@@ -49,6 +51,8 @@ class Services:
     chat: ChatService
     tools: ToolService
     voice: VoiceService
+    workspace: WorkspaceService
+    upstream: UpstreamModels
     admin_api_key: str = ""
 
     def health(self) -> dict:
@@ -93,16 +97,19 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     retrieval = RetrievalService(db, vectors, embeddings, settings)
     tools = ToolService(db, settings, retrieval)
     assistants = AssistantService(db, models, tools)
+    knowledge = KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify)
+    chat = ChatService(db, retrieval, assistants, models, tools=tools)
     services = Services(
         settings=settings, db=db, vectors=vectors, blobs=blobs, embeddings=embeddings, tenants=tenants,
-        knowledge=KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify),
+        knowledge=knowledge,
         documents=DocumentService(db, blobs, vectors, queue, settings.max_upload_bytes, on_queued=workers.notify,
                                   allow_private_urls=settings.allow_private_urls),
         chunks=ChunkService(db, vectors, embeddings),
         retrieval=retrieval,
-        tasks=queue, workers=workers, models=models, assistants=assistants,
-        chat=ChatService(db, retrieval, assistants, models, tools=tools), tools=tools,
+        tasks=queue, workers=workers, models=models, assistants=assistants, chat=chat, tools=tools,
         voice=VoiceService(settings, models),
+        workspace=WorkspaceService(db, chat, assistants, knowledge, models, read_limits),
+        upstream=UpstreamModels(settings, models),
     )
     services.admin_api_key = tenants.ensure_default()
     if start_workers:

@@ -56,3 +56,9 @@ class ProviderError(AlmanacError):
     """An external model provider failed or is unreachable."""
 
     status = 502
+
+
+class NotConfigured(AlmanacError):
+    """A feature needs a setting the operator has not made (the message names it)."""
+
+    status = 503
