@@ -27,8 +27,7 @@ from starlette.types import Receive, Scope, Send
 from api.common.auth import read_credential
 from api.common.errors import Unauthenticated
 
-DIALECTS = ("ragflow", "openai", "weknora")
-EXTRA_ROUTERS = ("api.voice",)  # not (yet) part of a dialect package
+DIALECTS = ("ragflow", "openai", "weknora", "nexent")
 SHARED_ROUTES: set[tuple[str, str]] = set()  # (method, path) served by two dialects, dispatched by credential
 SHARED_PREFIX = "/api/v1"
 # Who sends what: WeKnora's clients `X-API-Key`, AgentChat's a login JWT, RAGFlow's `Authorization: Bearer <key>`.
@@ -84,8 +83,6 @@ def dialect_routes() -> tuple[list[tuple[str, BaseRoute]], dict[str, Callable[[E
         package = import_module(f"api.{name}")
         renderers[name] = package.render_error
         routes += [(name, route) for router in package.routers() for route in router.routes]
-    for module_name in EXTRA_ROUTERS:
-        routes += [(module_name, route) for route in import_module(module_name).router.routes]
     return routes, renderers
 
 

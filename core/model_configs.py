@@ -234,11 +234,14 @@ class ModelService:
         with self.db.session() as s:
             return info(self._load(s, tenant_id, id))
 
-    def find(self, tenant_id: str, name: str) -> ModelConfigInfo:
-        """A saved model by its name, else by the provider's model name (the oldest when several share it)."""
+    def find(self, tenant_id: str, name: str, type: str | None = None) -> ModelConfigInfo:  # noqa: A002
+        """A saved model (of `type`) by its name, else by the provider's model name (the oldest when several
+        share it)."""
+        q = select(ModelConfig).where(ModelConfig.tenant_id == tenant_id)
+        if type is not None:
+            q = q.where(ModelConfig.type == _check_type(type))
         with self.db.session() as s:
-            rows = s.scalars(select(ModelConfig).where(ModelConfig.tenant_id == tenant_id)
-                             .order_by(ModelConfig.created_at, ModelConfig.id)).all()
+            rows = s.scalars(q.order_by(ModelConfig.created_at, ModelConfig.id)).all()
         key = (name or "").strip().casefold()
         found = next((r for r in rows if r.name.casefold() == key), None) or \
             next((r for r in rows if r.model.casefold() == key), None)

@@ -90,11 +90,7 @@ class WorkspaceService:
         models = {}
         for role, name in model_names.items():
             if name.strip():
-                model = self.models.find(tenant_id, name)
-                if model.type != ROLES[role]:
-                    raise InvalidInput(f"Model '{name}' is a {model.type} model; the {role} role takes a "
-                                       f"{ROLES[role]} model")
-                models[role] = model.id
+                models[role] = self.models.find(tenant_id, name, ROLES[role]).id
         config = parse_config(WorkspaceConfig, {**fields, "models": models})
         for name in config.knowledge_bases:
             self.knowledge.find(tenant_id, name)  # NotFound names it

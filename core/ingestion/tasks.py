@@ -171,9 +171,12 @@ class TaskQueue:
             return ingestion_task(*row)
 
     def list_tasks(self, tenant_id: str, *, kb_id: str | None = None, states: tuple[str, ...] | None = None,
-                   limit: int = 1000) -> list[IngestionTask]:
-        """The tenant's tasks, newest first; with `kb_id` one knowledge base's, with `states` only those."""
+                   latest: bool = False, limit: int = 1000) -> list[IngestionTask]:
+        """The tenant's tasks, newest first; with `kb_id` one knowledge base's, with `states` only those, with
+        `latest` only each document's latest."""
         q = select(Task, Document).join(Document, Document.id == Task.doc_id).where(Task.tenant_id == tenant_id)
+        if latest:
+            q = q.where(Document.task_id == Task.id)
         if kb_id is not None:
             q = q.where(Task.kb_id == kb_id)
         if states is not None:
