@@ -149,16 +149,23 @@ class WorkspaceService:
         `history` (role/content turns) is stored first when the conversation has no messages yet; otherwise the
         conversation's own messages are the history. `attachments` name files of the file storage (`file_id`)
         or carry a client's own `description` of a file."""
+        if not (question or "").strip():
+            raise InvalidInput("The question must not be empty")
         run_as = self.run_as(tenant_id)
         context, saved = self.read_attachments(tenant_id, attachments or [], run_as[0].llm.context_window // 2)
-        if conversation_id is None:
-            conversation = self.chat.create_session(tenant_id, channel="workspace")
-        else:
+        if conversation_id is not None:
             conversation = self.chat.get_session(tenant_id, conversation_id, channel="workspace")
-        if history and not self.chat.list_messages(tenant_id, conversation.id, limit=1):
-            self.chat.add_turns(tenant_id, conversation.id, history)
-        events = self.chat.answer(tenant_id, conversation.id, question, run_as=run_as, context=context,
-                                  attachments=saved)
+        else:
+            conversation = self.chat.create_session(tenant_id, channel="workspace")
+        try:
+            if history and not self.chat.list_messages(tenant_id, conversation.id, limit=1):
+                self.chat.add_turns(tenant_id, conversation.id, history)
+            events = self.chat.answer(tenant_id, conversation.id, question, run_as=run_as, context=context,
+                                      attachments=saved)
+        except Exception:
+            if conversation_id is None:  # a refused question leaves no conversation behind
+                self.chat.delete_session(tenant_id, conversation.id)
+            raise
         return conversation, events
 
     # ------------------------------------------------------------------ files
