@@ -42,12 +42,12 @@ class TextItem(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-def chunk_config(strategy: str | None, params: dict[str, Any]) -> dict[str, Any] | None:
-    """The document's own chunking, or None for the knowledge base's."""
+def chunk_config(strategy: str | None, params: dict[str, Any], kb: KnowledgeBaseInfo) -> dict[str, Any] | None:
+    """The document's own chunking over the knowledge base's, or None for the knowledge base's as it is."""
     config: dict[str, Any] = {k: params[k] for k in ("chunk_size", "chunk_overlap") if k in params}
     if strategy:
         config["method"] = CHUNKING.get(strategy, strategy)
-    return config or None
+    return {**kb.chunk_config.model_dump(), **config} if config else None
 
 
 def text_name(name: str) -> str:
@@ -61,7 +61,7 @@ def is_url(value: str) -> bool:
 
 
 def add_source(svc: Services, tenant_id: str, kb: KnowledgeBaseInfo, item: Source) -> DocumentInfo:
-    config = chunk_config(item.chunking_strategy, item.additional_params)
+    config = chunk_config(item.chunking_strategy, item.additional_params, kb)
     if item.source_type == "url":
         return svc.documents.import_url(tenant_id, kb.id, item.source, chunk_config=config)
     if item.source_type == "text":
@@ -90,9 +90,9 @@ def add_all(svc: Services, tenant_id: str, items: list[Source | TextItem],
     if len(items) > MAX_BATCH:
         raise InvalidInput(f"At most {MAX_BATCH} sources are accepted at once")
     targets = [kb or svc.knowledge.find(tenant_id, item.index_name) for item in items]  # NotFound before any change
-    for item in items:
+    for item, target in zip(items, targets, strict=True):
         if isinstance(item, Source):
-            chunk = chunk_config(item.chunking_strategy, item.additional_params)
+            chunk = chunk_config(item.chunking_strategy, item.additional_params, target)
             if chunk:
                 parse_config(ChunkConfig, chunk)  # InvalidInput names the problem
         elif not item.text.strip():
