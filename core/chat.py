@@ -340,7 +340,7 @@ class ChatService(Conversations):
     def _retrieve(self, job: _Job, query: str) -> list[dict]:
         p = job.settings.prompt
         pool = min(p.top_k, max(p.top_n, RERANK_POOL)) if p.rerank_model else p.top_n
-        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, mode="hybrid", top_k=min(pool, 1000),
+        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, mode=p.search_mode, top_k=min(pool, 1000),
                                      threshold=p.similarity_threshold, vector_weight=1 - p.keywords_similarity_weight,
                                      rerank_model=p.rerank_model or None, source="chat")
         return [passage(h) for h in hits[: p.top_n]]

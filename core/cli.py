@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.cli_eval import eval_command
 from core.cli_models import find_model, models_app
 from core.cli_tenants import register_tenant_commands
 from core.container import Services, build_services
@@ -33,6 +34,7 @@ kb_app = typer.Typer(no_args_is_help=True, help="Create, list and delete knowled
 app.add_typer(kb_app, name="kb")
 app.add_typer(models_app, name="models")
 register_tenant_commands(app)  # tenant ..., key ...
+app.command("eval")(eval_command)
 console = Console()
 TENANT = DEFAULT_TENANT_ID
 

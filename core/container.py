@@ -15,6 +15,8 @@ from core.chunks import ChunkService
 from core.config import Settings
 from core.documents import DocumentService
 from core.embedding import EmbeddingService
+from core.evaluation import EvaluationService, EvaluationWorkers, RunExecutor
+from core.files import FileService
 from core.ingestion.pipeline import Pipeline
 from core.ingestion.readers import ReadLimits
 from core.ingestion.tasks import TaskQueue
@@ -22,6 +24,7 @@ from core.ingestion.worker import IngestionWorkers
 from core.knowledge import KnowledgeService
 from core.model_configs import ModelService
 from core.retrieval import RetrievalService
+from core.secrets import Sealer
 from core.tenants import TenantService
 from core.tools import ToolService
 from core.upstream_models import UpstreamModels
@@ -51,6 +54,10 @@ class Services:
     chat: ChatService
     tools: ToolService
     voice: VoiceService
+    evaluation: EvaluationService
+    eval_workers: EvaluationWorkers
+    sealer: Sealer
+    files: FileService
     workspace: WorkspaceService
     upstream: UpstreamModels
     admin_api_key: str = ""
@@ -74,6 +81,7 @@ class Services:
 
     def close(self) -> None:
         self.workers.stop()
+        self.eval_workers.stop()  # a run in progress is handed back and resumes at the next start
         self.retrieval.close()  # writes the hit counts and query log still queued
         self.tenants.close()
         self.db.engine.dispose()
@@ -92,28 +100,36 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     read_limits = ReadLimits(max_expanded_bytes=settings.max_expanded_mb * 2**20, max_ocr_pages=settings.ocr_max_pages)
     pipeline = Pipeline(db, blobs, vectors, embeddings, queue, read_limits, settings.max_chunks_per_document)
     workers = IngestionWorkers(pipeline, queue, settings.ingest_workers)
-    tenants = TenantService(db, settings, vectors, blobs)
+    sealer = Sealer(settings)
+    tenants = TenantService(db, settings, sealer, vectors, blobs)
     models = ModelService(db, settings)
     retrieval = RetrievalService(db, vectors, embeddings, settings)
     tools = ToolService(db, settings, retrieval)
     assistants = AssistantService(db, models, tools)
     knowledge = KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify)
+    documents = DocumentService(db, blobs, vectors, queue, settings.max_upload_bytes, on_queued=workers.notify,
+                                allow_private_urls=settings.allow_private_urls)
+    evaluation = EvaluationService(db, settings, knowledge, documents, models)
+    eval_workers = EvaluationWorkers(RunExecutor(db, evaluation.queue, retrieval, evaluation.llm_for),
+                                     settings.eval_workers)
+    evaluation.on_queued = eval_workers.notify
     chat = ChatService(db, retrieval, assistants, models, tools=tools)
+    files = FileService(db, blobs, settings, sealer)
     services = Services(
         settings=settings, db=db, vectors=vectors, blobs=blobs, embeddings=embeddings, tenants=tenants,
-        knowledge=knowledge,
-        documents=DocumentService(db, blobs, vectors, queue, settings.max_upload_bytes, on_queued=workers.notify,
-                                  allow_private_urls=settings.allow_private_urls),
+        knowledge=knowledge, documents=documents,
         chunks=ChunkService(db, vectors, embeddings),
         retrieval=retrieval,
         tasks=queue, workers=workers, models=models, assistants=assistants, chat=chat, tools=tools,
-        voice=VoiceService(settings, models),
-        workspace=WorkspaceService(db, chat, assistants, knowledge, models, read_limits),
+        voice=VoiceService(settings, models), evaluation=evaluation, eval_workers=eval_workers,
+        sealer=sealer, files=files,
+        workspace=WorkspaceService(db, chat, assistants, knowledge, models, read_limits, files),
         upstream=UpstreamModels(settings, models),
     )
     services.admin_api_key = tenants.ensure_default()
     if start_workers:
         workers.start()
+        eval_workers.start()
     return services
 
 

@@ -61,6 +61,41 @@ class MessageInfo(BaseModel):
     created_at: datetime
 
 
+class Exchange(BaseModel):
+    """A question and the answer to it: one round of a conversation."""
+
+    id: str  # the answer's id
+    conversation_id: str
+    question_id: str
+    question: str
+    answer: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    completed: bool
+    error: str
+    trace: list[dict[str, Any]]
+    references: list[dict[str, Any]]
+    created_at: datetime  # when the question was asked
+    updated_at: datetime  # when the answer was started
+
+
+def exchanges_of(messages: list[Message]) -> list[Exchange]:
+    """Each answer with the question before it, oldest first (the opener and imported turns have none)."""
+    out, question = [], None
+    for m in messages:
+        if m.role == "user":
+            question = m
+        elif m.role == "assistant" and question is not None and m.mode not in ("opener", "imported"):
+            out.append(Exchange(id=m.id, conversation_id=m.conversation_id, question_id=question.id,
+                                question=question.content, answer=m.content, prompt_tokens=m.prompt_tokens,
+                                completion_tokens=m.completion_tokens, latency_ms=m.latency_ms, completed=m.completed,
+                                error=m.error, trace=list(m.trace or []), references=list(m.references or []),
+                                created_at=question.created_at, updated_at=m.created_at))
+            question = None
+    return out
+
+
 def conversation_info(c: Conversation) -> ConversationInfo:
     return ConversationInfo(id=c.id, number=c.number, tenant_id=c.tenant_id, assistant_id=c.assistant_id, kb_ids=list(c.kb_ids or []),
                             title=c.title, channel=c.channel, summary=c.summary or "", settings=dict(c.settings or {}),
@@ -220,6 +255,14 @@ class Conversations:
                 return conversation_info(found)
         return self.create_session(tenant_id, assistant_id=assistant_id, channel="debug")
 
+    def find_debug_session(self, tenant_id: str, assistant_id: str) -> ConversationInfo | None:
+        """The assistant's debug conversation, if it has one (nothing is created)."""
+        with self.db.session() as s:
+            load_assistant(s, tenant_id, assistant_id)
+            q = select(Conversation).where(Conversation.assistant_id == assistant_id, Conversation.channel == "debug")
+            found = s.scalars(q.order_by(Conversation.created_at.desc())).first()
+            return conversation_info(found) if found is not None else None
+
     def set_memory(self, tenant_id: str, conversation_id: str, summary: str) -> ConversationInfo:
         """Edit a session's long-term memory (the summary the LLM keeps)."""
         summary = (summary or "").replace("\x00", "").strip()
@@ -315,6 +358,33 @@ class Conversations:
                 q = q.where(Message.created_at < before)
             rows = s.scalars(q.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)).all()
             return [message_info(m) for m in reversed(rows)]
+
+    def list_exchanges(self, tenant_id: str, conversation_id: str, *, page: int = 1, page_size: int = 20) -> Page:
+        """Questions with their answers, newest first; deleted ones are left out."""
+        check_paging(page, page_size)
+        with self.db.session() as s:
+            self._conv(s, tenant_id, conversation_id)
+            rounds = exchanges_of(self._messages(s, conversation_id))[::-1]
+        start = (page - 1) * page_size
+        return Page(items=rounds[start:start + page_size], total=len(rounds), page=page, page_size=page_size)
+
+    def get_exchange(self, tenant_id: str, conversation_id: str, message_id: str) -> Exchange:
+        """One round of this conversation, named by its answer or its question."""
+        with self.db.session() as s:
+            self._conv(s, tenant_id, conversation_id)
+            found = next((x for x in exchanges_of(self._messages(s, conversation_id))
+                          if message_id in (x.id, x.question_id)), None)
+        if found is None:
+            raise NotFound(f"Message '{message_id}' not found in this conversation", kind="message", ident=message_id)
+        return found
+
+    def delete_exchange(self, tenant_id: str, conversation_id: str, message_id: str) -> None:
+        """Soft-delete one round (named by its answer or its question) of this conversation only."""
+        x = self.get_exchange(tenant_id, conversation_id, message_id)
+        with self.db.session() as s:
+            now = utcnow()
+            for m in (s.get(Message, x.id), s.get(Message, x.question_id)):
+                m.deleted_at = now
 
     def get_message(self, tenant_id: str, message_id: str, *, conversation_id: str | None = None) -> MessageInfo:
         """The tenant's message; with `conversation_id`, only one of that conversation."""

@@ -234,7 +234,16 @@ class ModelService:
         with self.db.session() as s:
             return info(self._load(s, tenant_id, id))
 
-    def find(self, tenant_id: str, name: str, type: str | None = None) -> ModelConfigInfo:  # noqa: A002
+    def find(self, tenant_id: str, type: str, key: str, provider: str = "") -> ModelConfigInfo | None:  # noqa: A002
+        """A saved model of a type by its id, its name or the provider's model name (with `provider`, only one
+        of that provider); None when nothing matches."""
+        key, provider = key.strip().casefold(), provider.strip().casefold()
+        for m in self.list(tenant_id, type):
+            if (m.id == key or key in (m.name.casefold(), m.model.casefold())) and provider in ("", m.provider):
+                return m
+        return None
+
+    def get_by_name(self, tenant_id: str, name: str, type: str | None = None) -> ModelConfigInfo:  # noqa: A002
         """A saved model (of `type`) by its name, else by the provider's model name (the oldest when several
         share it)."""
         q = select(ModelConfig).where(ModelConfig.tenant_id == tenant_id)

@@ -91,10 +91,10 @@ def _clean(value: str | None, what: str, limit: int, *, required: bool) -> str:
 
 
 class TenantService:
-    def __init__(self, db: Database, settings: Settings, vectors: VectorStore | None = None,
-                 blobs: BlobStore | None = None):
+    def __init__(self, db: Database, settings: Settings, sealer: Sealer | None = None,
+                 vectors: VectorStore | None = None, blobs: BlobStore | None = None):
         self.db, self.settings, self.vectors, self.blobs = db, settings, vectors, blobs
-        self.sealer = Sealer(settings)
+        self.sealer = sealer or Sealer(settings)
         self._numbers: dict[str, int] = {}  # tenant id -> number (numbers never change)
         self._stamped: dict[str, float] = {}  # key id -> when this process last queued its stamp
         self._stamp_lock = threading.Lock()

@@ -90,7 +90,7 @@ class WorkspaceService:
         models = {}
         for role, name in model_names.items():
             if name.strip():
-                models[role] = self.models.find(tenant_id, name, ROLES[role]).id
+                models[role] = self.models.get_by_name(tenant_id, name, ROLES[role]).id
         config = parse_config(WorkspaceConfig, {**fields, "models": models})
         for name in config.knowledge_bases:
             self.knowledge.find(tenant_id, name)  # NotFound names it

@@ -61,7 +61,7 @@ __all__ = ["render_error", "routers"]
 
 
 def routers() -> list[APIRouter]:
-    from api.nexent import agent, config, conversations, indices, models, proxy, search, tasks, voice
+    from api.nexent import agent, config, conversations, files, indices, models, proxy, search, tasks, voice
 
     return [agent.router, config.router, conversations.router, tasks.router, indices.router, search.router,
-            models.router, models.me_router, proxy.router, voice.router]
+            models.router, models.me_router, files.router, proxy.router, voice.router]

@@ -92,7 +92,7 @@ def create_model(svc: ServicesDep, who: PrincipalDep, body: ModelBody) -> dict:
 
 @router.post("/update", summary="Change a model (found by model_name); an empty api_key keeps the stored one")
 def update_model(svc: ServicesDep, who: PrincipalDep, body: ModelBody) -> dict:
-    m = svc.models.find(who.tenant_id, body.model_name)
+    m = svc.models.get_by_name(who.tenant_id, body.model_name)
     if body.model_type and body.model_type != m.type:
         raise InvalidInput("A model's type cannot be changed; add a new model instead")
     changed = svc.models.update(who.tenant_id, m.id, name=body.display_name or None, base_url=body.base_url or None,
@@ -107,7 +107,7 @@ def update_model(svc: ServicesDep, who: PrincipalDep, body: ModelBody) -> dict:
 @router.post("/delete", summary="Delete a model (found by model_name)")
 def delete_model(svc: ServicesDep, who: PrincipalDep, body: NameBody) -> dict:
     name = name_from(None, body)
-    svc.models.delete(who.tenant_id, svc.models.find(who.tenant_id, name).id)
+    svc.models.delete(who.tenant_id, svc.models.get_by_name(who.tenant_id, name).id)
     return ok({"model_name": name}, "Model deleted successfully", 200)
 
 
@@ -120,7 +120,7 @@ def list_models(svc: ServicesDep, who: PrincipalDep) -> dict:
 def model_healthcheck(svc: ServicesDep, who: PrincipalDep, model_name: str | None = Query(None),
                       body: NameBody | None = None) -> dict:
     name = name_from(model_name, body)
-    m = svc.models.check(who.tenant_id, svc.models.find(who.tenant_id, name).id)
+    m = svc.models.check(who.tenant_id, svc.models.get_by_name(who.tenant_id, name).id)
     verdict = f"Model {name} connectivity {'successful' if m.status == 'ok' else 'failed'}: {m.status_message}"
     return ok(check_data(m.status == "ok", verdict), "Model health check successful", 200)
 
@@ -129,7 +129,7 @@ def model_healthcheck(svc: ServicesDep, who: PrincipalDep, model_name: str | Non
 def get_connect_status(svc: ServicesDep, who: PrincipalDep, model_name: str | None = Query(None),
                        body: NameBody | None = None) -> dict:
     name = name_from(model_name, body)
-    m = svc.models.find(who.tenant_id, name)
+    m = svc.models.get_by_name(who.tenant_id, name)
     return ok({"model_name": name, "connect_status": CONNECT_STATUS.get(m.status, CONNECT_STATUS["unknown"])},
               "Successfully retrieved connection status", 200)
 
@@ -138,7 +138,7 @@ def get_connect_status(svc: ServicesDep, who: PrincipalDep, model_name: str | No
 def update_connect_status(svc: ServicesDep, who: PrincipalDep, body: NameBody) -> dict:
     name = name_from(None, body)
     status = status_of(body.connect_status or "")
-    svc.models.set_status(who.tenant_id, svc.models.find(who.tenant_id, name).id, status)
+    svc.models.set_status(who.tenant_id, svc.models.get_by_name(who.tenant_id, name).id, status)
     return ok({"model_name": name, "connect_status": CONNECT_STATUS[status]}, "Successfully updated connection status",
               200)
 

@@ -69,9 +69,7 @@ def add_source(svc: Services, tenant_id: str, kb: KnowledgeBaseInfo, item: Sourc
         (doc,) = svc.documents.upload(tenant_id, kb.id, [(text_name(name), item.source.encode("utf-8"))],
                                       chunk_config=config)
         return doc
-    stored, data = svc.files.read(tenant_id, item.source)
-    (doc,) = svc.documents.upload(tenant_id, kb.id, [(stored.name, data)], chunk_config=config,
-                                  source_url=item.source)
+    _, (doc,) = svc.documents.add_files(tenant_id, kb.id, [item.source], chunk_config=config)
     return doc
 
 

@@ -40,7 +40,9 @@ Decisions where the spec is vague (checked against WeKnora's own handlers and cl
   client compares the event name exactly). continue-stream continues an unfinished answer (generating the rest)
   after replaying what it had; for a finished one it replays it. Messages' knowledge_references also carry the
   spec's spelling `knowledge_tite`.
-- The two evaluation routes come with core evaluation.
+- Evaluation: dataset_id "" or "default" is the bundled bilingual set (its sample knowledge base is created
+  for the tenant on first use), any other value a question set id; status 0 pending, 1 running, 2 success,
+  3 failed (also cancelled, with err_msg). Generation metrics are {} when no chat model answered.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ __all__ = ["render_error", "routers"]
 
 
 def routers() -> list[APIRouter]:
-    from api.weknora import chat, chunks, knowledge, knowledge_bases, messages, models, sessions, tenants
+    from api.weknora import (chat, chunks, evaluation, knowledge, knowledge_bases, messages, models, sessions,
+                             tenants)
 
-    return [m.router for m in (tenants, knowledge_bases, knowledge, models, chunks, sessions, chat, messages)]
+    return [m.router for m in (tenants, knowledge_bases, knowledge, models, chunks, sessions, chat, messages,
+                               evaluation)]

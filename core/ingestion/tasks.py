@@ -8,19 +8,17 @@ crash) is noticed at the next progress update.
 
 from __future__ import annotations
 
-import os
 import random
-import socket
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import or_, select, update
 
+from core.durable import STALE_AFTER, claim_next, recover_orphans, worker_id  # noqa: F401 - STALE_AFTER re-exported
 from core.errors import NotFound
 from core.schemas import ACTIVE_STATES, IngestionTask, TaskInfo
 from storage.db import Database
 from storage.orm import Document, Task, utcnow
 
-STALE_AFTER = timedelta(minutes=2)  # a worker that has not reported for this long is presumed dead
 STAGE_TIMESTAMP = {"parsing": "parsing_at", "splitting": "splitting_at", "indexing": "indexing_at"}
 
 
@@ -30,10 +28,6 @@ class TaskLost(Exception):
 
 def new_batch_id() -> str:
     return datetime.now().strftime("%Y%m%d%H%M%S") + f"{random.randint(0, 999_999):06d}"
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def task_info(t: Task) -> TaskInfo:
@@ -52,35 +46,14 @@ def ingestion_task(t: Task, d: Document) -> IngestionTask:
                          source_url=d.source_url, size=d.size, chunk_count=d.chunk_count)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class TaskQueue:
     def __init__(self, db: Database, worker: str | None = None):
         self.db = db
         self.worker = worker or worker_id()
 
     def claim(self, task_id: str | None = None) -> Task | None:
-        """Take the oldest unowned waiting task, or that one task (SKIP LOCKED on PostgreSQL, atomic UPDATE on SQLite)."""
-        with self.db.session() as s:
-            pick = select(Task.id).where(Task.state == "waiting", Task.worker == "").order_by(Task.created_at).limit(1)
-            if task_id is not None:
-                pick = pick.where(Task.id == task_id)
-            if self.db.dialect == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            task_id = s.execute(
-                update(Task).where(Task.id == pick.scalar_subquery(), Task.worker == "")
-                .values(worker=self.worker, heartbeat_at=utcnow(), attempts=Task.attempts + 1)
-                .returning(Task.id)
-            ).scalar()
-            return s.get(Task, task_id) if task_id else None
+        """Take the oldest unowned waiting task, or that one task."""
+        return claim_next(self.db, Task, self.worker, only=task_id)
 
     def advance(self, task_id: str, *, state: str | None = None, progress: float | None = None,
                 message: str | None = None) -> None:
@@ -117,33 +90,8 @@ class TaskQueue:
 
     def recover(self) -> int:
         """Put back tasks whose worker died (same host: pid gone; elsewhere: silent too long)."""
-        host = socket.gethostname()
-        now = utcnow()
-        with self.db.session() as s:
-            owned = s.execute(
-                select(Task.id, Task.worker, Task.heartbeat_at).where(Task.state.in_(ACTIVE_STATES), Task.worker != "")
-            ).all()
-            dead: dict[str, list[str]] = {}  # worker -> its tasks
-            for tid, worker, beat in owned:
-                w_host, _, w_pid = worker.rpartition(":")
-                if w_host == host and w_pid.isdigit():
-                    if worker != self.worker and not _pid_alive(int(w_pid)):
-                        dead.setdefault(worker, []).append(tid)
-                elif beat is None or now - beat > STALE_AFTER:
-                    dead.setdefault(worker, []).append(tid)
-            # Reset a task only while the dead worker still owns it (and, for one elsewhere, is still
-            # silent): since the select, another worker may have recovered and claimed it already.
-            reset = 0
-            for worker, ids in dead.items():
-                still = [Task.id.in_(ids), Task.worker == worker, Task.state.in_(ACTIVE_STATES)]
-                w_host, _, w_pid = worker.rpartition(":")
-                if not (w_host == host and w_pid.isdigit()):
-                    still.append(or_(Task.heartbeat_at.is_(None), Task.heartbeat_at < now - STALE_AFTER))
-                reset += s.execute(
-                    update(Task).where(*still).values(state="waiting", worker="",
-                                                      message="Resuming after an interrupted run")
-                ).rowcount
-            return reset
+        return recover_orphans(self.db, Task, ACTIVE_STATES, self.worker, state="waiting",
+                               message="Resuming after an interrupted run")
 
     def cancel(self, task_ids: list[str]) -> int:
         with self.db.session() as s:

@@ -17,17 +17,9 @@ from api.mount import DIALECTS, CredentialDispatch, credential_dialect, mount_di
 ROUTES_TSV = Path(__file__).resolve().parents[1] / "fixtures" / "ROUTES.tsv"  # a copy of shared/api-specs/ROUTES.tsv
 
 
-# Documented routes of a mounted dialect that arrive later with their core service.
-NOT_YET = {("weknora", "GET", "/api/v1/evaluation"), ("weknora", "POST", "/api/v1/evaluation")}  # core evaluation
-NOT_YET |= {("nexent", m, p) for m, p in (  # the core file storage service (core/files.py)
-    ("POST", "/api/file/upload"), ("POST", "/api/file/storage"), ("GET", "/api/file/storage"),
-    ("GET", "/api/file/storage/{object_name}"), ("DELETE", "/api/file/storage/{object_name}"),
-    ("POST", "/api/file/storage/batch-urls"), ("POST", "/api/file/preprocess"))}
-
-
 def documented_routes() -> list[tuple[str, str, str]]:
     rows = [line.split("\t") for line in ROUTES_TSV.read_text().splitlines() if line and not line.startswith("#")]
-    return [(dialect, method, path) for dialect, method, path, *_ in rows if (dialect, method, path) not in NOT_YET]
+    return [(dialect, method, path) for dialect, method, path, *_ in rows]
 
 
 @pytest.fixture(scope="module")

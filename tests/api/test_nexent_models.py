@@ -31,7 +31,7 @@ def test_create_list_update_and_delete(client, mock_llm, svc, tenant):
                                                           "display_name": "Qwen Max", "api_key": "sk-…3456",
                                                           "max_tokens": 8192}))
     assert updated["data"] == {"model_name": "Qwen/qwen-max"}
-    saved = svc.models.find(tenant, "Qwen Max")
+    saved = svc.models.get_by_name(tenant, "Qwen Max")
     assert saved.params["max_tokens"] == 8192 and saved.api_key_masked == "sk-…3456"  # the masked key kept the key
     assert saved.base_url == mock_llm.base_url  # an empty base_url keeps the stored one
 

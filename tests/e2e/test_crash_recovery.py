@@ -8,7 +8,7 @@ import httpx
 from core.config import Settings
 from core.container import build_services
 from tests.corpus import write_corpus
-from tests.helpers import free_port, start_server  # noqa: F401 - other test modules still import them from here
+from tests.helpers import free_port, start_server
 
 
 def long_text(n: int) -> bytes:

@@ -20,9 +20,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data: Path, port: int) -> subprocess.Popen:
+def start_server(data: Path, port: int, **env: str) -> subprocess.Popen:
+    """`python api_server.py` on the data dir; returns once /health answers (the caller terminates it)."""
     env = {**os.environ, "ALMANAC_DATA_DIR": str(data), "ALMANAC_PORT": str(port), "ALMANAC_HOST": "127.0.0.1",
-           "ALMANAC_INGEST_WORKERS": "2", "HF_HUB_OFFLINE": "1"}
+           "ALMANAC_INGEST_WORKERS": "2", "HF_HUB_OFFLINE": "1", **env}
     proc = subprocess.Popen([sys.executable, "api_server.py"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 90

@@ -82,7 +82,7 @@ def test_existing_conversations_and_messages_are_numbered_and_new_ones_continue(
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0006_weknora")
+        command.upgrade(cfg, "0006_nexent-1")  # the revision before this one
         conn.execute(text("INSERT INTO tenants (id, number, name, description, created_at, updated_at) "
                           "VALUES ('t', 1, 't', '', '2024-01-01', '2024-01-01')"))
         for cid, at in (("c2", "2024-01-03"), ("c1", "2024-01-02")):

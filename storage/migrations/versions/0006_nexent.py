@@ -1,20 +1,20 @@
 """nexent: conversations and messages get stable integer numbers (Nexent's clients type their ids as numbers),
 messages keep the files attached to them, tenants keep their own settings (the workspace configuration and its
-default agent)
+default agent), stored files keep the folder they were filed in
 
 Numbers come from the `counters` table (one row per kind, only ever going up), so a number is never given twice,
 even after deletions. Existing rows are numbered in creation order. Columns are added with constant server
 defaults (in place on SQLite).
 
 Revision ID: 0006_nexent
-Revises: 0006_weknora
+Revises: 0008_llmops
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_nexent"
-down_revision = "0006_weknora"
+down_revision = "0008_llmops"
 branch_labels = None
 depends_on = None
 
@@ -26,6 +26,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("settings", sa.JSON(), nullable=False, server_default="{}"))
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("attachments", sa.JSON(), nullable=False, server_default="[]"))
+    with op.batch_alter_table("upload_files", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("folder", sa.String(length=255), nullable=False, server_default=""))
     conn = op.get_bind()
     counters = sa.table("counters", sa.column("name", sa.String), sa.column("value", sa.Integer))
     for table, counter in NUMBERED.items():
@@ -47,6 +49,8 @@ def downgrade() -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(f"uq_{table}_number")
             batch_op.drop_column("number")
+    with op.batch_alter_table("upload_files", schema=None) as batch_op:
+        batch_op.drop_column("folder")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_column("attachments")
     with op.batch_alter_table("tenants", schema=None) as batch_op:
