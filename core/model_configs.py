@@ -244,19 +244,12 @@ class ModelService:
         return None
 
     def get_by_name(self, tenant_id: str, name: str, type: str | None = None) -> ModelConfigInfo:  # noqa: A002
-        """A saved model (of `type`) by its name, else by the provider's model name (the oldest when several
-        share it)."""
-        q = select(ModelConfig).where(ModelConfig.tenant_id == tenant_id)
-        if type is not None:
-            q = q.where(ModelConfig.type == _check_type(type))
-        with self.db.session() as s:
-            rows = s.scalars(q.order_by(ModelConfig.created_at, ModelConfig.id)).all()
+        """A saved model (of `type`) by its name, else by the provider's model name; NotFound when none."""
         key = (name or "").strip().casefold()
-        found = next((r for r in rows if r.name.casefold() == key), None) or \
-            next((r for r in rows if r.model.casefold() == key), None)
-        if found is None:
+        found = [m for m in self.list(tenant_id, type) if key in (m.name.casefold(), m.model.casefold())]
+        if not found:
             raise NotFound(f"Model '{name}' not found", kind="model_config", ident=name)
-        return info(found)
+        return min(found, key=lambda m: m.name.casefold() != key)  # a name before a provider model name
 
     def default(self, tenant_id: str, type: str) -> ModelConfigInfo | None:  # noqa: A002
         """The tenant's default saved model of a type, if any."""
