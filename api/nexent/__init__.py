@@ -20,10 +20,10 @@ Decisions where the spec is vague or Nexent's own code says more:
   epoch milliseconds; `picture` lists stay empty (no web images).
 - Agent run: the tenant's default agent (chosen on the Agents page; published agents only), else a retrieval agent
   over the workspace's knowledge bases (core/workspace.py). `conversation_id` absent = a new conversation, its
-  number in the `X-Conversation-Id` header. `history` is stored when the conversation has no messages yet; otherwise
-  the conversation's own messages are the history. `minio_files` name files of the file storage by `object_name`
-  (read with the ingestion readers, their text given to the agent); an entry with only a `description` (the
-  preprocess output) gives that text. The SSE frames are Nexent's observer messages (agent.py); the answer is saved
+  number in the `X-Conversation-Id` header; `is_set` is accepted and has no effect. `history` is stored when the
+  conversation has no messages yet; otherwise the conversation's own messages are the history. `minio_files` name
+  files of the file storage by `object_name` (read with the ingestion readers, their text given to the agent); an
+  entry with only a `description` (the preprocess output) gives that text. The SSE frames are Nexent's observer messages (agent.py); the answer is saved
   by the core, nothing is saved twice.
 - Configuration: one document per tenant; save_config reads the spec's and the front end's spellings, names saved
   models by model_name, makes them the defaults (the secondary LLM is only kept), and selectedKbNames limit what
