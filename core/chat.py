@@ -61,12 +61,18 @@ class _Job:
     settings: ChatSettings
     spec: LLMSpec | None
     summary: str = ""  # the session's long-term memory
+    context: str = ""  # what the model reads before the question (attached files); not part of the saved question
     passages: list[dict] | None = None  # None: retrieve; a list: the references of the answer being continued
     resume: str = ""  # the text an incomplete answer already has
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_ms: float = 0.0
     started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def asked(self) -> str:
+        """The question as the model reads it: with the attached files' text before it."""
+        return f"{self.context}\n\nThe question: {self.question}" if self.context else self.question
 
 
 @dataclass
@@ -135,17 +141,21 @@ class ChatService(Conversations):
 
 
     # ------------------------------------------------------------------ answering
-    def answer(self, tenant_id: str, conversation_id: str, question: str, *,
-               regenerate: bool = False) -> Iterator[ChatEvent]:
+    def answer(self, tenant_id: str, conversation_id: str, question: str, *, regenerate: bool = False,
+               run_as: tuple[ChatSettings, list[str]] | None = None, context: str = "",
+               attachments: list[dict] | None = None) -> Iterator[ChatEvent]:
         """Save the question and an empty answer, then return the event stream that fills it.
 
-        regenerate=True answers the last question again (its previous answers are deleted)."""
+        regenerate=True answers the last question again (its previous answers are deleted). `run_as` (settings,
+        knowledge base ids) answers with those instead of the conversation's own (the workspace agent); `context`
+        is text the model reads before the question (attached files), not saved with it; `attachments` describe
+        those files on the saved question."""
         question = (question or "").replace("\x00", "").strip()
         if len(question) > MAX_QUESTION_CHARS:
             raise InvalidInput(f"The question is longer than {MAX_QUESTION_CHARS} characters")
         with self.db.session() as s:
             c = self._conv(s, tenant_id, conversation_id)
-            settings, kb_ids = self._settings(s, c)
+            settings, kb_ids = run_as or self._settings(s, c)
         spec = self._spec(tenant_id, settings)  # before writing: a missing model must change nothing
         with self.db.session() as s:
             c = self._conv(s, tenant_id, conversation_id)
@@ -165,7 +175,7 @@ class ChatService(Conversations):
                     raise InvalidInput("The question must not be empty")
                 prior = messages
                 s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role="user", content=question,
-                              created_at=now))
+                              attachments=list(attachments or []), created_at=now))
                 now += timedelta(microseconds=1)  # the answer sorts after its question
             if self.visitors is not None:
                 self.visitors.check_question()  # after validation: bad input costs nothing (rolls back)
@@ -176,7 +186,7 @@ class ChatService(Conversations):
             c.updated_at = utcnow()
             s.flush()
             job = _Job(tenant_id, c.id, reply.id, question, self._history(prior, settings.strategy.max_rounds),
-                       kb_ids, settings, spec, summary=c.summary or "")
+                       kb_ids, settings, spec, summary=c.summary or "", context=context.replace("\x00", "").strip())
         return self._run(job)
 
     def continue_message(self, tenant_id: str, message_id: str) -> Iterator[ChatEvent]:
@@ -288,7 +298,7 @@ class ChatService(Conversations):
                                          else "")
             out.mode = "empty" if fixed else out.mode
             fixed = fixed or (None if llm else retrieval_only_answer([]))
-        prompt = build_prompt(p.system, passages, job.history, job.question,
+        prompt = build_prompt(p.system, passages, job.history, job.asked,
                               context_window=job.settings.llm.context_window, max_tokens=job.settings.llm.max_tokens,
                               show_quote=p.show_quote)
         out.references = prompt.references

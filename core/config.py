@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     images_model: str = Field("dall-e-3", description="Model the image generation tool asks for.")
     allow_mcp_stdio: bool = Field(False, description="Let every tenant add MCP servers that run a local command "
                                                      "(stdio); without it only the default (owner) tenant may.")
+    # An upstream OpenAI-compatible model service whose models Nexent's `/api/me/*` list and check.
+    model_engine_url: str = Field("", description="Base URL of an OpenAI-compatible service (e.g. "
+                                                  "https://host/v1; its models are at <url>/models); empty = none.")
+    model_engine_api_key: str = Field("", description="API key of the upstream model service.")
+    image_proxy_max_mb: int = Field(10, ge=1, le=100, description="Largest remote image the image proxy returns.")
     # Voice defaults, used when a tenant has no saved stt / tts model (core/voice.py).
     stt_model: str = Field("bundled", description="faster-whisper model: 'bundled' (tiny.en, offline, English), "
                                                   "a size such as 'small' (downloaded once) or a local folder.")

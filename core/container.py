@@ -32,9 +32,12 @@ if TYPE_CHECKING:
     from core.retrieval import RetrievalService
     from core.secrets import Sealer
     from core.tenants import TenantService
+    from core.ingestion.readers import ReadLimits
     from core.tools import ToolService
+    from core.upstream_models import UpstreamModels
     from core.visitors import VisitorPolicy
     from core.voice import VoiceService
+    from core.workspace import WorkspaceService
     from storage.files import BlobStore
     from storage.vectors import VectorStore
 
@@ -92,14 +95,18 @@ class Services:
         return TaskQueue(self.db)
 
     @lazy
-    def pipeline(self) -> Pipeline:
-        from core.ingestion.pipeline import Pipeline
+    def read_limits(self) -> ReadLimits:
         from core.ingestion.readers import ReadLimits
 
         s = self.settings
-        limits = ReadLimits(max_expanded_bytes=s.max_expanded_mb * 2**20, max_ocr_pages=s.ocr_max_pages)
-        return Pipeline(self.db, self.blobs, self.vectors, self.embeddings, self.tasks, limits,
-                        s.max_chunks_per_document)
+        return ReadLimits(max_expanded_bytes=s.max_expanded_mb * 2**20, max_ocr_pages=s.ocr_max_pages)
+
+    @lazy
+    def pipeline(self) -> Pipeline:
+        from core.ingestion.pipeline import Pipeline
+
+        return Pipeline(self.db, self.blobs, self.vectors, self.embeddings, self.tasks, self.read_limits,
+                        self.settings.max_chunks_per_document)
 
     @lazy
     def workers(self) -> IngestionWorkers:
@@ -200,6 +207,19 @@ class Services:
         from core.voice import VoiceService
 
         return VoiceService(self.settings, self.models)
+
+    @lazy
+    def workspace(self) -> WorkspaceService:
+        from core.workspace import WorkspaceService
+
+        return WorkspaceService(self.db, self.chat, self.assistants, self.knowledge, self.models, self.read_limits,
+                                self.files)
+
+    @lazy
+    def upstream(self) -> UpstreamModels:
+        from core.upstream_models import UpstreamModels
+
+        return UpstreamModels(self.settings, self.models)
 
     # ---------------------------------------------------------------- evaluation
     @lazy

@@ -62,3 +62,9 @@ class RateLimited(AlmanacError):
     """The caller used up an allowance (e.g. a demo visitor's questions per hour)."""
 
     status = 429
+
+
+class NotConfigured(AlmanacError):
+    """A feature needs a setting the operator has not made (the message names it)."""
+
+    status = 503

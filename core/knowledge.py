@@ -14,7 +14,7 @@ from core.config import Settings
 from core.copying import copy_knowledge_base
 from core.embedding import EmbeddingService
 from core.documents import release_files
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
 from core.naming import free_name
 from core.providers.embeddings import EmbedderSpec
 from core.schemas import ChunkConfig, KnowledgeBaseInfo, Page, RetrievalConfig
@@ -114,6 +114,15 @@ class KnowledgeService:
     def get(self, tenant_id: str, kb_id: str) -> KnowledgeBaseInfo:
         with self.db.session() as s:
             return kb_info(s, load_kb(s, tenant_id, kb_id))
+
+    def find(self, tenant_id: str, name: str) -> KnowledgeBaseInfo:
+        """The tenant's knowledge base named `name` (case-insensitive); NotFound otherwise."""
+        with self.db.session() as s:
+            kb = s.scalar(select(KnowledgeBase).where(KnowledgeBase.tenant_id == tenant_id,
+                                                      KnowledgeBase.name_key == (name or "").strip().casefold()))
+            if kb is None:
+                raise NotFound(f"Knowledge base '{name}' not found", kind="knowledge_base", ident=name)
+            return kb_info(s, kb)
 
     def list(self, tenant_id: str, *, search: str = "", page: int = 1, page_size: int = 30,
              order_by: str = "created_at", desc: bool = True, kb_id: str = "", name: str = "") -> Page:

@@ -92,10 +92,22 @@ class TaskInfo(BaseModel):
     splitting_at: datetime | None = None
     indexing_at: datetime | None = None
     finished_at: datetime | None = None
+    updated_at: datetime | None = None  # the task's last change (stage, progress or heartbeat)
 
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+
+class IngestionTask(TaskInfo):
+    """A task with what it works on, for callers that list and inspect tasks."""
+
+    kb_id: str
+    document_name: str
+    source_type: str  # local | url
+    source_url: str
+    size: int
+    chunk_count: int
 
 
 class KnowledgeBaseInfo(BaseModel):

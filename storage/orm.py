@@ -9,7 +9,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, event, \
+    update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -34,6 +35,8 @@ class Tenant(Base):
     number: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
+    # The tenant's own settings: the workspace configuration document and its default agent (core/workspace.py).
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -95,6 +98,7 @@ class UploadFile(Base):
     storage_key: Mapped[str] = mapped_column(String(512))  # path relative to the blob store root
     # document: kept while a document uses it | file, image: an upload, kept until deleted (core/files.py)
     purpose: Mapped[str] = mapped_column(String(16), default="document", server_default="document")
+    folder: Mapped[str] = mapped_column(String(255), default="")  # where an upload was filed (core/files.py)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -266,7 +270,9 @@ class ToolProvider(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    __table_args__ = (Index("uq_conversations_number", "number", unique=True),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer)  # a stable integer id (Nexent's clients); given on insert
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     assistant_id: Mapped[str | None] = mapped_column(ForeignKey("assistants.id", ondelete="CASCADE"), index=True)
     kb_ids: Mapped[list[str]] = mapped_column(default=list)  # a quick chat with knowledge bases, no assistant
@@ -282,8 +288,10 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_time", "conversation_id", "created_at"),)
+    __table_args__ = (Index("ix_messages_conversation_time", "conversation_id", "created_at"),
+                      Index("uq_messages_number", "number", unique=True))
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer)  # a stable integer id (Nexent's clients); given on insert
     tenant_id: Mapped[str] = mapped_column(String(32), index=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))  # user | assistant
@@ -297,6 +305,7 @@ class Message(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     feedback: Mapped[int] = mapped_column(Integer, default=0)  # 1 like, -1 dislike
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # agent steps
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # files sent with a question
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)  # soft delete: kept, no longer shown or sent
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -368,3 +377,20 @@ class EvalResult(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# Rows numbered from a counter (storage.orm.Counter) as they are inserted, whoever inserts them.
+NUMBER_COUNTERS: dict[type[Base], str] = {Conversation: "conversation_number", Message: "message_number"}
+
+
+def _number_row(_mapper, connection, target) -> None:  # noqa: ANN001 - SQLAlchemy's mapper event arguments
+    """The next number of the row's counter, in the inserting transaction: the counter's row lock orders
+    concurrent inserts, and a rolled-back insert gives its number back."""
+    if target.number is None:
+        counter = NUMBER_COUNTERS[type(target)]
+        target.number = connection.execute(update(Counter).where(Counter.name == counter)
+                                           .values(value=Counter.value + 1).returning(Counter.value)).scalar_one()
+
+
+for _model in NUMBER_COUNTERS:
+    event.listen(_model, "before_insert", _number_row)
