@@ -16,12 +16,14 @@ from core.config import Settings
 from core.documents import DocumentService
 from core.embedding import EmbeddingService
 from core.evaluation import EvaluationService, EvaluationWorkers, RunExecutor
+from core.glossary import GlossaryService
 from core.ingestion.pipeline import Pipeline
 from core.ingestion.readers import ReadLimits
 from core.ingestion.tasks import TaskQueue
 from core.ingestion.worker import IngestionWorkers
 from core.knowledge import KnowledgeService
 from core.model_configs import ModelService
+from core.query_expansion import QueryExpander
 from core.retrieval import RetrievalService
 from core.tenants import TenantService
 from core.tools import ToolService
@@ -43,6 +45,7 @@ class Services:
     documents: DocumentService
     chunks: ChunkService
     retrieval: RetrievalService
+    glossary: GlossaryService
     tasks: TaskQueue
     workers: IngestionWorkers
     models: ModelService
@@ -94,7 +97,9 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     workers = IngestionWorkers(pipeline, queue, settings.ingest_workers)
     tenants = TenantService(db, settings, vectors, blobs)
     models = ModelService(db, settings)
-    retrieval = RetrievalService(db, vectors, embeddings, settings)
+    glossary = GlossaryService(db)
+    retrieval = RetrievalService(db, vectors, embeddings, settings,
+                                 expander=QueryExpander(db, models, glossary, settings))
     tools = ToolService(db, settings, retrieval)
     assistants = AssistantService(db, models, tools)
     knowledge = KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify)
@@ -108,7 +113,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
         settings=settings, db=db, vectors=vectors, blobs=blobs, embeddings=embeddings, tenants=tenants,
         knowledge=knowledge, documents=documents,
         chunks=ChunkService(db, vectors, embeddings),
-        retrieval=retrieval,
+        retrieval=retrieval, glossary=glossary,
         tasks=queue, workers=workers, models=models, assistants=assistants,
         chat=ChatService(db, retrieval, assistants, models, tools=tools), tools=tools,
         voice=VoiceService(settings, models), evaluation=evaluation, eval_workers=eval_workers,
