@@ -9,6 +9,7 @@ suggestions mined from the knowledge base's own text (core/glossary_mining.py).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -33,6 +34,7 @@ MINE_CHUNKS = 20_000  # chunks read when looking for suggestions
 _HEADER_WORDS = {"term", "terms", "translation", "translations", "source", "target", "zh", "en", "chinese",
                  "english", "术语", "翻译", "中文", "英文", "原文", "译文"}
 _MAX_ERRORS = 5
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class GlossaryPair(BaseModel):
@@ -71,25 +73,28 @@ def _key(pair: tuple[str, str]) -> tuple[str, str]:
 
 
 def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "utf-16", "gb18030"):
+    encodings = ("utf-16",) if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else ("utf-8-sig", "gb18030")
+    for encoding in encodings:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        if "\x00" not in text:
+        if not _CONTROL.search(text):
             return text
     raise InvalidInput("The file is not text (UTF-8, UTF-16 or GB18030)")
+
+
+def _delimiter(text: str) -> str:
+    """Tab, comma, semicolon or a full-width comma, whichever the first line uses."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return next((d for d in ("\t", ",", ";", "，") if d in first), ",")
 
 
 def parse_csv(data: bytes) -> list[tuple[str, str]]:
     """Rows of two cells (comma, semicolon or tab separated); a header row is recognised and skipped."""
     text = _decode(data)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
     pairs, errors = [], []
-    for line, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
+    for line, row in enumerate(csv.reader(io.StringIO(text), delimiter=_delimiter(text)), start=1):
         cells = [_clean(c) for c in row if _clean(c)]
         if not cells:
             continue

@@ -189,9 +189,10 @@ def mock_query_variants(request: dict) -> str:
     languages = request.get("languages") or {}
     translations = {code: t for code in languages if (t := mock_translate(query, code))}
     reply: dict = {"translations": translations}
-    if request.get("keywords"):
+    if request.get("keywords"):  # the query's longer words and its known phrases in the other language
+        other = mock_translate(query, "en" if re.search(r"[\u4e00-\u9fff]", query) else "zh").split()
         words = [w for w in re.findall(r"\w+", query) if len(w) > 3]
-        reply["keywords"] = list(dict.fromkeys([*words, *translations.values()]))[:8]
+        reply["keywords"] = list(dict.fromkeys([*words, *other]))[:8]
     return json.dumps(reply, ensure_ascii=False)
 
 
