@@ -1,4 +1,8 @@
-"""RAGFlow retrieval: /api/v1/retrieval over Almanac's hybrid search."""
+"""RAGFlow retrieval: /api/v1/retrieval over Almanac's hybrid search.
+
+`cross_languages` (the languages to translate the question into; absent = the datasets' own setting) and
+`keyword: true` (keywords extracted by the model) map onto cross-language search (core/query_expansion.py);
+the question's variants are highlighted too."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from api.common.paging import MAX_IDS, MAX_PAGE, MAX_PAGE_SIZE
 from api.ragflow.chunks import positions
 from api.ragflow.errors import ARGUMENT, DialectError, RagflowRoute, data_error
 from api.ragflow.views import ok
+from core.query_expansion import Expansion
 from core.schemas import SearchHit
 from core.text import search_tokens
 
@@ -95,11 +100,14 @@ def retrieve(svc: ServicesDep, who: PrincipalDep, body: Retrieval) -> dict:
         raise data_error("`datasets` is required.")
     for kb_id in dataset_ids:
         svc.knowledge.get(who.tenant_id, kb_id)
-    hits = svc.retrieval.search(
+    found = svc.retrieval.search_expanded(
         who.tenant_id, dataset_ids, body.question, mode="hybrid", top_k=min(body.top_k, MAX_TOP_K),
         threshold=body.similarity_threshold, vector_weight=body.vector_similarity_weight,
         doc_ids=body.document_ids or None, metadata_filter=metadata_filter(body.metadata_condition),
-        rerank_model=str(body.rerank_id) if body.rerank_id not in (None, "") else None, source="api")
+        rerank_model=str(body.rerank_id) if body.rerank_id not in (None, "") else None, source="api",
+        expansion=Expansion.of(body.cross_languages, True if body.keyword else None))
+    hits = found.hits
+    terms = " ".join(v.keywords or v.text for v in found.variants)
     page = hits[(body.page - 1) * body.page_size: body.page * body.page_size]
-    return ok({"chunks": [hit_view(h, body.question, body.highlight) for h in page], "doc_aggs": doc_aggs(hits),
+    return ok({"chunks": [hit_view(h, terms, body.highlight) for h in page], "doc_aggs": doc_aggs(hits),
                "total": len(hits)})
