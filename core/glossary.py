@@ -195,7 +195,8 @@ class GlossaryService:
                              .where(GlossaryTerm.kb_id.in_(list(kb_ids))).order_by(GlossaryTerm.id)).all()
         return [(r.term, r.translation) for r in rows]
 
-    def add(self, tenant_id: str, kb_id: str, pairs: Iterable[tuple[str, str]], *, replace: bool = False) -> GlossaryImport:
+    def add(self, tenant_id: str, kb_id: str, pairs: Iterable[tuple[str, str]], *,
+            replace: bool = False) -> GlossaryImport:
         """Add pairs (those already there, in either order, are skipped); `replace` drops the old ones first."""
         cleaned = [check_pair(term, translation) for term, translation in pairs]
         with self.db.session() as s:

@@ -17,8 +17,8 @@ LANGUAGES = {"en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean",
              "vi": "Vietnamese"}
 _ALIASES = {"zh-cn": "zh", "zh-hans": "zh", "zh-tw": "zh", "zh-hant": "zh", "zh-hk": "zh", "en-us": "en",
             "en-gb": "en", "chinese simplified": "zh", "simplified chinese": "zh", "traditional chinese": "zh",
-            "中文": "zh", "简体中文": "zh", "英文": "en", "英语": "en", "日文": "ja", "日语": "ja", "韩文": "ko",
-            "韩语": "ko"}
+            "中文": "zh", "简体中文": "zh", "英文": "en", "英语": "en", "日文": "ja", "日语": "ja",
+            "韩文": "ko", "韩语": "ko"}
 _NAMES = {name.casefold(): code for code, name in LANGUAGES.items()}
 # One Han (or kana, Hangul) character carries about as much as a Latin word of three letters.
 _SCRIPTS = (("ja", re.compile(r"[\u3040-\u30ff]"), 3), ("ko", re.compile(r"[\uac00-\ud7af\u1100-\u11ff]"), 3),

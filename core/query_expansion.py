@@ -23,7 +23,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from threading import Lock
@@ -49,6 +49,7 @@ MODEL_PAUSE_S = 30.0
 MAX_KEYWORDS = 12
 LANGUAGE_SAMPLE = 2000  # first chunks of documents read to find a knowledge base's languages
 LANGUAGE_RECHECK_S = 30.0
+VARIANT_SEARCH_GRACE_S = 60.0  # beyond the model's timeout, for searching what it answered
 SYSTEM = (
     "You help a document search engine find passages written in other languages. The user message is a JSON "
     "object with a search `query`, the `languages` (code: name) to translate it into, and whether to list "
@@ -140,37 +141,44 @@ class QueryExpander:
     # ------------------------------------------------------------------ search
     def search(self, tenant_id: str, kb_ids: Sequence[str], query: str, expansion: Expansion | None, once: Once,
                record: Callable[[SearchRecord], None] | None) -> ExpandedSearch:
-        """Search every variant of `query` with `once(text, sink)` and fuse; `record` gets one record for it all."""
+        """Search every variant of `query` with `once(variant, sink)` and fuse; `record` gets one record for all.
+
+        The model call, then the searches of its variants, run in a worker while this thread searches the
+        question (and its glossary variant): they overlap, so the model call is what a search waits longer."""
         started = time.perf_counter()
         text = (query or "").replace("\x00", "").strip()
-        records: list[SearchRecord] = []
+        records: list[SearchRecord] = []  # one per variant searched; all alike but for query, hits and time
         question = QueryVariant(text, "question", detect(text) or "")
         if not text:
             once(question, records.append)  # raises the search's own error for an empty question
         plan = self._plan(tenant_id, list(dict.fromkeys(kb_ids)), question, expansion or Expansion())
         spec = self._spec(tenant_id, plan) if plan.languages or plan.keywords else None
-        asked = self._pool.submit(self._ask, spec, text, plan) if spec is not None else None
-        variants, lists = [question], [once(question, records.append)]
+        modelled = self._pool.submit(self._model_search, spec, question, plan, once, records) if spec else None
+        result = ExpandedSearch([question], [])
+        lists = [once(question, records.append)]
         glossary = glossary_variant(question, plan.pairs)
-        if glossary is not None:  # searched while the model works; dropped when the model translates
-            variants.append(glossary)
+        if glossary is not None:
+            result.variants.append(glossary)
             lists.append(self._try(once, glossary, records))
-        result = ExpandedSearch(variants, [])
         if plan.languages or plan.keywords:
-            answer = self._wait(asked, result) if asked is not None else None
+            extra, extra_lists = self._wait(modelled, result) if modelled is not None else ([], [])
             result.note = result.note or ("" if spec is not None else "no_model")
-            extra = self._model_variants(question, answer, plan)
             if glossary is not None and any(v.kind == "translation" for v in extra):
-                variants, lists = variants[:1], lists[:1]  # the model had the glossary's terms (see _ask)
-            lists += list(self._pool.map(lambda v: self._try(once, v, records), extra)) if len(extra) > 1 \
-                else [self._try(once, v, records) for v in extra]
-            variants += extra
-        result.variants = variants
+                del result.variants[1:], lists[1:]  # the translation used the glossary's terms (see _ask)
+            result.variants += extra
+            lists += extra_lists
         result.hits, result.found_by = fuse(lists, records[0].top_k)
         if record is not None:
             record(replace(records[0], query=text, elapsed_ms=(time.perf_counter() - started) * 1000,
                            hits=tuple((h.chunk_id, h.doc_id, h.kb_id) for h in result.hits)))
         return result
+
+    def _model_search(self, spec: LLMSpec, question: QueryVariant, plan: _Plan, once: Once,
+                      records: list[SearchRecord]) -> tuple[list[QueryVariant], list[list[SearchHit]], str, str]:
+        """Ask the model for the question's variants and search them: (variants, their hits, note, detail)."""
+        answer, note, detail = self._ask(spec, question.text, plan)
+        variants = self._model_variants(question, answer, plan)
+        return variants, [self._try(once, v, records) for v in variants], note, detail
 
     @staticmethod
     def _try(once: Once, variant: QueryVariant, records: list[SearchRecord]) -> list[SearchHit]:
@@ -181,13 +189,15 @@ class QueryExpander:
             log.info("Query variant %r not searched: %s", variant.text[:80], exc.message)
             return []
 
-    def _wait(self, asked, result: ExpandedSearch) -> _Answer | None:  # noqa: ANN001 - a Future
+    def _wait(self, modelled: Future, result: ExpandedSearch) -> tuple[list[QueryVariant], list[list[SearchHit]]]:
+        """The model's variants and their hits; none when it takes far longer than its timeout."""
         try:
-            answer, result.note, result.detail = asked.result(timeout=self.settings.query_model_timeout + 5)
+            variants, lists, result.note, result.detail = modelled.result(
+                timeout=self.settings.query_model_timeout + VARIANT_SEARCH_GRACE_S)
         except FutureTimeout:
-            answer, result.note = None, "model_failed"
-            result.detail = f"no answer within {self.settings.query_model_timeout:g} s"
-        return answer
+            result.note, result.detail = "model_failed", f"no answer within {self.settings.query_model_timeout:g} s"
+            return [], []
+        return variants, lists
 
     @staticmethod
     def _model_variants(question: QueryVariant, answer: _Answer | None, plan: _Plan) -> list[QueryVariant]:

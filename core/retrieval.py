@@ -104,7 +104,8 @@ class RetrievalService:
                     top_k: int | None = None, threshold: float | None = None, vector_weight: float | None = None,
                     doc_ids: Sequence[str] | None = None, metadata_filter: dict | None = None,
                     rerank_model: str | None = None, source: str = "api",
-                    record: bool | Callable[[SearchRecord], None] = True, keywords: str | None = None) -> list[SearchHit]:
+                    record: bool | Callable[[SearchRecord], None] = True,
+                    keywords: str | None = None) -> list[SearchHit]:
         """One query, as written; `keywords` is what the keyword side looks for when it differs from the query.
         `record` may be a callable that receives the search's record instead."""
         started = time.perf_counter()

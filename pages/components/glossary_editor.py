@@ -27,17 +27,19 @@ def editor(kb: KnowledgeBaseInfo) -> None:
     pairs = svc.glossary.list(TENANT, kb.id)
     frame = pd.DataFrame([{"term": p.term, "translation": p.translation} for p in pairs], columns=COLUMNS)
     edited = st.data_editor(frame, num_rows="dynamic", hide_index=True, width="stretch", key=_key(kb, "table"),
-                            column_config={"term": st.column_config.TextColumn(t("xlang.glossary.term"), width="medium"),
-                                           "translation": st.column_config.TextColumn(t("xlang.glossary.translation"),
-                                                                                      width="medium")})
+                            column_config={
+                                "term": st.column_config.TextColumn(t("xlang.glossary.term"), width="medium"),
+                                "translation": st.column_config.TextColumn(t("xlang.glossary.translation"),
+                                                                           width="medium")})
     with st.container(horizontal=True, vertical_alignment="center"):
         if st.button(t("xlang.glossary.save"), type="primary", icon=":material/save:", key=_key(kb, "save")):
             saved = attempt(lambda: svc.glossary.add(TENANT, kb.id, _pairs(edited), replace=True))
             if saved is not None:
                 flash(t("xlang.glossary.saved", n=saved.total))
                 st.rerun()
-        st.download_button(t("xlang.glossary.export"), svc.glossary.export_csv(TENANT, kb.id), icon=":material/download:",
-                           file_name=f"{kb.name}-glossary.csv", mime="text/csv", key=_key(kb, "export"))
+        st.download_button(t("xlang.glossary.export"), svc.glossary.export_csv(TENANT, kb.id),
+                           icon=":material/download:", file_name=f"{kb.name}-glossary.csv", mime="text/csv",
+                           key=_key(kb, "export"))
         st.caption(t("xlang.glossary.count", n=len(pairs)))
 
 

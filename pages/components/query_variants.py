@@ -44,7 +44,7 @@ def variants_box(found: ExpandedSearch) -> None:
         with st.container(border=True):
             st.markdown(f"**{t('xlang.searched', n=len(found.variants))}**")
             for i, v in enumerate(found.variants, 1):
-                extra = f"  ·  {t('xlang.keyword_side')}: `{v.keywords}`" if v.keywords and v.kind != "question" else ""
+                extra = f"  ·  {t('xlang.keyword_side')}: `{v.keywords}`" if v.keywords else ""
                 st.markdown(f"{i}. {variant_label(v)}: “{v.text}”{extra}")
     if found.note:
         st.caption(f"ℹ️ {t('xlang.note.' + found.note, detail=found.detail or '—')}")
