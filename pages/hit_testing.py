@@ -48,16 +48,18 @@ def init_settings(kb: KnowledgeBaseInfo) -> None:
 
 
 def adopt_url_query(kb: KnowledgeBaseInfo) -> None:
-    """`?q=` (with optional `mode`, `k`, `threshold`, `weight`), e.g. from a question the Evaluation page shows
+    """`?q=` (with optional `mode`, `k`, `threshold`, `weight`, `cross`), e.g. from a question the Evaluation page shows
     as failed: fill the form and run once; then the URL no longer overrides what the user types."""
     query = param("q").strip()
-    asked = (kb.id, *(param(n) for n in ("q", "mode", "k", "threshold", "weight")))
+    asked = (kb.id, *(param(n) for n in ("q", "mode", "k", "threshold", "weight", "cross")))
     if not query or st.session_state.get(URL_QUERY) == asked:
         return
     st.session_state[URL_QUERY] = asked
     st.session_state[key("query", kb.id)] = query
     if param("mode") in MODES:
         st.session_state[key("mode", kb.id)] = param("mode")
+    if param("cross") in CHOICES:
+        st.session_state[key("cross", kb.id)] = param("cross")
     for name, field, cast, low, high in (("k", "top_k", int, 1, 100), ("threshold", "threshold", float, 0.0, 1.0),
                                          ("weight", "weight", float, 0.0, 1.0)):
         try:

@@ -113,3 +113,10 @@ def test_evaluation_compares_with_and_without_cross_language(ui, tenant, kb):
     runs = ui.evaluation.list_runs(tenant, set_id=qset.id)
     assert sorted(r.config.cross_language for r in runs) == [False, True]
     assert sorted(r.label for r in runs) == ["hybrid w=0.7 k=5 cross-language", "hybrid w=0.7 k=5 no cross-language"]
+
+
+def test_a_link_can_turn_cross_language_off(ui, tenant, kb):
+    ui.models.create(tenant, type="llm", provider="mock", name="mock", model="mock-model")
+    at = ok(open_page(HIT_TESTING, kb=kb.id, q="How many sub-accounts can a tenant create?", cross="off"))
+    assert at.button_group(key=f"hit_testing_cross_{kb.id}").value == "off"
+    assert cards(at) and "Searched as" not in text(at)
