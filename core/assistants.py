@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, InvalidInput, NotFound
+from core.languages import parse_languages
 from core.providers.llm import ChatParams
 from core.schemas import Page
 from core.scope import check_paging, load_kb, load_owned, parse_config
@@ -70,6 +71,9 @@ class PromptSettings(BaseModel):
     top_n: int = Field(6, ge=0, le=100)  # passages given to the model (0: none, as RAGFlow allows)
     top_k: int = Field(1024, ge=1, le=10_000)  # candidate pool for the reranker
     rerank_model: str = ""  # "" = the knowledge base's setting
+    # Cross-language search (core/query_expansion.py): None = the knowledge bases' settings.
+    query_languages: list[str] | None = None  # ["auto"], language codes, or [] for none
+    model_keywords: bool | None = None
     variables: list[dict[str, Any]] = Field(default_factory=lambda: [{"key": "knowledge", "optional": False}])
     empty_response: str = DEFAULT_EMPTY_RESPONSE  # "" = let the model answer without knowledge
     opener: str = DEFAULT_OPENER
@@ -81,6 +85,11 @@ class PromptSettings(BaseModel):
         if not v.strip():
             raise ValueError("the system prompt must not be empty")
         return v
+
+    @field_validator("query_languages", mode="before")
+    @classmethod
+    def _known_languages(cls, v: Any) -> list[str] | None:
+        return None if v is None else parse_languages(v)
 
 
 class StrategySettings(BaseModel):

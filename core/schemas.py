@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from core.ingestion.cleaning import PREPROCESS_RULES
 from core.ingestion.splitting import SPLIT_METHODS, SplitConfig
+from core.languages import parse_languages
 
 SearchMode = Literal["semantic", "full_text", "hybrid"]
 TaskState = Literal["waiting", "parsing", "splitting", "indexing", "completed", "error", "cancelled"]
@@ -77,6 +78,15 @@ class RetrievalConfig(BaseModel):
     threshold: float = Field(0.2, ge=0.0, le=1.0)
     vector_weight: float = Field(0.7, ge=0.0, le=1.0)
     rerank_model: str = ""
+    # Cross-language search (core/query_expansion.py; needs a chat model): [] none, ["auto"] the languages of
+    # the chunks, or language codes; `model_keywords` adds keywords the model extracts from the question.
+    query_languages: list[str] = Field(default_factory=list)
+    model_keywords: bool = False
+
+    @field_validator("query_languages", mode="before")
+    @classmethod
+    def _known_languages(cls, v: Any) -> list[str]:
+        return parse_languages(v)
 
 
 class TaskInfo(BaseModel):

@@ -20,12 +20,17 @@ MODES = ("semantic", "full_text", "hybrid")
 WEIGHTS = (0.1, 0.3, 0.5, 0.7, 0.9)
 
 
+CROSS = {"kb": None, "on": True, "off": False}  # cross-language search: the knowledge base's setting, on, off
+
+
 def configurations(modes: list[str], weights: list[float], top_k: int, threshold: float, rerank: str,
-                   chat: str) -> list[dict]:
-    """One configuration per mode; hybrid once per chosen weight."""
+                   chat: str, cross: list[str] | None = None) -> list[dict]:
+    """One configuration per mode (and cross-language choice); hybrid once per chosen weight."""
     weights = sorted(weights) or [0.7]
     return [{"mode": m, "top_k": top_k, "threshold": threshold, "vector_weight": w, "rerank_model": rerank,
-             "chat_model_id": chat} for m in MODES if m in modes for w in (weights if m == "hybrid" else weights[:1])]
+             "chat_model_id": chat, "cross_language": CROSS[c]}
+            for m in MODES if m in modes for w in (weights if m == "hybrid" else weights[:1])
+            for c in [c for c in CROSS if c in (cross or ["kb"])]]
 
 
 def rerank_models() -> list[str]:
@@ -60,9 +65,13 @@ def run_view() -> None:
         models = chat_models()
         chat = cols[3].selectbox(t("eval.chat_model"), list(models), format_func=models.get, key="eval_run_chat",
                                  help=t("eval.chat_help"))
+        cross = st.pills(t("xlang.eval.cross"), list(CROSS), selection_mode="multi", default=["kb"],
+                         key="eval_run_cross", format_func=lambda c: t("xlang.eval.choice." + c),
+                         help=t("xlang.eval.cross_help"))
         started = st.form_submit_button(t("eval.start"), type="primary", icon="▶️")
     if started:
-        configs = configurations(modes or [], weights or [], int(top_k), float(threshold), rerank or "", chat)
+        configs = configurations(modes or [], weights or [], int(top_k), float(threshold), rerank or "", chat,
+                                 cross or ["kb"])
         if not configs:
             st.warning(t("eval.need_mode"), icon="✍️")
             return

@@ -84,6 +84,22 @@ class KnowledgeBase(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
+class GlossaryTerm(Base):
+    """A term and its counterpart in another language (租户 <-> tenant): a search for either also looks for the
+    other (core/glossary.py). The keys are the normalised texts, so a pair is stored once whatever its case."""
+
+    __tablename__ = "glossary_terms"
+    __table_args__ = (Index("uq_glossary_pair", "kb_id", "term_key", "translation_key", unique=True),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kb_id: Mapped[str] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"))
+    term: Mapped[str] = mapped_column(String(255))
+    translation: Mapped[str] = mapped_column(String(255))
+    term_key: Mapped[str] = mapped_column(String(255))
+    translation_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class UploadFile(Base):
     """A stored file: a document's original, or an upload kept for later use (core/files.py)."""
 

@@ -127,7 +127,8 @@ def retrieved_column(run: RunInfo, r: QuestionResult) -> None:
         st.markdown(f"💬 {r.answer}")
     cfg = run.config
     link("hit_testing", t("eval.open_hit_testing"), icon="🎯", kb=run.kb_ids[0], q=r.question, mode=cfg.mode,
-         k=str(cfg.top_k), threshold=str(cfg.threshold), weight=str(cfg.vector_weight))
+         k=str(cfg.top_k), threshold=str(cfg.threshold), weight=str(cfg.vector_weight),
+         cross={None: "", True: "all", False: "off"}[cfg.cross_language])
 
 
 def drill_down(runs: list[RunInfo], results: dict[str, list[QuestionResult]]) -> None:
