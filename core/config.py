@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     rerank_base_url: str = ""
     rerank_api_key: str = ""
     ui_password: str = ""
+    secret_key: str = Field("", description="Server secret for signed URLs, sealed values and users' access tokens; "
+                                            "empty = a random one kept in the data dir (secret_key).")
+    # User accounts (core/users.py): sign-up, sign-in, access tokens.
+    allow_signup: bool = Field(True, description="Anyone may create an account, which comes with a workspace of "
+                                                 "its own; false = only the admin adds users.")
+    token_ttl_minutes: int = Field(1440, ge=5, le=525_600, description="How long a user's access token is valid.")
+    password_hash_rounds: int = Field(12, ge=4, le=16, description="bcrypt cost of stored passwords (2^n rounds).")
     allow_private_urls: bool = Field(False, description="Let URL imports and tools reach private addresses.")
     # Built-in tools that need a service of their own (core/tools/builtin.py).
     serper_api_key: str = Field("", description="serper.dev key for the built-in Google web search tool.")
@@ -79,6 +86,10 @@ class Settings(BaseSettings):
     @property
     def admin_key_file(self) -> Path:
         return self.resolved_data_dir / "admin_api_key"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.resolved_data_dir / "secret_key"
 
     @property
     def max_upload_bytes(self) -> int:

@@ -22,8 +22,10 @@ from core.ingestion.worker import IngestionWorkers
 from core.knowledge import KnowledgeService
 from core.model_configs import ModelService
 from core.retrieval import RetrievalService
+from core.secrets import Sealer
 from core.tenants import TenantService
 from core.tools import ToolService
+from core.users import UserService
 from core.voice import VoiceService
 from storage.db import Database, migrate
 from storage.files import BlobStore
@@ -49,6 +51,8 @@ class Services:
     chat: ChatService
     tools: ToolService
     voice: VoiceService
+    sealer: Sealer
+    users: UserService
     admin_api_key: str = ""
 
     def health(self) -> dict:
@@ -93,6 +97,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     retrieval = RetrievalService(db, vectors, embeddings, settings)
     tools = ToolService(db, settings, retrieval)
     assistants = AssistantService(db, models, tools)
+    sealer = Sealer(settings)
     services = Services(
         settings=settings, db=db, vectors=vectors, blobs=blobs, embeddings=embeddings, tenants=tenants,
         knowledge=KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify),
@@ -102,7 +107,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
         retrieval=retrieval,
         tasks=queue, workers=workers, models=models, assistants=assistants,
         chat=ChatService(db, retrieval, assistants, models, tools=tools), tools=tools,
-        voice=VoiceService(settings, models),
+        voice=VoiceService(settings, models), sealer=sealer, users=UserService(db, settings, sealer),
     )
     services.admin_api_key = tenants.ensure_default()
     if start_workers:

@@ -50,3 +50,19 @@ class ProviderError(AlmanacError):
     """An external model provider failed or is unreachable."""
 
     status = 502
+
+
+class AuthenticationFailed(AlmanacError):
+    """A sign-in or access token that does not identify anyone (wording never says which part was wrong)."""
+
+    status = 401
+
+
+class RateLimited(AlmanacError):
+    """Too many attempts; `retry_after` seconds until the next one is accepted."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = retry_after
