@@ -262,7 +262,9 @@ class AssistantService:
         return None
 
     def list(self, tenant_id: str, *, kind: str | None = None, name: str = "", assistant_id: str = "",
-             page: int = 1, page_size: int = 30, order_by: str = "created_at", desc: bool = True) -> Page:
+             search: str = "", page: int = 1, page_size: int = 30, order_by: str = "created_at",
+             desc: bool = True) -> Page:
+        """`name` matches a whole name, `search` any part of it (both case-insensitive)."""
         check_paging(page, page_size)
         if order_by not in ("created_at", "updated_at", "name"):
             raise InvalidInput("order_by must be one of: created_at, updated_at, name")
@@ -273,6 +275,8 @@ class AssistantService:
             q = q.where(Assistant.id == assistant_id)
         if name:
             q = q.where(func.lower(Assistant.name) == name.strip().lower())
+        if search.strip():
+            q = q.where(func.lower(Assistant.name).contains(search.strip().lower(), autoescape=True))
         col = getattr(Assistant, order_by)
         with self.db.session() as s:
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0

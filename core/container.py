@@ -106,7 +106,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
         chunks=ChunkService(db, vectors, embeddings),
         retrieval=retrieval,
         tasks=queue, workers=workers, models=models, assistants=assistants,
-        chat=ChatService(db, retrieval, assistants, models, tools=tools), tools=tools,
+        chat=ChatService(db, retrieval, assistants, models, tools=tools, read_limits=read_limits), tools=tools,
         voice=VoiceService(settings, models), sealer=sealer, users=UserService(db, settings, sealer),
     )
     services.admin_api_key = tenants.ensure_default()

@@ -8,12 +8,13 @@ import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from pydantic import BaseModel
 from sqlalchemy import select, update
 
 from core.config import Settings
-from core.errors import Forbidden, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound
 from storage.db import Database, insert_ignore
 from storage.orm import ApiKey, Tenant, new_id, utcnow
 
@@ -28,6 +29,20 @@ def hash_key(key: str) -> str:
 
 def generate_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+class ApiKeyInfo(BaseModel):
+    id: str
+    tenant_id: str
+    name: str
+    prefix: str  # the key's first characters: enough to tell keys apart
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def key_info(k: ApiKey) -> ApiKeyInfo:
+    return ApiKeyInfo(id=k.id, tenant_id=k.tenant_id, name=k.name, prefix=k.key_prefix, created_at=k.created_at,
+                      last_used_at=k.last_used_at)
 
 
 class TenantService:
@@ -77,6 +92,36 @@ class TenantService:
                 raise NotFound(f"Tenant '{tenant_id}' not found")
             s.add(ApiKey(tenant_id=tenant_id, name=name, key_hash=hash_key(key), key_prefix=key[:12]))
         return key
+
+    def name_of(self, tenant_id: str) -> str:
+        with self.db.session() as s:
+            tenant = s.get(Tenant, tenant_id)
+            if tenant is None:
+                raise NotFound(f"Tenant '{tenant_id}' not found", kind="tenant", ident=tenant_id)
+            return tenant.name
+
+    def list_keys(self, tenant_id: str) -> list[ApiKeyInfo]:
+        with self.db.session() as s:
+            return [key_info(k) for k in s.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant_id)
+                                                   .order_by(ApiKey.created_at, ApiKey.id))]
+
+    def revoke_key(self, tenant_id: str, key_id: str) -> ApiKeyInfo:
+        """Delete one of the tenant's keys; it stops working at once."""
+        with self.db.session() as s:
+            key = s.get(ApiKey, key_id) if isinstance(key_id, str) and key_id else None
+            if key is None or key.tenant_id != tenant_id:
+                raise NotFound(f"The tenant has no key '{key_id}'", kind="api_key", ident=str(key_id))
+            if tenant_id == DEFAULT_TENANT_ID and key.name == "admin" and self._is_configured_admin(key):
+                raise InvalidInput("This is the admin key of ALMANAC_ADMIN_API_KEY or data/admin_api_key, restored at "
+                                   "every start: change that setting or file instead")
+            s.delete(key)
+            return key_info(key)
+
+    def _is_configured_admin(self, key: ApiKey) -> bool:
+        configured = self.settings.admin_api_key
+        if not configured and self.settings.admin_key_file.exists():
+            configured = self.settings.admin_key_file.read_text().strip()
+        return bool(configured) and hash_key(configured) == key.key_hash
 
     def resolve(self, key: str) -> str:
         """The tenant an API key belongs to; Forbidden when the key is unknown. Reads only: the key's

@@ -1,7 +1,7 @@
 import pytest
 
 from core.config import Settings
-from core.errors import Forbidden
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.tenants import DEFAULT_TENANT_ID, TenantService
 from storage.db import Database, migrate
 
@@ -57,3 +57,19 @@ def test_resolving_a_key_stamps_its_use_in_the_background_at_most_once_a_minute(
     assert len([w for w in writes if "api_keys" in w]) == 1
     with svc.db.session() as s:
         assert s.scalar(select(ApiKey.last_used_at)) is not None
+
+
+def test_keys_are_listed_by_prefix_and_revoked(svc):
+    tenant = svc.tenants.create_tenant("keys")
+    key = svc.tenants.create_api_key(tenant, "ci")
+    (info,) = svc.tenants.list_keys(tenant)
+    assert (info.name, info.prefix) == ("ci", key[:12]) and key not in info.model_dump_json()
+    assert svc.tenants.resolve(key) == tenant
+    with pytest.raises(NotFound):
+        svc.tenants.revoke_key("default", info.id)  # another tenant's key is not found
+    assert svc.tenants.revoke_key(tenant, info.id).id == info.id
+    with pytest.raises(Forbidden):
+        svc.tenants.resolve(key)
+    (admin,) = svc.tenants.list_keys("default")
+    with pytest.raises(InvalidInput, match="restored at every start"):
+        svc.tenants.revoke_key("default", admin.id)
