@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 from api.common.auth import read_credential
 from api.common.errors import Unauthenticated
 
-DIALECTS = ("ragflow", "openai")
+DIALECTS = ("ragflow", "openai", "agentchat")
 EXTRA_ROUTERS = ("api.voice",)  # not (yet) part of a dialect package
 SHARED_ROUTES: set[tuple[str, str]] = set()  # (method, path) served by two dialects, dispatched by credential
 SHARED_PREFIX = "/api/v1"

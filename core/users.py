@@ -25,7 +25,7 @@ from functools import cached_property
 import bcrypt
 import jwt
 from pydantic import BaseModel
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from core.config import Settings
 from core.errors import AuthenticationFailed, Conflict, Forbidden, InvalidInput, NotFound, RateLimited
@@ -260,8 +260,9 @@ class UserService:
             ok = self._matches(str(password or ""), hashed) and user is not None and not user.disabled
             if ok:
                 s.execute(delete(LoginFailure).where(LoginFailure.key == keys[0]))
-                user.last_login_at = utcnow()
-                s.flush()
+                s.execute(update(User).where(User.id == user.id)  # a sign-in is not a change of the account
+                          .values(last_login_at=utcnow(), updated_at=User.updated_at))
+                s.refresh(user)
                 info = user_info(user)
             else:
                 s.add_all([LoginFailure(key=k) for k in keys])

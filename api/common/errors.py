@@ -47,7 +47,9 @@ def validation_problems(exc: RequestValidationError) -> list[tuple[str, str]]:
         if err.get("type") == "json_invalid":
             problems.append(("", f"Invalid JSON body: {err.get('ctx', {}).get('error', 'cannot be decoded')}"))
             continue
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+            loc = loc[1:]  # where it came from, not a field (a field may well be called `query`)
         problems.append((".".join(loc) or "body", str(err.get("msg", "invalid")).removeprefix("Value error, ")))
     return problems or [("body", "Invalid request")]
 

@@ -162,9 +162,9 @@ class ToolService:
                              .offset((page - 1) * page_size).limit(page_size)).all()
             return Page(items=[provider_info(r) for r in rows], total=total, page=page, page_size=page_size)
 
-    def delete_provider(self, tenant_id: str, provider_id: str) -> None:
+    def delete_provider(self, tenant_id: str, provider_id: str, *, kind: str | None = None) -> None:
         with self.db.session() as s:
-            s.delete(self._load(s, tenant_id, provider_id))
+            s.delete(self._load(s, tenant_id, provider_id, kind))
 
     # -------------------------------------------------------------------------------------- API providers
     def validate_openapi_schema(self, text: str) -> list[ToolInfo]:
