@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.schemas import KnowledgeBaseInfo, SearchHit
 from pages.components.chunk_card import badge, inject_css, keyword_badges, meta_badges, query_terms, show_text
-from pages.components.common import TENANT, attempt, fmt_time, kb_picker, link, page_header, services
+from pages.components.common import attempt, fmt_time, kb_picker, link, page_header, services, tenant
 from pages.components.i18n import t
 
 MODES = ("semantic", "full_text", "hybrid")
@@ -98,7 +98,7 @@ def run_search(kb: KnowledgeBaseInfo) -> None:
     threshold = float(st.session_state[key("threshold", kb.id)])
     started = time.perf_counter()
     hits = attempt(lambda: svc.retrieval.search(
-        TENANT, [kb.id], query, mode=mode, top_k=int(st.session_state[key("top_k", kb.id)]), threshold=threshold,
+        tenant(), [kb.id], query, mode=mode, top_k=int(st.session_state[key("top_k", kb.id)]), threshold=threshold,
         vector_weight=float(st.session_state[key("weight", kb.id)]) if mode == "hybrid" else None, source="ui"))
     if hits is not None:
         st.session_state[RESULT] = {"kb": kb.id, "query": query, "mode": mode, "threshold": threshold, "hits": hits,
@@ -163,7 +163,7 @@ def results(kb: KnowledgeBaseInfo) -> None:
 
 def recent_queries(kb: KnowledgeBaseInfo) -> None:
     st.subheader(f"🕘 {t('hit_testing.recent')}")
-    entries = attempt(lambda: svc.retrieval.recent_queries(TENANT, kb.id, limit=30)) or []
+    entries = attempt(lambda: svc.retrieval.recent_queries(tenant(), kb.id, limit=30)) or []
     seen: set[tuple[str, str]] = set()
     shown = 0
     for q in entries:

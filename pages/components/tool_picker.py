@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.tools.base import ProviderInfo, ToolInfo, ToolParam
 from pages.components.chunk_card import badge
-from pages.components.common import TENANT, link, services
+from pages.components.common import link, services, tenant
 from pages.components.i18n import t
 
 CATEGORY_ICONS = {"knowledge": "📚", "utility": "🧮", "web": "🌐", "search": "🔎", "image": "🎨"}
@@ -41,8 +41,8 @@ def load_catalogue() -> Catalogue:
     tools = services().tools
     return Catalogue(
         builtin=tools.builtin_providers(),
-        api=tools.list_providers(TENANT, kind="api", page_size=MAX_CUSTOM_PROVIDERS).items,
-        mcp=tools.list_providers(TENANT, kind="mcp", page_size=MAX_CUSTOM_PROVIDERS).items,
+        api=tools.list_providers(tenant(), kind="api", page_size=MAX_CUSTOM_PROVIDERS).items,
+        mcp=tools.list_providers(tenant(), kind="mcp", page_size=MAX_CUSTOM_PROVIDERS).items,
     )
 
 
