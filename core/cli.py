@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.cli_models import find_model, models_app
+from core.cli_users import users_app
 from core.container import Services, build_services
 from core.errors import AlmanacError, InvalidInput, NotFound
 from core.schemas import FINAL_STATES
@@ -31,6 +32,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 kb_app = typer.Typer(no_args_is_help=True, help="Create, list and delete knowledge bases.")
 app.add_typer(kb_app, name="kb")
 app.add_typer(models_app, name="models")
+app.add_typer(users_app, name="user")
 console = Console()
 TENANT = DEFAULT_TENANT_ID
 

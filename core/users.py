@@ -138,9 +138,10 @@ class UserService:
         with self.db.session() as s:
             return s.scalar(select(User.id).limit(1)) is not None
 
-    def signup(self, name: str, password: str, email: str = "") -> UserInfo:
-        """A new account with a workspace of its own (Forbidden when sign-up is turned off)."""
-        if not self.settings.allow_signup:
+    def signup(self, name: str, password: str, email: str = "", *, by_admin: bool = False) -> UserInfo:
+        """A new account with a workspace of its own (Forbidden when sign-up is turned off, unless the
+        administrator makes it)."""
+        if not self.settings.allow_signup and not by_admin:
             raise Forbidden("Sign-up is turned off on this server; ask its administrator for an account")
         name, password, email = clean_name(name), check_password(password), clean_email(email)
         hashed = self._hash(password)
