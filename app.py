@@ -9,14 +9,16 @@ from pages.components.common import PAGES, fmt_time, link, services, status_badg
 from pages.components.i18n import LANGUAGES, t
 
 
-def sidebar() -> None:
-    """Name and language, also on the sign-in screen."""
+def sidebar():  # noqa: ANN201 - a Streamlit container
+    """Name and language, also on the sign-in screen; returns the place of the account box (filled once signed in)."""
     with st.sidebar:
         st.markdown(f"### 📚 {t('app.name')}")
         st.caption(t("app.tagline"))
+        account = st.container()
         codes = list(LANGUAGES)
         st.session_state.setdefault("lang", "en")
         st.selectbox(t("sidebar.language"), codes, key="lang", format_func=LANGUAGES.get)
+    return account
 
 
 def home() -> None:
@@ -85,9 +87,9 @@ def recent_queries(kb_names: dict[str, str]) -> None:
 
 
 st.set_page_config(page_title="Almanac", page_icon="📚", layout="wide")
-sidebar()
+account_box = sidebar()
 if gate():
-    with st.sidebar:
+    with account_box:
         sidebar_box()
     navigation = st.navigation({
         t("nav.section.workspace"): [st.Page(home, title=t("nav.home"), icon="🏠", default=True),

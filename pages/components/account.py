@@ -128,9 +128,11 @@ def sidebar_box() -> None:
             st.session_state[WANTS_ACCOUNT] = True
             st.rerun()
         return
-    st.markdown(f"👤 **{user.name}**")
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    left.markdown(f"👤 **{user.name}**")
+    signed_out = right.button(t("account.sign_out"), key="sign_out", type="tertiary", help=t("account.sign_out_help"))
     st.caption(t("sidebar.workspace", name=services().tenants.name_of(user.tenant_id)))
-    if st.button(t("account.sign_out"), icon=":material/logout:", use_container_width=True, key="sign_out"):
+    if signed_out:
         try:
             services().users.logout(st.session_state.get(TOKEN, ""))
         except AuthenticationFailed:
