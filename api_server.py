@@ -14,12 +14,11 @@ os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-from fastapi import FastAPI, HTTPException  # noqa: E402
-from fastapi.responses import JSONResponse, RedirectResponse, Response  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from fastapi.responses import JSONResponse, RedirectResponse  # noqa: E402
 
 from core.config import Settings  # noqa: E402
 from core.container import build_services, set_services  # noqa: E402
-from core.errors import NotFound  # noqa: E402
 
 ROOT = Path(__file__).parent
 log = logging.getLogger("almanac")
@@ -81,15 +80,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> JSONResponse:
         report = app.state.services.health()
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
-
-    @app.get("/builtin-tools/{provider}/icon", tags=["tools"], response_class=Response)
-    def builtin_tool_icon(provider: str) -> Response:
-        """A built-in tool provider's icon (public: pages show it in <img> tags). LLMOps 2.4."""
-        try:
-            content, media_type = app.state.services.tools.builtin_icon(provider)
-        except NotFound as exc:
-            raise HTTPException(404, exc.message) from None
-        return Response(content, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
 
     # REST dialects at their documented paths (each renders its own error envelope).
     from api.mount import mount_dialects

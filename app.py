@@ -99,6 +99,7 @@ if gate():
             st.Page(PAGES["documents"], title=t("nav.documents"), icon="📄"),
             st.Page(PAGES["chunks"], title=t("nav.chunks"), icon="🧩"),
             st.Page(PAGES["hit_testing"], title=t("nav.hit_testing"), icon="🎯"),
+            st.Page(PAGES["evaluation"], title=t("nav.evaluation"), icon="🧪"),
         ],
         t("nav.section.chat"): [
             st.Page(PAGES["chat"], title=t("nav.chat"), icon="💬"),

@@ -7,7 +7,8 @@ Three dialects share `/api/v1` (RAGFlow, WeKnora, AgentChat), so the order of ro
   and hands each request to the dialect its credential names (CREDENTIAL_DIALECTS). An undeclared claim is a
   mistake and stops the app from starting;
 - a request for an unknown `/api/v1` path gets a 404 (405 for a known path with another method) in the
-  envelope of the caller's dialect, again chosen by the credential.
+  envelope of the caller's dialect, again chosen by the credential; under a prefix only one dialect uses
+  (its package's ROOT_PREFIXES, e.g. LLMOps' /datasets), in that dialect's envelope.
 A dialect is a package `api/<name>` with `routers()` (routers whose routes carry their full documented paths;
 never nested with include_router, so routes of different dialects can be ordered together) and
 `render_error(exc)` (its error envelope). Adding one = one line in DIALECTS.
@@ -27,8 +28,8 @@ from starlette.types import Receive, Scope, Send
 from api.common.auth import read_credential
 from api.common.errors import Unauthenticated
 
-DIALECTS = ("ragflow", "openai", "agentchat")
-EXTRA_ROUTERS = ("api.voice",)  # not (yet) part of a dialect package
+DIALECTS = ("ragflow", "openai", "weknora", "llmops", "agentchat")
+EXTRA_ROUTERS = ("api.voice", "api.files")  # not (yet) part of a dialect package; signed file URLs
 SHARED_ROUTES: set[tuple[str, str]] = set()  # (method, path) served by two dialects, dispatched by credential
 SHARED_PREFIX = "/api/v1"
 # Who sends what: WeKnora's clients `X-API-Key`, AgentChat's a login JWT, RAGFlow's `Authorization: Bearer <key>`.
@@ -118,13 +119,23 @@ def mount_dialects(app: FastAPI) -> None:
         own = sorted((route for dialect, route in routes if dialect == name), key=specificity)
         app.router.routes.append(Mount(f"/{name}", routes=own))
 
-    async def unmatched(request: Request) -> Response:
-        """No route for this /api/v1 path: 404, or 405 when the path exists with other methods."""
-        known_path = any(route is not fallback and route.matches(request.scope)[0] == Match.PARTIAL
-                         for route in app.router.routes)
-        error = HTTPException(405, f"Method {request.method} is not allowed for {request.url.path}") if known_path \
-            else HTTPException(404, f"No such endpoint: {request.method} {request.url.path}")
-        return renderers.get(credential_dialect(request), renderers["ragflow"])(error)
+    fallbacks: list[Route] = []
 
-    fallback = Route(SHARED_PREFIX + "/{rest:path}", unmatched, methods=HTTP_METHODS, include_in_schema=False)
-    app.router.routes.append(fallback)
+    def unmatched(render: Callable[[Exception], Response] | None) -> Callable:
+        async def answer(request: Request) -> Response:
+            """No route for this path: 404, or 405 when the path exists with other methods; in the envelope of
+            the prefix's dialect, or (on the shared /api/v1) of the caller's."""
+            known_path = any(route not in fallbacks and route.matches(request.scope)[0] == Match.PARTIAL
+                             for route in app.router.routes)
+            error = HTTPException(405, f"Method {request.method} is not allowed for {request.url.path}") \
+                if known_path else HTTPException(404, f"No such endpoint: {request.method} {request.url.path}")
+            return (render or renderers.get(credential_dialect(request), renderers["ragflow"]))(error)
+
+        return answer
+
+    own_prefixes = [(prefix, renderers[name]) for name in DIALECTS
+                    for prefix in getattr(import_module(f"api.{name}"), "ROOT_PREFIXES", ())]
+    for prefix, render in [(SHARED_PREFIX, None), *own_prefixes]:
+        for path in (prefix, prefix + "/{rest:path}"):
+            fallbacks.append(Route(path, unmatched(render), methods=HTTP_METHODS, include_in_schema=False))
+    app.router.routes.extend(fallbacks)

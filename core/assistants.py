@@ -26,8 +26,8 @@ from storage.db import Database
 from storage.orm import Assistant, utcnow
 
 KINDS = ("chat", "agent")
-UPDATABLE = {"name", "avatar", "description", "kb_ids", "llm", "prompt", "strategy", "tools"}
-SNAPSHOT = ("kb_ids", "llm", "prompt", "strategy", "tools")  # what publishing freezes
+UPDATABLE = {"name", "avatar", "description", "kb_ids", "llm", "prompt", "strategy", "tools", "extra"}
+SNAPSHOT = ("kb_ids", "llm", "prompt", "strategy", "tools", "extra")  # what publishing freezes
 
 DEFAULT_SYSTEM = (
     "You are an intelligent assistant. Please summarize the content of the knowledge base to answer the "
@@ -65,6 +65,7 @@ class PromptSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     system: str = DEFAULT_SYSTEM  # RAGFlow's `prompt`; {knowledge} is replaced by the numbered passages
     similarity_threshold: float = Field(0.2, ge=0.0, le=1.0)
+    search_mode: Literal["semantic", "full_text", "hybrid"] = "hybrid"
     keywords_similarity_weight: float = Field(0.7, ge=0.0, le=1.0)  # vector weight = 1 - this
     top_n: int = Field(6, ge=1, le=100)  # passages given to the model
     top_k: int = Field(1024, ge=1, le=10_000)  # candidate pool for the reranker
@@ -95,15 +96,6 @@ class StrategySettings(BaseModel):
     tool_timeout: float = Field(30.0, ge=1.0, le=300.0)  # seconds one tool call may take
     tool_mode: Literal["auto", "function_calling", "react"] = "auto"  # auto: native calls, ReAct if unsupported
 
-    @field_validator("fallback_strategy", mode="before")
-    @classmethod
-    def _weknora_names(cls, v: Any) -> Any:
-        # WeKnora spells them FIXED_RESPONSE / NO_FALLBACK.
-        if isinstance(v, str):
-            v = v.strip().lower()
-            return "model" if v in ("no_fallback", "") else v
-        return v
-
 
 class AssistantInfo(BaseModel):
     id: str
@@ -117,7 +109,8 @@ class AssistantInfo(BaseModel):
     prompt: PromptSettings
     strategy: StrategySettings
     tools: list[dict[str, Any]]  # ToolRef dumps (core/tools/base.py)
-    published: dict[str, Any] | None  # the snapshot sessions run (kb_ids, llm, prompt, strategy, tools)
+    extra: dict[str, Any]  # dialect settings kept verbatim, by dialect ({"llmops": {...}})
+    published: dict[str, Any] | None  # the snapshot sessions run (kb_ids, llm, prompt, strategy, tools, extra)
     published_at: datetime | None
     draft_changed: bool  # the draft differs from what is published
     access_token: str  # "" = the public chat page is open to anyone with the link
@@ -137,12 +130,14 @@ class ChatSettings(BaseModel):
 
 def draft_of(a: Assistant) -> dict[str, Any]:
     return {"kb_ids": list(a.kb_ids or []), "llm": dict(a.llm or {}), "prompt": dict(a.prompt or {}),
-            "strategy": dict(a.strategy or {}), "tools": list(a.tools or [])}
+            "strategy": dict(a.strategy or {}), "tools": list(a.tools or []), "extra": dict(a.extra or {})}
 
 
 def published_of(a: Assistant) -> dict[str, Any] | None:
     """What sessions outside debugging run: a chat assistant is live; an agent runs its last publication."""
-    return draft_of(a) if a.kind == "chat" else a.published
+    if a.kind == "chat":
+        return draft_of(a)
+    return {"extra": {}, **a.published} if a.published is not None else None  # snapshots before `extra` had none
 
 
 def run_config(a: Assistant, channel: str) -> dict[str, Any]:
@@ -165,7 +160,8 @@ def assistant_info(a: Assistant) -> AssistantInfo:
         kb_ids=list(a.kb_ids or []), llm=LLMSettings.model_validate(a.llm or {}),
         prompt=PromptSettings.model_validate(a.prompt or {}),
         strategy=StrategySettings.model_validate(a.strategy or {}), tools=list(a.tools or []),
-        published=published, published_at=a.published_at if a.kind == "agent" else a.updated_at,
+        extra=dict(a.extra or {}), published=published,
+        published_at=a.published_at if a.kind == "agent" else a.updated_at,
         draft_changed=published != draft_of(a), access_token=a.access_token or "",
         created_at=a.created_at, updated_at=a.updated_at,
     )
@@ -229,7 +225,8 @@ class AssistantService:
     # ------------------------------------------------------------------ CRUD
     def create(self, tenant_id: str, name: str, *, kind: str = "chat", avatar: str = "", description: str = "",
                kb_ids: list[str] | None = None, llm: dict | None = None, prompt: dict | None = None,
-               strategy: dict | None = None, tools: list[str] | None = None, publish: bool = False) -> AssistantInfo:
+               strategy: dict | None = None, tools: list[str] | None = None,
+               extra: dict | None = None, publish: bool = False) -> AssistantInfo:
         """A new assistant; `publish` also publishes an agent at once (a live agent, as AgentChat's are)."""
         if kind not in KINDS:
             raise InvalidInput(f"Unknown assistant kind '{kind}' (valid: {', '.join(KINDS)})")
@@ -244,7 +241,7 @@ class AssistantService:
                           avatar=avatar or "", description=description or "",
                           kb_ids=self._check_kbs(s, tenant_id, kb_ids), llm=llm_s.model_dump(),
                           prompt=prompt_s.model_dump(), strategy=strategy_s.model_dump(),
-                          tools=self._check_tools(tenant_id, tools))
+                          tools=self._check_tools(tenant_id, tools), extra=_check_extra(extra, {}))
             if publish:
                 _publish(a)
             s.add(a)
@@ -272,7 +269,7 @@ class AssistantService:
     def list(self, tenant_id: str, *, kind: str | None = None, name: str = "", assistant_id: str = "",
              search: str = "", page: int = 1, page_size: int = 30, order_by: str = "created_at",
              desc: bool = True) -> Page:
-        """`name` matches a whole name, `search` any part of it (both case-insensitive)."""
+        """`name` matches a whole name, `search` a part of it (both case-insensitively)."""
         check_paging(page, page_size)
         if order_by not in ("created_at", "updated_at", "name"):
             raise InvalidInput("order_by must be one of: created_at, updated_at, name")
@@ -293,8 +290,8 @@ class AssistantService:
             return Page(items=[assistant_info(a) for a in rows], total=total, page=page, page_size=page_size)
 
     def update(self, tenant_id: str, assistant_id: str, *, publish: bool = False, **changes: Any) -> AssistantInfo:
-        """llm / prompt / strategy are merged into the stored settings (omitted keys keep their value);
-        `publish` also publishes the new draft of an agent."""
+        """llm / prompt / strategy are merged into the stored settings (omitted keys keep their value); so is
+        `extra`, by dialect (a dialect's entry is replaced whole). `publish` also publishes an agent's new draft."""
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise InvalidInput(f"Cannot update: {', '.join(sorted(unknown))}")
@@ -306,6 +303,8 @@ class AssistantService:
                 a.kb_ids = self._check_kbs(s, tenant_id, changes.pop("kb_ids"))
             if "tools" in changes:
                 a.tools = self._check_tools(tenant_id, changes.pop("tools"))
+            if "extra" in changes:
+                a.extra = _check_extra(changes.pop("extra"), a.extra or {})
             for field, model in (("llm", LLMSettings), ("prompt", PromptSettings), ("strategy", StrategySettings)):
                 if field in changes:
                     merged = parse_config(model, {**(getattr(a, field) or {}), **(changes.pop(field) or {})})
@@ -358,3 +357,11 @@ class AssistantService:
         """Its conversations and messages go with it (database cascade); with `kind`, only one of that kind."""
         with self.db.session() as s:
             s.delete(load_assistant(s, tenant_id, assistant_id, kind))
+
+
+def _check_extra(extra: Any, current: dict[str, Any]) -> dict[str, Any]:
+    if extra is None:
+        return dict(current)
+    if not isinstance(extra, dict) or not all(isinstance(v, dict) for v in extra.values()):
+        raise InvalidInput("extra must map each dialect to an object of its settings")
+    return {**current, **extra}

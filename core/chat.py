@@ -121,12 +121,20 @@ class ChatService(Conversations):
                 self._llms.popitem(last=False)
             return llm
 
-    def generate_title(self, tenant_id: str, conversation_id: str) -> ConversationInfo:
-        """A title from the first question (and answer): by the LLM when there is one, else the question shortened."""
+    def generate_title(self, tenant_id: str, conversation_id: str,
+                       turns: list[dict[str, str]] | None = None) -> ConversationInfo:
+        """A title from the first question (and answer): by the LLM when there is one, else the question shortened.
+
+        `turns` (role/content) stand in for the session's own messages when a client sends them."""
+        if turns is not None and any(t.get("role") not in ("user", "assistant") or not isinstance(t.get("content"), str)
+                                     for t in turns):
+            raise InvalidInput("Each message needs a role (user or assistant) and text content")
         with self.db.session() as s:
             c = self._conv(s, tenant_id, conversation_id)
             settings, _ = self._settings(s, c)
-            turns = self._history(self._messages(s, c.id), 1_000)[:2]
+            if turns is None:
+                turns = self._history(self._messages(s, c.id), 1_000)
+            turns = [t for t in turns if t["content"].strip()][:2]
         if not turns:
             return self.get_session(tenant_id, conversation_id)  # nothing asked yet: keep the title
         title = ""
@@ -360,7 +368,7 @@ class ChatService(Conversations):
     def _retrieve(self, job: _Job, query: str) -> list[dict]:
         p = job.settings.prompt
         pool = min(p.top_k, max(p.top_n, RERANK_POOL)) if p.rerank_model else p.top_n
-        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, mode="hybrid", top_k=min(pool, 1000),
+        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, mode=p.search_mode, top_k=min(pool, 1000),
                                      threshold=p.similarity_threshold, vector_weight=1 - p.keywords_similarity_weight,
                                      rerank_model=p.rerank_model or None, source="chat")
         return [passage(h) for h in hits[: p.top_n]]

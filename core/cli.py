@@ -21,7 +21,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.cli_eval import eval_command
 from core.cli_models import find_model, models_app
+from core.cli_tenants import register_tenant_commands
 from core.cli_users import users_app
 from core.container import Services, build_services
 from core.errors import AlmanacError, InvalidInput, NotFound
@@ -32,6 +34,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 kb_app = typer.Typer(no_args_is_help=True, help="Create, list and delete knowledge bases.")
 app.add_typer(kb_app, name="kb")
 app.add_typer(models_app, name="models")
+register_tenant_commands(app)  # tenant ..., key ...
+app.command("eval")(eval_command)
 app.add_typer(users_app, name="user")
 console = Console()
 TENANT = DEFAULT_TENANT_ID

@@ -18,7 +18,10 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 8000
     admin_api_key: str = Field("", description="The default tenant's API key; generated on first start when empty.")
+    secret_key: str = Field("", description="Secret that seals stored API keys; empty = a random one kept in the "
+                                            "data dir (secret_key, owner-only).")
     ingest_workers: int = Field(2, ge=0, le=32, description="Concurrent ingestion tasks in this process (0 = none).")
+    eval_workers: int = Field(1, ge=0, le=8, description="Concurrent evaluation runs in this process (0 = none).")
     max_upload_mb: int = Field(100, ge=1)
     # Bounds on one document (core/ingestion/readers): a small file must not hold a worker for long.
     max_expanded_mb: int = Field(200, ge=1, description="Largest unpacked size of a zip-based document "
@@ -39,6 +42,15 @@ class Settings(BaseSettings):
                                                  "its own; false = only the admin adds users.")
     token_ttl_minutes: int = Field(1440, ge=5, le=525_600, description="How long a user's access token is valid.")
     password_hash_rounds: int = Field(12, ge=4, le=16, description="bcrypt cost of stored passwords (2^n rounds).")
+    # The file storage service (core/files.py): uploads kept for later use, served by expiring signed URLs.
+    file_max_mb: int = Field(15, ge=1, description="Largest file accepted by the file storage service.")
+    file_extensions: str = Field("txt,text,log,md,markdown,pdf,docx,html,htm,xhtml,csv,tsv,xlsx,xlsm,json,jsonl,"
+                                 "jpg,jpeg,png,gif,webp,mp3,wav,m4a,webm,ogg,flac",
+                                 description="Extensions the file storage service accepts (comma-separated).")
+    image_extensions: str = Field("jpg,jpeg,png,gif,webp", description="Extensions accepted as images.")
+    file_url_ttl_s: int = Field(3600, ge=10, description="Lifetime of a signed file URL, in seconds.")
+    image_url_ttl_s: int = Field(365 * 86400, ge=10, description="Lifetime of a signed image URL (images become "
+                                                                "icons and avatars, so they live long).")
     allow_private_urls: bool = Field(False, description="Let URL imports and tools reach private addresses.")
     # Built-in tools that need a service of their own (core/tools/builtin.py).
     serper_api_key: str = Field("", description="serper.dev key for the built-in Google web search tool.")
@@ -84,13 +96,30 @@ class Settings(BaseSettings):
         return self.resolved_data_dir / "chroma"
 
     @property
-    def admin_key_file(self) -> Path:
-        return self.resolved_data_dir / "admin_api_key"
-
-    @property
     def secret_key_file(self) -> Path:
         return self.resolved_data_dir / "secret_key"
 
     @property
+    def file_max_bytes(self) -> int:
+        return self.file_max_mb * 1024 * 1024
+
+    @property
+    def allowed_file_extensions(self) -> frozenset[str]:
+        return _extension_set(self.file_extensions)
+
+    @property
+    def allowed_image_extensions(self) -> frozenset[str]:
+        return _extension_set(self.image_extensions)
+
+    @property
+    def admin_key_file(self) -> Path:
+        return self.resolved_data_dir / "admin_api_key"
+
+    @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+
+def _extension_set(text: str) -> frozenset[str]:
+    """"md, .PDF,txt" -> {"md", "pdf", "txt"}."""
+    return frozenset(e.strip().lstrip(".").lower() for e in text.split(",") if e.strip())

@@ -15,6 +15,8 @@ from core.chunks import ChunkService
 from core.config import Settings
 from core.documents import DocumentService
 from core.embedding import EmbeddingService
+from core.evaluation import EvaluationService, EvaluationWorkers, RunExecutor
+from core.files import FileService
 from core.ingestion.pipeline import Pipeline
 from core.ingestion.readers import ReadLimits
 from core.ingestion.tasks import TaskQueue
@@ -51,7 +53,10 @@ class Services:
     chat: ChatService
     tools: ToolService
     voice: VoiceService
+    evaluation: EvaluationService
+    eval_workers: EvaluationWorkers
     sealer: Sealer
+    files: FileService
     users: UserService
     admin_api_key: str = ""
 
@@ -74,6 +79,7 @@ class Services:
 
     def close(self) -> None:
         self.workers.stop()
+        self.eval_workers.stop()  # a run in progress is handed back and resumes at the next start
         self.retrieval.close()  # writes the hit counts and query log still queued
         self.tenants.close()
         self.db.engine.dispose()
@@ -92,26 +98,33 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     read_limits = ReadLimits(max_expanded_bytes=settings.max_expanded_mb * 2**20, max_ocr_pages=settings.ocr_max_pages)
     pipeline = Pipeline(db, blobs, vectors, embeddings, queue, read_limits, settings.max_chunks_per_document)
     workers = IngestionWorkers(pipeline, queue, settings.ingest_workers)
-    tenants = TenantService(db, settings)
+    sealer = Sealer(settings)
+    tenants = TenantService(db, settings, sealer, vectors, blobs)
     models = ModelService(db, settings)
     retrieval = RetrievalService(db, vectors, embeddings, settings)
     tools = ToolService(db, settings, retrieval)
     assistants = AssistantService(db, models, tools)
-    sealer = Sealer(settings)
+    knowledge = KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify)
+    documents = DocumentService(db, blobs, vectors, queue, settings.max_upload_bytes, on_queued=workers.notify,
+                                allow_private_urls=settings.allow_private_urls)
+    evaluation = EvaluationService(db, settings, knowledge, documents, models)
+    eval_workers = EvaluationWorkers(RunExecutor(db, evaluation.queue, retrieval, evaluation.llm_for),
+                                     settings.eval_workers)
+    evaluation.on_queued = eval_workers.notify
     services = Services(
         settings=settings, db=db, vectors=vectors, blobs=blobs, embeddings=embeddings, tenants=tenants,
-        knowledge=KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify),
-        documents=DocumentService(db, blobs, vectors, queue, settings.max_upload_bytes, on_queued=workers.notify,
-                                  allow_private_urls=settings.allow_private_urls),
+        knowledge=knowledge, documents=documents,
         chunks=ChunkService(db, vectors, embeddings),
         retrieval=retrieval,
         tasks=queue, workers=workers, models=models, assistants=assistants,
         chat=ChatService(db, retrieval, assistants, models, tools=tools, read_limits=read_limits), tools=tools,
-        voice=VoiceService(settings, models), sealer=sealer, users=UserService(db, settings, sealer),
+        voice=VoiceService(settings, models), evaluation=evaluation, eval_workers=eval_workers,
+        sealer=sealer, files=FileService(db, blobs, settings, sealer), users=UserService(db, settings, sealer, tenants),
     )
     services.admin_api_key = tenants.ensure_default()
     if start_workers:
         workers.start()
+        eval_workers.start()
     return services
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 from collections.abc import Callable, Sequence
 from pathlib import PurePath
@@ -19,10 +20,11 @@ from core.scope import check_paging, load_document, load_kb, parse_config
 from core.schemas import ACTIVE_STATES, ChunkConfig, DocumentInfo, Page
 from storage.db import Database
 from storage.files import BlobStore
-from storage.orm import Chunk, Document, Task, UploadFile, new_id
+from storage.orm import Chunk, Document, Task, UploadFile, new_id, utcnow
 from storage.vectors import VectorStore
 
 ORDERABLE = ("created_at", "updated_at", "name", "size")
+UPLOAD_PURPOSES = ("file", "image")  # upload rows kept for later use (core/files.py)
 
 
 def doc_info(d: Document) -> DocumentInfo:
@@ -32,15 +34,29 @@ def doc_info(d: Document) -> DocumentInfo:
         chunk_config=ChunkConfig.model_validate(d.chunk_config) if d.chunk_config else None,
         enabled=d.enabled, meta=dict(d.meta or {}), chunk_count=d.chunk_count, token_count=d.token_count,
         char_count=d.char_count, hit_count=d.hit_count, created_at=d.created_at, updated_at=d.updated_at,
-        task=task_info(d.task) if d.task else None,
+        task=task_info(d.task) if d.task else None, file_id=d.file_id, disabled_at=d.disabled_at,
     )
 
 
+def with_positions(s: Session, kb_id: str, infos: list[DocumentInfo]) -> list[DocumentInfo]:
+    """Fill in each document's 1-based place in its knowledge base (oldest first)."""
+    if not infos:
+        return infos
+    ranked = (select(Document.id, func.row_number().over(order_by=(Document.created_at, Document.id)).label("n"))
+              .where(Document.kb_id == kb_id).subquery())
+    places = dict(s.execute(select(ranked.c.id, ranked.c.n).where(ranked.c.id.in_([d.id for d in infos]))).all())
+    for info in infos:
+        info.position = int(places.get(info.id, 0))
+    return infos
+
+
 def release_files(s: Session, blobs: BlobStore, file_ids: Sequence[str]) -> None:
-    """Drop upload rows no document uses any more, and blobs no upload row uses."""
+    """Drop document originals no document uses any more, and blobs no upload row uses. Uploads kept for
+    later use (core/files.py) stay until they are deleted there."""
     for fid in file_ids:
         upload = s.get(UploadFile, fid)
-        if upload is None or s.scalar(select(Document.id).where(Document.file_id == fid).limit(1)):
+        if upload is None or upload.purpose != "document" or \
+                s.scalar(select(Document.id).where(Document.file_id == fid).limit(1)):
             continue
         key = upload.storage_key
         s.delete(upload)
@@ -69,8 +85,11 @@ class DocumentService:
 
     def upload(self, tenant_id: str, kb_id: str, files: Sequence[tuple[str, bytes]], *, parse: bool = True,
                chunk_config: dict | None = None, source_type: str = "local", source_url: str = "",
-               meta: dict | None = None) -> list[DocumentInfo]:
-        """Store files as documents; with `parse`, queue them for ingestion (one batch id)."""
+               meta: dict | None = None, reject_duplicates: bool = False) -> list[DocumentInfo]:
+        """Store files as documents; with `parse`, queue them for ingestion (one batch id).
+
+        With `reject_duplicates`, a file whose content the knowledge base already has is a Conflict naming
+        the existing document (nothing is stored)."""
         if not files:
             raise InvalidInput("No file was given")
         config = parse_config(ChunkConfig, chunk_config).model_dump() if chunk_config else None
@@ -83,6 +102,8 @@ class DocumentService:
             checked.append((name, data))
         with self.db.session() as s:
             load_kb(s, tenant_id, kb_id)
+            if reject_duplicates:
+                self._check_unique(s, kb_id, checked)
             batch = new_batch_id()
             docs = []
             for name, data in checked:
@@ -109,16 +130,83 @@ class DocumentService:
             self.on_queued()
         return infos
 
+    @staticmethod
+    def _check_unique(s: Session, kb_id: str, files: list[tuple[str, bytes]]) -> None:
+        digests: dict[str, str] = {}
+        for name, data in files:
+            digest = hashlib.sha256(data).hexdigest()
+            if digest in digests:
+                raise Conflict(f"'{name}' and '{digests[digest]}' have the same content")
+            digests[digest] = name
+        found = s.execute(select(Document.id, Document.name, UploadFile.sha256)
+                          .join(UploadFile, UploadFile.id == Document.file_id)
+                          .where(Document.kb_id == kb_id, UploadFile.sha256.in_(list(digests)))).first()
+        if found is not None:
+            raise Conflict(f"'{digests[found.sha256]}' is already in this knowledge base as '{found.name}'",
+                           ident=found.id)
+
+    def add_files(self, tenant_id: str, kb_id: str, file_ids: Sequence[str], *,
+                  chunk_config: dict | None = None) -> tuple[str, list[DocumentInfo]]:
+        """Documents from the tenant's uploads (core/files.py), which they reference as their originals; all
+        queued in one batch. Returns (batch id, documents). Every file is checked before anything is created."""
+        file_ids = list(dict.fromkeys(file_ids))
+        if not file_ids:
+            raise InvalidInput("upload_file_ids: give at least one file")
+        config = parse_config(ChunkConfig, chunk_config).model_dump() if chunk_config else None
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)
+            files = []
+            for fid in file_ids:
+                upload = s.get(UploadFile, fid) if isinstance(fid, str) else None
+                if upload is None or upload.tenant_id != tenant_id or upload.purpose not in UPLOAD_PURPOSES:
+                    raise NotFound(f"File '{fid}' not found", kind="upload_file", ident=str(fid))
+                try:
+                    kind = detect_type(upload.name, self.blobs.get(upload.storage_key))
+                except InvalidInput as exc:
+                    raise InvalidInput(f"upload_file_ids: '{upload.name}' cannot become a document: "
+                                       f"{exc.message}") from None
+                files.append((upload, kind))
+            batch = new_batch_id()
+            docs = []
+            for upload, kind in files:
+                doc = Document(tenant_id=tenant_id, kb_id=kb_id, file_id=upload.id, name=upload.name, kind=kind,
+                               size=upload.size, chunk_config=config, meta={})
+                s.add(doc)
+                s.flush()
+                self._queue(s, doc, batch)
+                docs.append(doc)
+            infos = with_positions(s, kb_id, [doc_info(d) for d in docs])
+        self.on_queued()
+        return batch, infos
+
+    def batch(self, tenant_id: str, kb_id: str, batch_id: str) -> list[DocumentInfo]:
+        """The documents queued together under `batch_id`, each with its latest task and indexed chunk count."""
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)
+            docs = s.scalars(select(Document).where(Document.id.in_(
+                select(Task.doc_id).where(Task.batch_id == batch_id, Task.kb_id == kb_id,
+                                          Task.tenant_id == tenant_id)))
+                .order_by(Document.created_at, Document.id)).all()
+            if not docs:
+                raise NotFound(f"Batch '{batch_id}' not found", kind="batch", ident=batch_id)
+            embedded = dict(s.execute(select(Chunk.doc_id, func.count(Chunk.id)).where(
+                Chunk.doc_id.in_([d.id for d in docs]), Chunk.embedded.is_(True)).group_by(Chunk.doc_id)).all())
+            infos = [doc_info(d).model_copy(update={"embedded_count": int(embedded.get(d.id, 0))}) for d in docs]
+            return with_positions(s, kb_id, infos)
+
     def import_url(self, tenant_id: str, kb_id: str, url: str, *, parse: bool = True,
-                   chunk_config: dict | None = None) -> DocumentInfo:
+                   chunk_config: dict | None = None, meta: dict | None = None,
+                   reject_duplicates: bool = False) -> DocumentInfo:
         """Fetch a web page or file and add it like an upload (named after the URL)."""
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)  # before going out to the network
         got = fetch(url.strip(), max_bytes=self.max_upload_bytes, allow_private=self.allow_private_urls)
         path = PurePath(urlparse(got.url).path)
         name = path.name or urlparse(got.url).hostname or "page"
         if "html" in got.content_type and not name.lower().endswith((".html", ".htm")):
             name += ".html"
         (doc,) = self.upload(tenant_id, kb_id, [(name, got.content)], parse=parse, chunk_config=chunk_config,
-                             source_type="url", source_url=got.url)
+                             source_type="url", source_url=got.url, meta=meta, reject_duplicates=reject_duplicates)
         return doc
 
     def _queue(self, s: Session, doc: Document, batch: str) -> Task:
@@ -133,7 +221,16 @@ class DocumentService:
     def get(self, tenant_id: str, doc_id: str, *, kb_id: str | None = None) -> DocumentInfo:
         """The tenant's document; with `kb_id`, only a document of that knowledge base."""
         with self.db.session() as s:
-            return doc_info(load_document(s, tenant_id, doc_id, kb_id))
+            doc = load_document(s, tenant_id, doc_id, kb_id)
+            return with_positions(s, doc.kb_id, [doc_info(doc)])[0]
+
+    def get_many(self, tenant_id: str, doc_ids: Sequence[str]) -> list[DocumentInfo]:
+        """The tenant's documents among `doc_ids`, in the order asked; ids it does not own are left out."""
+        wanted = list(dict.fromkeys(doc_ids))
+        with self.db.session() as s:
+            rows = {d.id: d for d in s.scalars(select(Document).where(Document.tenant_id == tenant_id,
+                                                                       Document.id.in_(wanted)))}
+            return [doc_info(rows[i]) for i in wanted if i in rows]
 
     def list(self, tenant_id: str, kb_id: str, *, search: str = "", page: int = 1, page_size: int = 30,
              order_by: str = "created_at", desc: bool = True, doc_id: str = "", name: str = "",
@@ -158,7 +255,8 @@ class DocumentService:
             col = getattr(Document, order_by)
             rows = s.scalars(q.order_by(col.desc() if desc else col.asc(), Document.id)
                              .offset((page - 1) * page_size).limit(page_size)).all()
-            return Page(items=[doc_info(d) for d in rows], total=total, page=page, page_size=page_size)
+            return Page(items=with_positions(s, kb_id, [doc_info(d) for d in rows]), total=total, page=page,
+                        page_size=page_size)
 
     def recent(self, tenant_id: str, limit: int = 10) -> list[DocumentInfo]:
         """The tenant's latest documents across knowledge bases (for the home page)."""
@@ -185,7 +283,8 @@ class DocumentService:
             doc = load_document(s, tenant_id, doc_id)
             if doc.task is None or doc.task.state != "completed":
                 raise Conflict("Only documents that finished processing can be enabled or disabled")
-            doc.enabled = bool(enabled)
+            if doc.enabled != bool(enabled):
+                doc.enabled, doc.disabled_at = bool(enabled), None if enabled else utcnow()
             chunks = s.scalars(select(Chunk).where(Chunk.doc_id == doc.id, Chunk.embedded.is_(True))).all()
             self.vectors.set_metadata(doc.kb_id, [c.id for c in chunks], [vector_metadata(c, doc.enabled) for c in chunks])
             s.flush()

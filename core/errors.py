@@ -31,7 +31,13 @@ class Forbidden(AlmanacError):
 
 
 class Conflict(AlmanacError):
+    """`ident` names the existing object the request collides with, when there is one (a duplicate upload)."""
+
     status = 409
+
+    def __init__(self, message: str, *, ident: str = ""):
+        super().__init__(message)
+        self.ident = ident
 
 
 class TooLarge(AlmanacError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,7 @@ from core.schemas import ChunkConfig, KnowledgeBaseInfo, Page, RetrievalConfig
 from core.scope import check_paging, load_kb, parse_config
 from storage.db import Database
 from storage.files import BlobStore
-from storage.orm import Chunk, Document, KnowledgeBase
+from storage.orm import Assistant, Chunk, Document, KnowledgeBase
 from storage.vectors import VectorStore
 
 
@@ -27,7 +28,13 @@ UPDATABLE = {"name", "description", "icon", "language", "permission", "embedding
              "chunk_config", "retrieval_config", "extra"}
 
 
-def kb_info(s: Session, kb: KnowledgeBase) -> KnowledgeBaseInfo:
+def assistant_counts(s: Session, tenant_id: str) -> Counter[str]:
+    """Knowledge base id -> how many of the tenant's assistants and agents use it (in their draft)."""
+    rows = s.scalars(select(Assistant.kb_ids).where(Assistant.tenant_id == tenant_id))
+    return Counter(kb_id for kb_ids in rows for kb_id in set(kb_ids or []))
+
+
+def kb_info(s: Session, kb: KnowledgeBase, assistants: Counter[str] | None = None) -> KnowledgeBaseInfo:
     docs, chunks, tokens, chars, size = s.execute(
         select(func.count(Document.id), func.coalesce(func.sum(Document.chunk_count), 0),
                func.coalesce(func.sum(Document.token_count), 0), func.coalesce(func.sum(Document.char_count), 0),
@@ -41,6 +48,7 @@ def kb_info(s: Session, kb: KnowledgeBase) -> KnowledgeBaseInfo:
         retrieval_config=RetrievalConfig.model_validate(kb.retrieval_config), extra=kb.extra or {},
         document_count=docs, chunk_count=chunks, token_count=tokens, char_count=chars, size=size,
         hit_count=kb.hit_count,
+        assistant_count=(assistants if assistants is not None else assistant_counts(s, kb.tenant_id))[kb.id],
         created_at=kb.created_at, updated_at=kb.updated_at,
     )
 
@@ -118,7 +126,8 @@ class KnowledgeService:
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(q.order_by(col.desc() if desc else col.asc(), KnowledgeBase.id)
                              .offset((page - 1) * page_size).limit(page_size)).all()
-            return Page(items=[kb_info(s, kb) for kb in rows], total=total, page=page, page_size=page_size)
+            counts = assistant_counts(s, tenant_id)
+            return Page(items=[kb_info(s, kb, counts) for kb in rows], total=total, page=page, page_size=page_size)
 
     def update(self, tenant_id: str, kb_id: str, **changes: Any) -> KnowledgeBaseInfo:
         unknown = set(changes) - UPDATABLE
@@ -160,6 +169,7 @@ class KnowledgeService:
             release_files(s, self.blobs, file_ids)
         threading.Thread(target=self.vectors.drop, args=(kb_id,), name=f"drop-{kb_id}", daemon=True).start()
 
-    def copy(self, tenant_id: str, kb_id: str, new_name: str = "") -> KnowledgeBaseInfo:
-        """A new knowledge base with the same settings, documents, chunks and vectors."""
-        return copy_knowledge_base(self, tenant_id, kb_id, new_name)
+    def copy(self, tenant_id: str, kb_id: str, new_name: str = "", *, into: str = "") -> KnowledgeBaseInfo:
+        """A new knowledge base with the same settings, documents, chunks and vectors; with `into`, the documents
+        the existing knowledge base `into` does not have yet are added to it (it keeps its settings)."""
+        return copy_knowledge_base(self, tenant_id, kb_id, new_name, into)

@@ -34,7 +34,8 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
 }
 VOICE_TYPES = {"stt": "speech-to-text", "tts": "text-to-speech"}
 DEFAULT_ENV_LLM_MODEL = "gpt-4o-mini"
-UPDATABLE = {"name", "provider", "model", "base_url", "api_key", "clear_api_key", "params", "is_default"}
+UPDATABLE = {"name", "description", "provider", "model", "base_url", "api_key", "clear_api_key", "params",
+             "is_default"}
 # Changing any of these makes the stored health status stale.
 CONNECTION_FIELDS = {"provider", "model", "base_url", "api_key", "clear_api_key", "params"}
 _POSITIVE_INT_PARAMS = ("max_tokens", "dimension")
@@ -48,6 +49,7 @@ class ModelConfigInfo(BaseModel):
     type: str
     provider: str
     name: str
+    description: str
     model: str
     base_url: str
     api_key_masked: str  # "sk-…abcd", or "" when there is no key
@@ -85,7 +87,8 @@ def redact(text: str, key: str | None) -> str:
 
 def info(row: ModelConfig) -> ModelConfigInfo:
     return ModelConfigInfo(
-        id=row.id, tenant_id=row.tenant_id, type=row.type, provider=row.provider, name=row.name, model=row.model,
+        id=row.id, tenant_id=row.tenant_id, type=row.type, provider=row.provider, name=row.name,
+        description=row.description or "", model=row.model,
         base_url=row.base_url or "", api_key_masked=mask_key(row.api_key), has_api_key=bool(row.api_key),
         params=dict(row.params or {}), is_default=bool(row.is_default), status=row.status or "unknown",
         status_message=row.status_message or "", checked_at=row.checked_at, created_at=row.created_at,
@@ -152,6 +155,13 @@ def _check_params(params: Any) -> dict[str, Any]:
     return dict(params)
 
 
+def _check_description(description: str | None) -> str:
+    description = (description or "").replace("\x00", "").strip()
+    if len(description) > 10_000:
+        raise InvalidInput("The description is longer than 10000 characters")
+    return description
+
+
 def _check_key(api_key: str | None) -> str:
     key = (api_key or "").strip()
     if any(c.isspace() for c in key) or len(key) > 4096:
@@ -190,19 +200,20 @@ class ModelService:
     # -- CRUD
     def create(self, tenant_id: str, *, type: str, provider: str, name: str, model: str,  # noqa: A002
                base_url: str = "", api_key: str = "", params: dict | None = None,
-               is_default: bool = False) -> ModelConfigInfo:
+               is_default: bool = False, description: str = "") -> ModelConfigInfo:
         """Save a model. The tenant's first model of a type becomes its default."""
         type_ = _check_type(type)
         provider = _check_provider(type_, provider)
         name, model = _check_text(name, "model's name"), _check_text(model, "model name")
         base_url = _check_base_url(type_, provider, base_url)
         params, api_key = _check_params(params), _check_key(api_key)
+        description = _check_description(description)
         with self.db.session() as s:
             self._check_unique_name(s, tenant_id, type_, name)
             first = s.scalar(select(ModelConfig.id).where(ModelConfig.tenant_id == tenant_id,
                                                           ModelConfig.type == type_).limit(1)) is None
-            row = ModelConfig(tenant_id=tenant_id, type=type_, provider=provider, name=name, model=model,
-                              base_url=base_url, api_key=api_key, params=params, is_default=False,
+            row = ModelConfig(tenant_id=tenant_id, type=type_, provider=provider, name=name, description=description,
+                              model=model, base_url=base_url, api_key=api_key, params=params, is_default=False,
                               status="unknown", status_message="")
             s.add(row)
             s.flush()
@@ -221,6 +232,15 @@ class ModelService:
     def get(self, tenant_id: str, id: str) -> ModelConfigInfo:  # noqa: A002
         with self.db.session() as s:
             return info(self._load(s, tenant_id, id))
+
+    def find(self, tenant_id: str, type: str, key: str, provider: str = "") -> ModelConfigInfo | None:  # noqa: A002
+        """A saved model of a type by its id, its name or the provider's model name (with `provider`, only one
+        of that provider); None when nothing matches."""
+        key, provider = key.strip().casefold(), provider.strip().casefold()
+        for m in self.list(tenant_id, type):
+            if (m.id == key or key in (m.name.casefold(), m.model.casefold())) and provider in ("", m.provider):
+                return m
+        return None
 
     def default(self, tenant_id: str, type: str) -> ModelConfigInfo | None:  # noqa: A002
         """The tenant's default saved model of a type, if any."""
@@ -246,6 +266,8 @@ class ModelService:
                 row.name = name
             if changes.get("model") is not None:
                 row.model = _check_text(changes["model"], "model name")
+            if changes.get("description") is not None:
+                row.description = _check_description(changes["description"])
             base_url = changes["base_url"] if changes.get("base_url") is not None else row.base_url
             row.base_url = _check_base_url(row.type, provider, base_url)
             row.provider = provider

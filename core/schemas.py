@@ -112,6 +112,7 @@ class KnowledgeBaseInfo(BaseModel):
     retrieval_config: RetrievalConfig
     extra: dict[str, Any]
     document_count: int = 0
+    assistant_count: int = 0  # assistants and agents whose draft uses it
     chunk_count: int = 0
     token_count: int = 0
     char_count: int = 0
@@ -140,6 +141,10 @@ class DocumentInfo(BaseModel):
     created_at: datetime
     updated_at: datetime
     task: TaskInfo | None = None
+    file_id: str | None = None  # its original in upload_files
+    disabled_at: datetime | None = None  # when it was last turned off
+    position: int = 0  # 1-based place in its knowledge base, oldest first (list / get / batch fill it in)
+    embedded_count: int | None = None  # chunks with their vectors stored (batch fills it in)
 
     @property
     def status(self) -> str:
@@ -164,6 +169,9 @@ class ChunkInfo(BaseModel):
     hit_count: int
     created_at: datetime
     updated_at: datetime
+    content_hash: str = ""
+    disabled_at: datetime | None = None  # when it was last turned off
+    document_kind: str = ""  # the detected type of its document (md, pdf ...)
 
 
 class SearchHit(BaseModel):

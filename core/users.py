@@ -26,11 +26,12 @@ import bcrypt
 import jwt
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from core.config import Settings
 from core.errors import AuthenticationFailed, Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from core.secrets import Sealer
-from core.tenants import DEFAULT_TENANT_ID
+from core.tenants import DEFAULT_TENANT_ID, TenantService
 from storage.db import Database
 from storage.orm import LoginFailure, RevokedToken, Tenant, User, utcnow
 
@@ -116,8 +117,8 @@ def _digest(password: str) -> bytes:
 
 
 class UserService:
-    def __init__(self, db: Database, settings: Settings, sealer: Sealer):
-        self.db, self.settings = db, settings
+    def __init__(self, db: Database, settings: Settings, sealer: Sealer, tenants: TenantService):
+        self.db, self.settings, self.tenants = db, settings, tenants
         self._key = sealer.signing_key("jwt")
 
     @cached_property
@@ -146,11 +147,15 @@ class UserService:
         name, password, email = clean_name(name), check_password(password), clean_email(email)
         hashed = self._hash(password)
         with self.db.session() as s:
-            self._check_free(s, name)
-            tenant = Tenant(name=f"{name}'s workspace")
-            s.add(tenant)
-            s.flush()
-            return self._insert(s, tenant.id, name, hashed, email, "owner")
+            self._check_free(s, name)  # before making a workspace
+        tenant_id = self.tenants.create_tenant(f"{name}'s workspace")
+        try:
+            with self.db.session() as s:
+                return self._insert(s, tenant_id, name, hashed, email, "owner")
+        except BaseException:
+            with self.db.session() as s:  # the name was taken meanwhile: no workspace without its user
+                s.execute(delete(Tenant).where(Tenant.id == tenant_id))
+            raise
 
     def add(self, actor: UserInfo | None, tenant_id: str, name: str, password: str, *, email: str = "",
             role: str = "member") -> UserInfo:
@@ -164,7 +169,6 @@ class UserService:
         with self.db.session() as s:
             if s.get(Tenant, tenant_id) is None:
                 raise NotFound(f"Workspace '{tenant_id}' not found", kind="tenant", ident=tenant_id)
-            self._check_free(s, name)
             return self._insert(s, tenant_id, name, hashed, email, role)
 
     @staticmethod
@@ -172,12 +176,16 @@ class UserService:
         if s.scalar(select(User.id).where(User.name_key == name.casefold())) is not None:
             raise Conflict(f"The user name '{name}' is already taken")
 
-    @staticmethod
-    def _insert(s, tenant_id: str, name: str, hashed: str, email: str, role: str) -> UserInfo:  # noqa: ANN001
+    @classmethod
+    def _insert(cls, s, tenant_id: str, name: str, hashed: str, email: str, role: str) -> UserInfo:  # noqa: ANN001
+        cls._check_free(s, name)
         user = User(tenant_id=tenant_id, name=name, name_key=name.casefold(), email=email, password_hash=hashed,
                     role=role)
         s.add(user)
-        s.flush()
+        try:
+            s.flush()
+        except IntegrityError:  # the same name, signed up at the same moment
+            raise Conflict(f"The user name '{name}' is already taken") from None
         return user_info(user)
 
     @staticmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,6 +18,7 @@ from pages.components.common import (
     fmt_time,
     kb_picker,
     link,
+    md,
     page_header,
     pager,
     services,
@@ -44,14 +44,6 @@ class Uploaded(Protocol):
     name: str
 
     def getvalue(self) -> bytes: ...
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:])")
-
-
-def md(text: str) -> str:
-    """Text shown literally inside Markdown (file names may contain *, _, [ ...)."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def lang_key(name: str) -> str:

@@ -12,13 +12,14 @@ import streamlit as st
 
 from core.schemas import KnowledgeBaseInfo, SearchHit
 from pages.components.chunk_card import badge, inject_css, keyword_badges, meta_badges, query_terms, show_text
-from pages.components.common import attempt, fmt_time, kb_picker, link, page_header, services, tenant
+from pages.components.common import attempt, fmt_time, kb_picker, link, page_header, param, services, tenant
 from pages.components.i18n import t
 
 MODES = ("semantic", "full_text", "hybrid")
 MODE_ICONS = {"semantic": "🧠", "full_text": "🔤", "hybrid": "⚖️"}
 RESULT = "hit_testing_result"  # the last run: kept so moving a slider does not wipe the results
 RUN = "hit_testing_run"  # set by "re-run" buttons; the page runs the search once
+URL_QUERY = "hit_testing_url_query"  # the ?q= already adopted
 
 svc = services()
 
@@ -43,6 +44,26 @@ def init_settings(kb: KnowledgeBaseInfo) -> None:
     saved = st.session_state.setdefault(SAVED, {}).get(kb.id, {})
     for name in FIELDS:
         st.session_state.setdefault(key(name, kb.id), saved.get(name, defaults[name]))
+
+
+def adopt_url_query(kb: KnowledgeBaseInfo) -> None:
+    """`?q=` (with optional `mode`, `k`, `threshold`, `weight`), e.g. from a question the Evaluation page shows
+    as failed: fill the form and run once; then the URL no longer overrides what the user types."""
+    query = param("q").strip()
+    asked = (kb.id, *(param(n) for n in ("q", "mode", "k", "threshold", "weight")))
+    if not query or st.session_state.get(URL_QUERY) == asked:
+        return
+    st.session_state[URL_QUERY] = asked
+    st.session_state[key("query", kb.id)] = query
+    if param("mode") in MODES:
+        st.session_state[key("mode", kb.id)] = param("mode")
+    for name, field, cast, low, high in (("k", "top_k", int, 1, 100), ("threshold", "threshold", float, 0.0, 1.0),
+                                         ("weight", "weight", float, 0.0, 1.0)):
+        try:
+            st.session_state[key(field, kb.id)] = max(low, min(high, cast(param(name))))
+        except ValueError:
+            pass  # absent or not a number: keep the form's value
+    st.session_state[RUN] = True
 
 
 def save_settings(kb_id: str) -> None:
@@ -187,6 +208,7 @@ inject_css()
 kb = kb_picker()
 if kb is not None:
     init_settings(kb)
+    adopt_url_query(kb)
     if kb.chunk_count == 0:
         st.info(t("hit_testing.no_chunks"), icon="📄")
         link("documents", t("hit_testing.go_documents"), icon="📤", kb=kb.id)

@@ -23,7 +23,7 @@ NEW_KEY = "settings_new_key"  # the key just created: shown until dismissed, nev
 def workspace_box() -> None:
     svc = services()
     cols = st.columns(3)
-    cols[0].metric(t("settings.workspace"), svc.tenants.name_of(tenant()))
+    cols[0].metric(t("settings.workspace"), svc.tenants.find(tenant()).name)
     cols[1].metric(t("settings.users"), len(svc.users.list(tenant())))
     cols[2].metric(t("settings.keys"), len(svc.tenants.list_keys(tenant())))
     st.caption(t("settings.workspace_id", id=tenant()))

@@ -51,6 +51,6 @@ __all__ = ["render_error", "routers"]
 
 
 def routers() -> list[APIRouter]:
-    from api.agentchat import agents, chat, dialogs, knowledge, tools, users
+    from api.agentchat import agents, chat, dialogs, knowledge, tools, upload, users
 
-    return [m.router for m in (users, agents, chat, dialogs, knowledge, tools)]
+    return [m.router for m in (users, agents, chat, dialogs, knowledge, tools, upload)]

@@ -22,8 +22,8 @@ from api.agentchat.errors import AgentchatRoute
 from api.agentchat.views import tool_event
 from api.common.auth import PrincipalDep, ServicesDep
 from api.common.sse import sse_frame, sse_response
-from core.chat import ChatEvent
-from core.errors import InvalidInput
+from api.common.uploads import file_id_of
+from core.chat import Attachment, ChatEvent
 
 router = APIRouter(prefix="/api/v1", tags=["AgentChat: chat"], route_class=AgentchatRoute)
 SSE = {200: {"content": {"text/event-stream": {}}, "description": "The answer, streamed"}}
@@ -63,7 +63,9 @@ def agentchat_frames(events: Iterator[ChatEvent]) -> Iterator[str]:
 @router.post("/chat", summary="Ask a dialog's agent; the answer streams (SSE)", response_class=Response,
              responses=SSE)
 def chat(req: ChatReq, principal: PrincipalDep, svc: ServicesDep) -> Response:
+    attachments = []
     if req.file_url:
-        raise InvalidInput("file_url: attachments need the file storage service, which this server lacks")
-    events = svc.chat.answer(principal.tenant_id, req.dialog_id, req.user_input)
+        stored, data = svc.files.read(principal.tenant_id, file_id_of(req.file_url))
+        attachments.append(Attachment(stored.name, data, file_id=stored.id))
+    events = svc.chat.answer(principal.tenant_id, req.dialog_id, req.user_input, attachments=attachments)
     return sse_response(agentchat_frames(events))

@@ -67,7 +67,7 @@ def authenticate(services: Services, credential: Credential) -> Principal:
     try:
         return Principal(tenant_id=services.tenants.resolve(credential.value))
     except Forbidden:
-        raise Unauthenticated("Authentication error: API key is invalid!", "invalid") from None
+        raise Unauthenticated("Invalid API key", "invalid") from None
 
 
 def get_services(conn: HTTPConnection) -> Services:

@@ -12,11 +12,12 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no pro
 
 
 def sse_frame(data: Any, *, event: str | None = None, space: bool = True) -> str:
-    """One event: `data: <json>` (or `data:<json>` with `space=False`, as RAGFlow writes), an optional
-    `event:` line, and the blank line that ends it. Strings are sent as they are."""
+    """One event: `data: <json>` (or `data:<json>` with `space=False`, as RAGFlow and WeKnora write), an optional
+    `event:` line (spaced the same way), and the blank line that ends it. Strings are sent as they are."""
     payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    head = f"event: {event}\n" if event else ""
-    return f"{head}data:{' ' if space else ''}{payload}\n\n"
+    gap = " " if space else ""
+    head = f"event:{gap}{event}\n" if event else ""
+    return f"{head}data:{gap}{payload}\n\n"
 
 
 def sse_response(frames: Iterable[str]) -> StreamingResponse:

@@ -8,18 +8,16 @@ crash) is noticed at the next progress update.
 
 from __future__ import annotations
 
-import os
 import random
-import socket
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import or_, select, update
 
+from core.durable import STALE_AFTER, claim_next, recover_orphans, worker_id  # noqa: F401 - STALE_AFTER re-exported
 from core.schemas import ACTIVE_STATES, TaskInfo
 from storage.db import Database
 from storage.orm import Task, utcnow
 
-STALE_AFTER = timedelta(minutes=2)  # a worker that has not reported for this long is presumed dead
 STAGE_TIMESTAMP = {"parsing": "parsing_at", "splitting": "splitting_at", "indexing": "indexing_at"}
 
 
@@ -31,10 +29,6 @@ def new_batch_id() -> str:
     return datetime.now().strftime("%Y%m%d%H%M%S") + f"{random.randint(0, 999_999):06d}"
 
 
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def task_info(t: Task) -> TaskInfo:
     return TaskInfo(
         id=t.id, doc_id=t.doc_id, batch_id=t.batch_id, state=t.state, progress=t.progress, message=t.message,
@@ -43,33 +37,14 @@ def task_info(t: Task) -> TaskInfo:
     )
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class TaskQueue:
     def __init__(self, db: Database, worker: str | None = None):
         self.db = db
         self.worker = worker or worker_id()
 
     def claim(self) -> Task | None:
-        """Take the oldest unowned waiting task (SKIP LOCKED on PostgreSQL, atomic UPDATE on SQLite)."""
-        with self.db.session() as s:
-            pick = select(Task.id).where(Task.state == "waiting", Task.worker == "").order_by(Task.created_at).limit(1)
-            if self.db.dialect == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            task_id = s.execute(
-                update(Task).where(Task.id == pick.scalar_subquery(), Task.worker == "")
-                .values(worker=self.worker, heartbeat_at=utcnow(), attempts=Task.attempts + 1)
-                .returning(Task.id)
-            ).scalar()
-            return s.get(Task, task_id) if task_id else None
+        """Take the oldest unowned waiting task."""
+        return claim_next(self.db, Task, self.worker)
 
     def advance(self, task_id: str, *, state: str | None = None, progress: float | None = None,
                 message: str | None = None) -> None:
@@ -106,33 +81,8 @@ class TaskQueue:
 
     def recover(self) -> int:
         """Put back tasks whose worker died (same host: pid gone; elsewhere: silent too long)."""
-        host = socket.gethostname()
-        now = utcnow()
-        with self.db.session() as s:
-            owned = s.execute(
-                select(Task.id, Task.worker, Task.heartbeat_at).where(Task.state.in_(ACTIVE_STATES), Task.worker != "")
-            ).all()
-            dead: dict[str, list[str]] = {}  # worker -> its tasks
-            for tid, worker, beat in owned:
-                w_host, _, w_pid = worker.rpartition(":")
-                if w_host == host and w_pid.isdigit():
-                    if worker != self.worker and not _pid_alive(int(w_pid)):
-                        dead.setdefault(worker, []).append(tid)
-                elif beat is None or now - beat > STALE_AFTER:
-                    dead.setdefault(worker, []).append(tid)
-            # Reset a task only while the dead worker still owns it (and, for one elsewhere, is still
-            # silent): since the select, another worker may have recovered and claimed it already.
-            reset = 0
-            for worker, ids in dead.items():
-                still = [Task.id.in_(ids), Task.worker == worker, Task.state.in_(ACTIVE_STATES)]
-                w_host, _, w_pid = worker.rpartition(":")
-                if not (w_host == host and w_pid.isdigit()):
-                    still.append(or_(Task.heartbeat_at.is_(None), Task.heartbeat_at < now - STALE_AFTER))
-                reset += s.execute(
-                    update(Task).where(*still).values(state="waiting", worker="",
-                                                      message="Resuming after an interrupted run")
-                ).rowcount
-            return reset
+        return recover_orphans(self.db, Task, ACTIVE_STATES, self.worker, state="waiting",
+                               message="Resuming after an interrupted run")
 
     def cancel(self, task_ids: list[str]) -> int:
         with self.db.session() as s:

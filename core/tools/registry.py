@@ -88,7 +88,8 @@ class ToolService:
     def _builtin_info(self, p: builtin.BuiltinProvider) -> ProviderInfo:
         return ProviderInfo(id=p.name, kind="builtin", name=p.name, label=p.label, description=p.description,
                             icon=f"tools/{p.name}.svg", background=p.background, category=p.category,
-                            tools=[t.model_copy(deep=True) for t in p.tools], needs_setup=p.setup(self.settings))
+                            tools=[t.model_copy(deep=True) for t in p.tools], needs_setup=p.setup(self.settings),
+                            created_at=builtin.CATALOGUE_SHIPPED)
 
     def builtin_providers(self) -> list[ProviderInfo]:
         return [self._builtin_info(p) for p in builtin.PROVIDERS.values()]
@@ -124,7 +125,7 @@ class ToolService:
     def _load(self, s: Session, tenant_id: str, provider_id: str, kind: str | None = None) -> ToolProvider:
         row = load_owned(s, ToolProvider, provider_id, tenant_id, "Tool provider")
         if kind and row.kind != kind:
-            raise NotFound(f"Tool provider '{provider_id}' not found")
+            raise NotFound(f"Tool provider '{provider_id}' not found", kind="tool_provider", ident=provider_id)
         return row
 
     def _save(self, s: Session, row: ToolProvider) -> ProviderInfo:
@@ -135,12 +136,14 @@ class ToolService:
             raise Conflict(f"A tool provider named '{row.name}' already exists") from exc
         return provider_info(row)
 
-    def get_provider(self, tenant_id: str, provider_id: str) -> ProviderInfo:
+    def get_provider(self, tenant_id: str, provider_id: str, kind: str | None = None) -> ProviderInfo:
+        """The tenant's API or MCP provider (with `kind`, only one of that kind)."""
         with self.db.session() as s:
-            return provider_info(self._load(s, tenant_id, provider_id))
+            return provider_info(self._load(s, tenant_id, provider_id, kind))
 
-    def get_provider_tool(self, tenant_id: str, provider_id: str, tool_name: str) -> tuple[ProviderInfo, ToolInfo]:
-        info = self.get_provider(tenant_id, provider_id)
+    def get_provider_tool(self, tenant_id: str, provider_id: str, tool_name: str,
+                          kind: str | None = None) -> tuple[ProviderInfo, ToolInfo]:
+        info = self.get_provider(tenant_id, provider_id, kind)
         tool = next((t for t in info.tools if t.name == tool_name), None)
         if tool is None:
             raise NotFound(f"Tool '{tool_name}' not found in provider '{info.name}'")
@@ -162,7 +165,7 @@ class ToolService:
                              .offset((page - 1) * page_size).limit(page_size)).all()
             return Page(items=[provider_info(r) for r in rows], total=total, page=page, page_size=page_size)
 
-    def delete_provider(self, tenant_id: str, provider_id: str, *, kind: str | None = None) -> None:
+    def delete_provider(self, tenant_id: str, provider_id: str, kind: str | None = None) -> None:
         with self.db.session() as s:
             s.delete(self._load(s, tenant_id, provider_id, kind))
 

@@ -131,7 +131,7 @@ def sidebar_box() -> None:
     left, right = st.columns([3, 2], vertical_alignment="center")
     left.markdown(f"👤 **{user.name}**")
     signed_out = right.button(t("account.sign_out"), key="sign_out", type="tertiary", help=t("account.sign_out_help"))
-    st.caption(t("sidebar.workspace", name=services().tenants.name_of(user.tenant_id)))
+    st.caption(t("sidebar.workspace", name=services().tenants.find(user.tenant_id).name))
     if signed_out:
         try:
             services().users.logout(st.session_state.get(TOKEN, ""))

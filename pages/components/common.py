@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ PAGES = {
     "documents": "pages/documents.py",
     "chunks": "pages/chunks.py",
     "hit_testing": "pages/hit_testing.py",
+    "evaluation": "pages/evaluation.py",
     "chat": "pages/chat.py",
     "assistants": "pages/assistants.py",
     "models": "pages/models.py",
@@ -83,6 +85,14 @@ def show_flash() -> None:
     message = st.session_state.pop(FLASH, None)
     if message:
         st.toast(message, icon="✅")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:])")
+
+
+def md(text: str) -> str:
+    """Text shown literally inside Markdown (file names may contain *, _, [ ...)."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def status_badge(status: str) -> str:

@@ -36,6 +36,21 @@ def other_client(api_app, svc) -> TestClient:
 
 
 @pytest.fixture
+def weknora(api_app, svc) -> TestClient:
+    """WeKnora's way in: the admin key as X-API-Key."""
+    with TestClient(api_app, headers={"X-API-Key": svc.admin_api_key}) as c:
+        yield c
+
+
+@pytest.fixture
+def weknora_other(api_app, svc) -> TestClient:
+    """A second tenant's key as X-API-Key."""
+    key = svc.tenants.create_api_key(svc.tenants.create_tenant("stranger"))
+    with TestClient(api_app, headers={"X-API-Key": key}) as c:
+        yield c
+
+
+@pytest.fixture
 def sign_up(api_app):
     """sign_up(name) registers and signs in a user over AgentChat's API and returns a client sending their token
     (the user's workspace id is `client.workspace`)."""

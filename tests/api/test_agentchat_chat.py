@@ -11,6 +11,7 @@ from tests.conftest import ingest
 from tests.mock_llm import Reply
 
 DOCS = [("dogs.txt", b"Dogs bark at strangers and love long walks in the park.")]
+MINUTES = b"Meeting minutes: the zorblax budget was approved by the steering board on Tuesday."
 
 
 def data(res, status: int = 200):
@@ -120,3 +121,43 @@ def test_without_a_language_model_the_agent_says_it_needs_one(sign_up):
     dialog = data(bob.post("/api/v1/dialog", json={"agent_id": agent["id"], "name": "x"}))
     answer = answer_of(frames(bob.post("/api/v1/chat", json={"user_input": "Hi", "dialog_id": dialog["dialog_id"]})))
     assert "needs a language model" in answer
+
+
+def test_upload_answers_a_signed_url_and_chat_reads_the_file_with_the_question(alice, dialog, mock_llm, sign_up):
+    url = data(alice.post("/api/v1/upload", files={"file": ("minutes.txt", MINUTES, "text/plain")}))
+    assert "/files/" in url and "exp=" in url and "sig=" in url
+    assert alice.get(url).content == MINUTES  # the signed URL serves the file
+    stream = frames(alice.post("/api/v1/chat", json={"user_input": "What was approved?", "file_url": url,
+                                                     "dialog_id": dialog["dialog_id"]}))
+    assert answer_of(stream).startswith("Mock answer about: What was approved?")
+    sent = next(r["body"]["messages"] for r in mock_llm.chat_requests
+                if "[Attached file: minutes.txt]" in (r["body"]["messages"][-1].get("content") or ""))
+    assert "zorblax budget was approved" in sent[-1]["content"]
+    question = data(alice.get("/api/v1/history", params={"dialog_id": dialog["dialog_id"]}))[0]
+    assert question["content"] == "What was approved?" and question["files"][0]["name"] == "minutes.txt"
+
+    mallory = sign_up("mallory")  # another user's file is not found, even with its signed URL
+    agent = data(mallory.post("/api/v1/agent", json={"name": "m", "description": "", "system_prompt": "",
+                                                     "logo_url": ""}))
+    own = data(mallory.post("/api/v1/dialog", json={"agent_id": agent["id"]}))["dialog_id"]
+    assert "not found" in data(mallory.post("/api/v1/chat", json={"user_input": "x", "file_url": url,
+                                                                  "dialog_id": own}), 404)
+
+
+@pytest.mark.parametrize(("file_url", "status", "problem"), [
+    ("https://oss.example.com/bucket/report.pdf", 400, "not a file URL of this server"),
+    ("/files/0123456789abcdef0123456789abcdef?exp=1&sig=x", 404, "not found"),
+])
+def test_file_urls_that_cannot_be_read_are_refused_before_the_stream(alice, dialog, file_url, status, problem):
+    assert problem in data(alice.post("/api/v1/chat", json={"user_input": "Summarise", "file_url": file_url,
+                                                            "dialog_id": dialog["dialog_id"]}), status)
+    assert data(alice.get("/api/v1/history", params={"dialog_id": dialog["dialog_id"]})) == []
+
+
+def test_upload_refuses_what_the_file_storage_does_not_take(alice, svc, monkeypatch):
+    assert "file: Field required" in data(alice.post("/api/v1/upload"), 400)
+    assert "not accepted" in data(alice.post("/api/v1/upload", files={"file": ("run.exe", b"MZ", "x")}), 400)
+    monkeypatch.setattr(svc.settings, "file_max_mb", 1)
+    big = b"x" * (2**20 + 10)
+    assert "the limit is 1 MB" in data(alice.post("/api/v1/upload", files={"file": ("big.txt", big, "text/plain")}),
+                                       400)

@@ -13,7 +13,7 @@ import pytest
 from core.config import Settings
 from storage.db import Database
 from storage.orm import Conversation
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import free_port, start_server
 from tests.mock_llm import MockOpenAIServer
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "agentchat_example.py"
@@ -27,14 +27,9 @@ def llm():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, llm):
-    data = tmp_path_factory.mktemp("agentchat") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ALMANAC_EMBEDDING_MODEL", "mock:words-64")
-        mp.setenv("ALMANAC_PASSWORD_HASH_ROUNDS", "4")
-        mp.setenv("OPENAI_BASE_URL", llm.base_url)  # every workspace's default LLM: the mock server
-        mp.setenv("OPENAI_API_KEY", "sk-test")
-        port = free_port()
-        proc = start_server(data, port)
+    data, port = tmp_path_factory.mktemp("agentchat") / "data", free_port()
+    proc = start_server(data, port, ALMANAC_EMBEDDING_MODEL="mock:words-64", ALMANAC_PASSWORD_HASH_ROUNDS="4",
+                        OPENAI_BASE_URL=llm.base_url, OPENAI_API_KEY="sk-test")  # every workspace's default LLM
     yield f"http://127.0.0.1:{port}", data
     proc.terminate()
     proc.wait(30)

@@ -12,7 +12,7 @@ from core.config import Settings
 from core.container import build_services
 from core.tenants import DEFAULT_TENANT_ID as T
 from tests.conftest import ingest
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import free_port, start_server
 from tests.mock_llm import MockOpenAIServer, Reply
 
 DOCS = [("cats.txt", b"Cats purr when they are content and sleep sixteen hours a day."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ragflow_sdk import DataSet, RAGFlow
 
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import free_port, start_server
 
 KEY = "almanac-sdk-test-key"
 TEXT = (b"The travel policy says employees book trains for trips under four hours.\n\n"

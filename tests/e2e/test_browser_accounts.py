@@ -12,8 +12,7 @@ import pytest
 
 from core.config import Settings
 from core.container import build_services
-from tests.e2e.test_browser import BROWSER_ARGS, CHROMIUM, SHOTS, main_area, nav, no_exception, settle, toast
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import BROWSER_ARGS, CHROMIUM, SHOTS, free_port, nav, no_exception, settle, start_server, toast
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -27,12 +26,10 @@ def shot(page, n: int, name: str) -> None:
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch):
-    monkeypatch.setenv("ALMANAC_ADMIN_API_KEY", ADMIN_KEY)
-    monkeypatch.setenv("ALMANAC_PASSWORD_HASH_ROUNDS", "4")
-    monkeypatch.setenv("ALMANAC_EMBEDDING_MODEL", "mock:words-64")
+def server(tmp_path):
     data, port = tmp_path / "data", free_port()
-    proc = start_server(data, port)
+    proc = start_server(data, port, ALMANAC_ADMIN_API_KEY=ADMIN_KEY, ALMANAC_PASSWORD_HASH_ROUNDS="4",
+                        ALMANAC_EMBEDDING_MODEL="mock:words-64")
     yield f"http://127.0.0.1:{port}", data
     proc.terminate()
     proc.wait(30)
@@ -76,7 +73,7 @@ def test_sign_up_sign_in_own_workspace_sign_out(server):
 
 
 def flow(page, base: str) -> None:
-    main = main_area(page)
+    main = page.get_by_test_id("stMain")
     page.goto(base)
     settle(page)
     expect(main.get_by_role("tab", name="Sign in")).to_be_visible()  # users exist: everyone signs in

@@ -27,7 +27,7 @@ def test_migrations_are_idempotent_and_sqlite_uses_wal(tmp_path):
 def test_keyword_index_follows_chunk_rows(tmp_path):
     db = fresh(tmp_path)
     with db.session() as s:
-        for row in (Tenant(id="t", name="t"),
+        for row in (Tenant(id="t", name="t", number=7),
                     KnowledgeBase(id="kb", tenant_id="t", name="kb", name_key="kb", embedding_model="mock:x"),
                     Document(id="d", tenant_id="t", kb_id="kb", name="d.txt")):
             s.add(row)

@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from core import audio
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import free_port, start_server
 from tests.voice.conftest import SENTENCES, refused_url, spoken, wer
 
 

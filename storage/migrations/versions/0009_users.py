@@ -1,15 +1,15 @@
 """users: accounts that sign in (each in one workspace), revoked access tokens, failed sign-ins; files a question
 came with (messages.attachments)
 
-Revision ID: 0006_users
-Revises: 0005
+Revision ID: 0009_users
+Revises: 0008_llmops
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_users"
-down_revision = "0005"
+revision = "0009_users"
+down_revision = "0008_llmops"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""Helpers shared by test modules: documents generated on the fly (scans, slides, e-mails, e-books)."""
+"""Documents generated on the fly for tests: scans, mixed PDFs, slides, e-books."""
 
 from __future__ import annotations
 

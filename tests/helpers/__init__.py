@@ -1,0 +1,9 @@
+"""Helpers shared by test modules (never import helpers from another test module)."""
+
+from tests.helpers.browser import BROWSER_ARGS, CHROMIUM, SHOTS, nav, no_exception, screenshot, settle, toast  # noqa: F401
+from tests.helpers.documents import (  # noqa: F401
+    cjk_font_path, epub_bytes, image_bytes, mixed_pdf, pptx_bytes, scanned_pdf, text_image,
+)
+from tests.helpers.server import ROOT, free_port, start_server  # noqa: F401
+from tests.helpers.weknora import RFC3339, sse_events, weknora_client_class, weknora_data, weknora_error  # noqa: F401
+from tests.helpers.llmops import llmops_data, llmops_dataset, llmops_error, swatch  # noqa: F401
