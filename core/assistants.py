@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.languages import parse_languages
 from core.providers.llm import ChatParams
 from core.schemas import Page
 from core.scope import check_paging, load_kb, load_owned, parse_config
@@ -71,6 +72,9 @@ class PromptSettings(BaseModel):
     top_n: int = Field(6, ge=0, le=100)  # passages given to the model (0: none, as RAGFlow allows)
     top_k: int = Field(1024, ge=1, le=10_000)  # candidate pool for the reranker
     rerank_model: str = ""  # "" = the knowledge base's setting
+    # Cross-language search (core/query_expansion.py): None = the knowledge bases' settings.
+    query_languages: list[str] | None = None  # ["auto"], language codes, or [] for none
+    model_keywords: bool | None = None
     variables: list[dict[str, Any]] = Field(default_factory=lambda: [{"key": "knowledge", "optional": False}])
     empty_response: str = DEFAULT_EMPTY_RESPONSE  # "" = let the model answer without knowledge
     opener: str = DEFAULT_OPENER
@@ -82,6 +86,11 @@ class PromptSettings(BaseModel):
         if not v.strip():
             raise ValueError("the system prompt must not be empty")
         return v
+
+    @field_validator("query_languages", mode="before")
+    @classmethod
+    def _known_languages(cls, v: Any) -> list[str] | None:
+        return None if v is None else parse_languages(v)
 
 
 class StrategySettings(BaseModel):
@@ -148,6 +157,11 @@ def run_config(a: Assistant, channel: str) -> dict[str, Any]:
     if config is None:
         raise Conflict(f"Agent '{a.name}' is not published yet: publish it, or try it in its debug chat")
     return config
+
+
+def _publish(a: Assistant) -> None:
+    if a.kind == "agent":
+        a.published, a.published_at = draft_of(a), utcnow()
 
 
 def assistant_info(a: Assistant) -> AssistantInfo:
@@ -223,7 +237,8 @@ class AssistantService:
     def create(self, tenant_id: str, name: str, *, kind: str = "chat", avatar: str = "", description: str = "",
                kb_ids: list[str] | None = None, llm: dict | None = None, prompt: dict | None = None,
                strategy: dict | None = None, tools: list[str] | None = None,
-               extra: dict | None = None) -> AssistantInfo:
+               extra: dict | None = None, publish: bool = False) -> AssistantInfo:
+        """A new assistant; `publish` also publishes an agent at once (a live agent, as AgentChat's are)."""
         if kind not in KINDS:
             raise InvalidInput(f"Unknown assistant kind '{kind}' (valid: {', '.join(KINDS)})")
         llm_s = parse_config(LLMSettings, llm)
@@ -238,6 +253,8 @@ class AssistantService:
                           kb_ids=self._check_kbs(s, tenant_id, kb_ids), llm=llm_s.model_dump(),
                           prompt=prompt_s.model_dump(), strategy=strategy_s.model_dump(),
                           tools=self._check_tools(tenant_id, tools), extra=_check_extra(extra, {}))
+            if publish:
+                _publish(a)
             s.add(a)
             s.flush()
             return assistant_info(a)
@@ -283,9 +300,9 @@ class AssistantService:
                              .offset((page - 1) * page_size).limit(page_size)).all()
             return Page(items=[assistant_info(a) for a in rows], total=total, page=page, page_size=page_size)
 
-    def update(self, tenant_id: str, assistant_id: str, **changes: Any) -> AssistantInfo:
+    def update(self, tenant_id: str, assistant_id: str, *, publish: bool = False, **changes: Any) -> AssistantInfo:
         """llm / prompt / strategy are merged into the stored settings (omitted keys keep their value); so is
-        `extra`, by dialect (a dialect's entry is replaced whole)."""
+        `extra`, by dialect (a dialect's entry is replaced whole). `publish` also publishes an agent's new draft."""
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise InvalidInput(f"Cannot update: {', '.join(sorted(unknown))}")
@@ -308,6 +325,8 @@ class AssistantService:
             for field, value in changes.items():  # avatar, description
                 if value is not None:
                     setattr(a, field, str(value))
+            if publish:
+                _publish(a)
             s.flush()
             return assistant_info(a)
 
@@ -316,8 +335,7 @@ class AssistantService:
         """Freeze the draft: API sessions and the public page run this until the next publish."""
         with self.db.session() as s:
             a = load_assistant(s, tenant_id, assistant_id)
-            if a.kind == "agent":
-                a.published, a.published_at = draft_of(a), utcnow()
+            _publish(a)
             s.flush()
             return assistant_info(a)
 
@@ -356,10 +374,10 @@ class AssistantService:
             raise Forbidden("This chat needs a valid access link")
         return info
 
-    def delete(self, tenant_id: str, assistant_id: str) -> None:
-        """Its conversations and messages go with it (database cascade)."""
+    def delete(self, tenant_id: str, assistant_id: str, *, kind: str | None = None) -> None:
+        """Its conversations and messages go with it (database cascade); with `kind`, only one of that kind."""
         with self.db.session() as s:
-            s.delete(load_assistant(s, tenant_id, assistant_id))
+            s.delete(load_assistant(s, tenant_id, assistant_id, kind))
 
 
 def _check_extra(extra: Any, current: dict[str, Any]) -> dict[str, Any]:

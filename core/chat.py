@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,23 +23,38 @@ from core.agents import NO_LLM, AgentRun, tool_context, tool_refs
 from core.assistants import AssistantService, ChatSettings
 from core.conversations import ConversationInfo, Conversations, MessageInfo, conversation_info, message_info
 from core.errors import AlmanacError, Conflict, InvalidInput, ProviderError
+from core.ingestion.readers import ReadLimits, read_document
 from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, NOTHING_TO_QUOTE, REWRITE_SYSTEM, TITLE_SYSTEM,
                             build_prompt, cited_indexes, clean_title, heuristic_title, passage, retrieval_only_answer,
-                            transcript)
+                            transcript, with_attachments)
 from core.providers.llm import LLM, ChatParams, LLMSpec, get_llm
+from core.query_expansion import Expansion
 from core.retrieval import MAX_QUERY_CHARS, RetrievalService
 from core.text import count_tokens
 from core.visitors import VisitorPolicy
 from storage.db import Database
 from storage.orm import Conversation, Message, utcnow
 
-__all__ = ["ChatEvent", "ChatService", "ConversationInfo", "MessageInfo", "conversation_info", "message_info"]
+__all__ = ["Attachment", "ChatEvent", "ChatService", "ConversationInfo", "MessageInfo", "conversation_info", "message_info"]
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 20_000
 FLUSH_EVERY = 1.0  # seconds between saves of a streaming answer (a crash keeps what was said)
 RERANK_POOL = 64  # candidates a reranker sees at most: it costs per passage
 LLM_CACHE_SIZE = 16
+MAX_ATTACHMENTS, MAX_ATTACHMENT_CHARS = 5, 20_000  # files per question; text of one file given to the model
+
+
+@dataclass
+class Attachment:
+    """A file a question comes with: its text is read once and goes to the model with the question (and with
+    the later questions of the conversation, as part of its history)."""
+
+    name: str
+    data: bytes = b""
+    file_id: str = ""  # its original in the file storage
+    text: str | None = None  # already read (a client's own description of a file); None: read `data`
+    mime_type: str = ""
 
 
 @dataclass
@@ -61,12 +76,18 @@ class _Job:
     settings: ChatSettings
     spec: LLMSpec | None
     summary: str = ""  # the session's long-term memory
+    attachments: list[dict] = field(default_factory=list)  # {"name", "file_id", "text"} of the question's files
     passages: list[dict] | None = None  # None: retrieve; a list: the references of the answer being continued
     resume: str = ""  # the text an incomplete answer already has
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_ms: float = 0.0
     started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def prompt_question(self) -> str:
+        """The question as the model reads it: with the text of its attached files."""
+        return with_attachments(self.question, self.attachments)
 
 
 @dataclass
@@ -87,11 +108,12 @@ class ChatService(Conversations):
 
     def __init__(self, db: Database, retrieval: RetrievalService, assistants: AssistantService, models: Any,
                  llm_factory: Callable[[LLMSpec], LLM] = get_llm, tools: Any = None,
-                 visitors: VisitorPolicy | None = None):
+                 visitors: VisitorPolicy | None = None, read_limits: ReadLimits | None = None):
         super().__init__(db, models)
         self.retrieval, self.assistants, self.llm_factory = retrieval, assistants, llm_factory
         self.tools = tools  # ToolService: binds an agent's tools
         self.visitors = visitors  # a public demo's hourly budget of questions (core/visitors.py)
+        self.read_limits = read_limits or ReadLimits()  # for attached files
         self._llms: OrderedDict[LLMSpec, LLM] = OrderedDict()
         self._llms_lock = threading.Lock()
 
@@ -135,17 +157,21 @@ class ChatService(Conversations):
 
 
     # ------------------------------------------------------------------ answering
-    def answer(self, tenant_id: str, conversation_id: str, question: str, *,
-               regenerate: bool = False) -> Iterator[ChatEvent]:
-        """Save the question and an empty answer, then return the event stream that fills it.
+    def answer(self, tenant_id: str, conversation_id: str, question: str, *, regenerate: bool = False,
+               run_as: tuple[ChatSettings, list[str]] | None = None,
+               attachments: Sequence[Attachment] = ()) -> Iterator[ChatEvent]:
+        """Save the question (with the text of its attached files) and an empty answer, then return the event
+        stream that fills it.
 
-        regenerate=True answers the last question again (its previous answers are deleted)."""
+        regenerate=True answers the last question again (its previous answers are deleted). `run_as` (settings,
+        knowledge base ids) answers with those instead of the conversation's own (the workspace agent)."""
         question = (question or "").replace("\x00", "").strip()
         if len(question) > MAX_QUESTION_CHARS:
             raise InvalidInput(f"The question is longer than {MAX_QUESTION_CHARS} characters")
+        files = self._read_attachments(attachments)
         with self.db.session() as s:
             c = self._conv(s, tenant_id, conversation_id)
-            settings, kb_ids = self._settings(s, c)
+            settings, kb_ids = run_as or self._settings(s, c)
         spec = self._spec(tenant_id, settings)  # before writing: a missing model must change nothing
         with self.db.session() as s:
             c = self._conv(s, tenant_id, conversation_id)
@@ -159,13 +185,14 @@ class ChatService(Conversations):
                 if stale:
                     s.execute(delete(Message).where(Message.id.in_(stale)))
                 question, prior = messages[last].content, messages[:last]
+                files = list(messages[last].attachments or [])
                 now = max(now, messages[last].created_at + timedelta(microseconds=1))
             else:
                 if not question:
                     raise InvalidInput("The question must not be empty")
                 prior = messages
                 s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role="user", content=question,
-                              created_at=now))
+                              attachments=files, created_at=now))
                 now += timedelta(microseconds=1)  # the answer sorts after its question
             if self.visitors is not None:
                 self.visitors.check_question()  # after validation: bad input costs nothing (rolls back)
@@ -176,8 +203,27 @@ class ChatService(Conversations):
             c.updated_at = utcnow()
             s.flush()
             job = _Job(tenant_id, c.id, reply.id, question, self._history(prior, settings.strategy.max_rounds),
-                       kb_ids, settings, spec, summary=c.summary or "")
+                       kb_ids, settings, spec, summary=c.summary or "", attachments=files)
         return self._run(job)
+
+    def _read_attachments(self, attachments: Sequence[Attachment]) -> list[dict]:
+        """What the saved question records of each file, with its text (InvalidInput names an unreadable file)."""
+        if len(attachments) > MAX_ATTACHMENTS:
+            raise InvalidInput(f"A question can come with at most {MAX_ATTACHMENTS} files")
+        files = []
+        for a in attachments:
+            text = a.text
+            if text is None:
+                try:
+                    text = read_document(a.name, a.data, limits=self.read_limits).text
+                except InvalidInput as exc:
+                    raise InvalidInput(f"The attached file '{a.name}' cannot be read: {exc.message}") from None
+            text = text.replace("\x00", "").strip()
+            if len(text) > MAX_ATTACHMENT_CHARS:
+                text = text[:MAX_ATTACHMENT_CHARS] + "\n[... the rest of the file is left out]"
+            files.append({"name": a.name, "file_id": a.file_id, "text": text, "size": len(a.data),
+                          "mime_type": a.mime_type})
+        return files
 
     def continue_message(self, tenant_id: str, message_id: str) -> Iterator[ChatEvent]:
         """Resume an incomplete answer (a disconnect or an error): new text is appended to what it has."""
@@ -200,7 +246,7 @@ class ChatService(Conversations):
                        self._history(messages[:q], settings.strategy.max_rounds), kb_ids, settings, None,
                        passages=list(m.references or []) if m.content else None, resume=m.content,
                        prompt_tokens=m.prompt_tokens, completion_tokens=m.completion_tokens, latency_ms=m.latency_ms,
-                       summary=c.summary or "")
+                       summary=c.summary or "", attachments=list(messages[q].attachments or []))
             trace = list(m.trace or [])
         job.spec = self._spec(tenant_id, settings)
         return self._run(job, trace)
@@ -288,7 +334,7 @@ class ChatService(Conversations):
                                          else "")
             out.mode = "empty" if fixed else out.mode
             fixed = fixed or (None if llm else retrieval_only_answer([]))
-        prompt = build_prompt(p.system, passages, job.history, job.question,
+        prompt = build_prompt(p.system, passages, job.history, job.prompt_question,
                               context_window=job.settings.llm.context_window, max_tokens=job.settings.llm.max_tokens,
                               show_quote=p.show_quote)
         out.references = prompt.references
@@ -339,11 +385,12 @@ class ChatService(Conversations):
         if not p.top_n:
             return []  # no passages wanted: the answer comes from the model alone (or the empty response)
         pool = min(p.top_k, max(p.top_n, RERANK_POOL)) if p.rerank_model else p.top_n
+        expansion = Expansion.of(p.query_languages, p.model_keywords, model_id=job.settings.llm.model_id)
         # A question may be longer than a search query may be (a pasted text): search with its start.
         hits = self.retrieval.search(job.tenant_id, job.kb_ids, query[:MAX_QUERY_CHARS], mode=p.search_mode,
                                      top_k=min(pool, 1000), threshold=p.similarity_threshold,
                                      vector_weight=1 - p.keywords_similarity_weight,
-                                     rerank_model=p.rerank_model or None, source="chat")
+                                     rerank_model=p.rerank_model or None, source="chat", expansion=expansion)
         return [passage(h) for h in hits[: p.top_n]]
 
     @staticmethod

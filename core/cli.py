@@ -42,6 +42,7 @@ GROUPS = [
     ("key", "core.cli_tenants:key_app"),
     ("", "core.cli_voice:voice_app"),
     ("", "core.cli_eval:eval_app"),
+    ("user", "core.cli_users:users_app"),
 ]
 for _name, _target in GROUPS:
     _module, _, _attr = _target.partition(":")
@@ -247,15 +248,28 @@ def search(kb: str, query: str,
            mode: Annotated[str, typer.Option(help="semantic | full_text | hybrid")] = "hybrid",
            k: Annotated[int, typer.Option(help="results")] = 5,
            threshold: Annotated[float, typer.Option(help="minimum score 0..1")] = 0.0,
+           cross_language: Annotated[str, typer.Option(
+               "--cross-language", help="kb (the knowledge base's setting) | all (every language it has) | off")] = "kb",
            as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False) -> None:
-    """Search a knowledge base."""
+    """Search a knowledge base (with cross-language variants of the query when it is set up for them)."""
+    from core.query_expansion import ALL_LANGUAGES, NO_EXPANSION
+
+    expansions = {"kb": None, "all": ALL_LANGUAGES, "off": NO_EXPANSION}
+    if cross_language not in expansions:
+        raise typer.BadParameter(f"--cross-language must be one of: {', '.join(expansions)}")
     svc = services()
-    hits = svc.retrieval.search(TENANT, [find_kb(svc, kb).id], query, mode=mode, top_k=k, threshold=threshold,
-                                source="cli")
+    found = svc.retrieval.search_expanded(TENANT, [find_kb(svc, kb).id], query, mode=mode, top_k=k,
+                                          threshold=threshold, source="cli", expansion=expansions[cross_language])
+    hits = found.hits
     if as_json:
+        variant = lambda h: found.variant_of(h)  # noqa: E731 - the query variant that scored the hit best
         print(json.dumps([{"chunk_id": h.chunk_id, "document_name": h.document_name, "content": h.content,
-                           "score": round(h.score, 4)} for h in hits], ensure_ascii=False, indent=2))
+                           "score": round(h.score, 4), "found_by": {"kind": variant(h).kind, "query": variant(h).text,
+                                                                    "language": variant(h).language}}
+                          for h in hits], ensure_ascii=False, indent=2))
         return
+    for i, v in enumerate(found.variants[1:], 2):
+        console.print(f"variant {i}: {v.kind} {v.language}: {v.text}", highlight=False)
     table = Table("score", "vector", "text", flexible("document", 1), flexible("content", 3), expand=True)
     for h in hits:
         fmt = lambda x: "" if x is None else f"{x:.3f}"  # noqa: E731

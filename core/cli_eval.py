@@ -27,14 +27,18 @@ TENANT = DEFAULT_TENANT_ID
 eval_app = typer.Typer()
 
 
+CROSS = {"kb": None, "on": True, "off": False}  # cross-language search: the knowledge base's setting, on, off
+
+
 def configurations(modes: list[str], compare_modes: bool, weights: list[float], k: int, threshold: float,
-                   rerank: str, chat_model_id: str) -> list[dict]:
-    """One configuration per mode (all three with --compare-modes), hybrid once per --weight."""
+                   rerank: str, chat_model_id: str, cross: list[str] | None = None) -> list[dict]:
+    """One configuration per mode (all three with --compare-modes) and --cross-language, hybrid once per --weight."""
     chosen = list(MODES) if compare_modes else list(dict.fromkeys(modes or ["hybrid"]))
     weights = list(dict.fromkeys(weights or [0.7]))
     return [{"mode": mode, "top_k": k, "threshold": threshold, "vector_weight": w, "rerank_model": rerank,
-             "chat_model_id": chat_model_id}
-            for mode in chosen for w in (weights if mode == "hybrid" else weights[:1])]
+             "chat_model_id": chat_model_id, "cross_language": CROSS[c]}
+            for mode in chosen for w in (weights if mode == "hybrid" else weights[:1])
+            for c in dict.fromkeys(cross or ["kb"])]
 
 
 def question_json(r: QuestionResult) -> dict:
@@ -82,6 +86,9 @@ def eval_command(
     rerank: Annotated[str, typer.Option(help="Rerank model, provider:model")] = "",
     chat_model: Annotated[str, typer.Option(help="Answer with this saved LLM (id or name, or 'default'); "
                                                  "adds BLEU and ROUGE")] = "",
+    cross_language: Annotated[list[str] | None, typer.Option(
+        "--cross-language", help="kb (the knowledge base's setting) | on | off: cross-language search; repeat to "
+                                 "compare, e.g. --cross-language on --cross-language off")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Numbers and per-question results as JSON")] = False,
 ) -> None:
     """Evaluate retrieval (and answers) on a question set; compare modes or weights side by side."""
@@ -93,12 +100,15 @@ def eval_command(
     for m in mode or []:
         if m not in MODES:
             raise typer.BadParameter(f"unknown mode '{m}' (valid: {', '.join(MODES)})")
+    for c in cross_language or []:
+        if c not in CROSS:
+            raise typer.BadParameter(f"unknown --cross-language '{c}' (valid: {', '.join(CROSS)})")
     svc = services()
     target = find_kb(svc, kb)
     if any(svc.documents.list(TENANT, target.id, status=s, page_size=1).total for s in ACTIVE_STATES):
         raise InvalidInput(f"'{target.name}' is still processing documents; evaluate it once they are done")
     chat_id = "" if not chat_model else "default" if chat_model == "default" else find_model(svc, chat_model).id
-    configs = configurations(mode or [], compare_modes, weight or [], k, threshold, rerank, chat_id)
+    configs = configurations(mode or [], compare_modes, weight or [], k, threshold, rerank, chat_id, cross_language)
     report = svc.evaluation.sets.import_file(TENANT, set_file.read_bytes(), set_file.name, kb_id=target.id)
     if report.ignored_fields and not as_json:
         console.print(f"[yellow]Ignored unknown fields:[/] {escape(', '.join(report.ignored_fields))}", highlight=False)

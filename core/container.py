@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from core.embedding import EmbeddingService
     from core.evaluation import EvaluationService, EvaluationWorkers
     from core.files import FileService
+    from core.glossary import GlossaryService
     from core.ingestion.pipeline import Pipeline
     from core.ingestion.tasks import TaskQueue
     from core.ingestion.worker import IngestionWorkers
@@ -34,9 +35,13 @@ if TYPE_CHECKING:
     from core.retrieval import RetrievalService
     from core.secrets import Sealer
     from core.tenants import TenantService
+    from core.ingestion.readers import ReadLimits
     from core.tools import ToolService
+    from core.upstream_models import UpstreamModels
+    from core.users import UserService
     from core.visitors import VisitorPolicy
     from core.voice import VoiceService
+    from core.workspace import WorkspaceService
     from storage.files import BlobStore
     from storage.vectors import VectorStore
 
@@ -94,14 +99,18 @@ class Services:
         return TaskQueue(self.db)
 
     @lazy
-    def pipeline(self) -> Pipeline:
-        from core.ingestion.pipeline import Pipeline
+    def read_limits(self) -> ReadLimits:
         from core.ingestion.readers import ReadLimits
 
         s = self.settings
-        limits = ReadLimits(max_expanded_bytes=s.max_expanded_mb * 2**20, max_ocr_pages=s.ocr_max_pages)
-        return Pipeline(self.db, self.blobs, self.vectors, self.embeddings, self.tasks, limits,
-                        s.max_chunks_per_document)
+        return ReadLimits(max_expanded_bytes=s.max_expanded_mb * 2**20, max_ocr_pages=s.ocr_max_pages)
+
+    @lazy
+    def pipeline(self) -> Pipeline:
+        from core.ingestion.pipeline import Pipeline
+
+        return Pipeline(self.db, self.blobs, self.vectors, self.embeddings, self.tasks, self.read_limits,
+                        self.settings.max_chunks_per_document)
 
     @lazy
     def workers(self) -> IngestionWorkers:
@@ -126,6 +135,12 @@ class Services:
         from core.tenants import TenantService
 
         return TenantService(self.db, self.settings, self.sealer, lambda: (self.vectors, self.blobs))
+
+    @lazy
+    def users(self) -> UserService:
+        from core.users import UserService
+
+        return UserService(self.db, self.settings, self.sealer, self.tenants)
 
     @lazy
     def files(self) -> FileService:
@@ -168,9 +183,17 @@ class Services:
 
     @lazy
     def retrieval(self) -> RetrievalService:
+        from core.query_expansion import QueryExpander
         from core.retrieval import RetrievalService
 
-        return RetrievalService(self.db, self.vectors, self.embeddings, self.settings)
+        return RetrievalService(self.db, self.vectors, self.embeddings, self.settings,
+                                expander=QueryExpander(self.db, self.models, self.glossary, self.settings))
+
+    @lazy
+    def glossary(self) -> GlossaryService:
+        from core.glossary import GlossaryService
+
+        return GlossaryService(self.db)
 
     @lazy
     def models(self) -> ModelService:
@@ -195,13 +218,26 @@ class Services:
         from core.chat import ChatService
 
         return ChatService(self.db, self.retrieval, self.assistants, self.models, tools=self.tools,
-                           visitors=self.visitors)
+                           visitors=self.visitors, read_limits=self.read_limits)
 
     @lazy
     def voice(self) -> VoiceService:
         from core.voice import VoiceService
 
         return VoiceService(self.settings, self.models)
+
+    @lazy
+    def workspace(self) -> WorkspaceService:
+        from core.workspace import WorkspaceService
+
+        return WorkspaceService(self.db, self.chat, self.assistants, self.knowledge, self.models, self.read_limits,
+                                self.files)
+
+    @lazy
+    def upstream(self) -> UpstreamModels:
+        from core.upstream_models import UpstreamModels
+
+        return UpstreamModels(self.settings, self.models)
 
     # ---------------------------------------------------------------- evaluation
     @lazy

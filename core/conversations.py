@@ -14,19 +14,22 @@ from sqlalchemy.orm import Session
 
 from core.assistants import ChatSettings, load_assistant, run_config
 from core.errors import InvalidInput, NotFound
-from core.prompting import recent_rounds
+from core.prompting import recent_rounds, with_attachments
 from core.providers.llm import LLMSpec
 from core.schemas import Page
 from core.scope import check_paging, load_kb, load_owned, parse_config
 from storage.db import Database
 from storage.orm import Assistant, Conversation, KnowledgeBase, Message, utcnow
 
-CHANNELS = ("published", "debug")  # debug sessions run an assistant's draft
+# debug sessions run an assistant's draft; workspace sessions the tenant's workspace agent (core/workspace.py), so
+# they need neither an assistant nor knowledge bases of their own.
+CHANNELS = ("published", "debug", "workspace")
 MAX_SUMMARY_CHARS = 20_000
 SESSION_SECTIONS = ("llm", "prompt", "strategy")  # what a quick chat may set for itself
 
 class ConversationInfo(BaseModel):
     id: str
+    number: int  # a stable integer id beside the string one
     tenant_id: str
     assistant_id: str | None
     kb_ids: list[str]
@@ -41,6 +44,7 @@ class ConversationInfo(BaseModel):
 
 class MessageInfo(BaseModel):
     id: str
+    number: int  # a stable integer id beside the string one
     conversation_id: str
     role: str
     content: str
@@ -53,6 +57,7 @@ class MessageInfo(BaseModel):
     error: str
     feedback: int
     trace: list[dict[str, Any]]  # an agent's tool calls and results, in order
+    attachments: list[dict[str, Any]]  # files sent with a question: {"name", "file_id", "size", "mime_type"}
     created_at: datetime
 
 
@@ -92,16 +97,18 @@ def exchanges_of(messages: list[Message]) -> list[Exchange]:
 
 
 def conversation_info(c: Conversation) -> ConversationInfo:
-    return ConversationInfo(id=c.id, tenant_id=c.tenant_id, assistant_id=c.assistant_id, kb_ids=list(c.kb_ids or []),
+    return ConversationInfo(id=c.id, number=c.number, tenant_id=c.tenant_id, assistant_id=c.assistant_id, kb_ids=list(c.kb_ids or []),
                             title=c.title, channel=c.channel, summary=c.summary or "", settings=dict(c.settings or {}),
                             extra=dict(c.extra or {}), created_at=c.created_at, updated_at=c.updated_at)
 
 
 def message_info(m: Message) -> MessageInfo:
-    return MessageInfo(id=m.id, conversation_id=m.conversation_id, role=m.role, content=m.content,
+    return MessageInfo(id=m.id, number=m.number, conversation_id=m.conversation_id, role=m.role, content=m.content,
                        references=list(m.references or []), mode=m.mode, prompt_tokens=m.prompt_tokens,
                        completion_tokens=m.completion_tokens, latency_ms=m.latency_ms, completed=m.completed,
-                       error=m.error, feedback=m.feedback, trace=list(m.trace or []), created_at=m.created_at)
+                       error=m.error, feedback=m.feedback, trace=list(m.trace or []),
+                       attachments=[{k: v for k, v in a.items() if k != "text"} for a in m.attachments or []],
+                       created_at=m.created_at)
 
 
 class Conversations:
@@ -147,7 +154,7 @@ class Conversations:
     @staticmethod
     def _history(messages: list[Message], max_rounds: int) -> list[dict]:
         """Earlier rounds as role/content, without the opener and answers that produced nothing."""
-        turns = [{"role": m.role, "content": m.content} for m in messages
+        turns = [{"role": m.role, "content": with_attachments(m.content, m.attachments)} for m in messages
                  if m.mode != "opener" and m.content.strip()]
         return recent_rounds(turns, max_rounds)
 
@@ -174,18 +181,19 @@ class Conversations:
                 a = load_assistant(s, tenant_id, assistant_id)
                 run_config(a, channel)  # an unpublished agent has no published sessions
                 c = Conversation(tenant_id=tenant_id, assistant_id=a.id, kb_ids=[], title=title, channel=channel)
-            elif kb_ids:
-                kb_ids = list(dict.fromkeys(kb_ids))
+            elif kb_ids or channel == "workspace":
+                kb_ids = list(dict.fromkeys(kb_ids or []))
                 for kb_id in kb_ids:
                     load_kb(s, tenant_id, kb_id)
-                c = Conversation(tenant_id=tenant_id, assistant_id=None, kb_ids=kb_ids, title=title, settings=own)
+                c = Conversation(tenant_id=tenant_id, assistant_id=None, kb_ids=kb_ids, title=title, settings=own,
+                                 channel="workspace" if channel == "workspace" else "published")
             else:
                 raise InvalidInput("Choose an assistant or at least one knowledge base to chat with")
             c.extra = dict(extra or {})
             s.add(c)
             s.flush()
             effective, _ = self._settings(s, c)
-            if effective.prompt.opener.strip():
+            if effective.prompt.opener.strip() and channel != "workspace":  # the workspace agent has no greeting
                 s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role="assistant",
                               content=effective.prompt.opener, mode="opener", created_at=c.created_at))
             return conversation_info(c)
@@ -281,6 +289,18 @@ class Conversations:
             for i, t in enumerate(turns):
                 s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role=t["role"], content=t["content"],
                               mode="imported", created_at=start + timedelta(microseconds=i)))
+
+    def id_of_number(self, tenant_id: str, number: int, *, message: bool = False) -> str:
+        """The id of the tenant's conversation (or, with `message`, message) numbered `number`; NotFound otherwise."""
+        model, kind = (Message, "message") if message else (Conversation, "conversation")
+        q = select(model.id).where(model.tenant_id == tenant_id, model.number == number)
+        if message:
+            q = q.where(Message.deleted_at.is_(None))
+        with self.db.session() as s:
+            found = s.scalar(q) if isinstance(number, int) and not isinstance(number, bool) else None
+        if found is None:
+            raise NotFound(f"{kind.capitalize()} {number} not found", kind=kind, ident=str(number))
+        return found
 
     def get_session(self, tenant_id: str, conversation_id: str, *, assistant_id: str | None = None,
                     channel: str | None = None) -> ConversationInfo:
@@ -380,6 +400,30 @@ class Conversations:
             if conversation_id is not None:
                 self._conv(s, tenant_id, conversation_id)
             self._msg(s, tenant_id, message_id, conversation_id).deleted_at = utcnow()
+
+    def feedback_on_answer(self, tenant_id: str, answer: str, value: int, question: str = "") -> MessageInfo:
+        """Rate the tenant's latest answer that reads `answer` (after the question `question`, when given):
+        for clients that send the texts rather than a message id."""
+        answer = (answer or "").strip()
+        if not answer:
+            raise InvalidInput("The answer to rate must not be empty")
+        with self.db.session() as s:
+            found = s.scalars(select(Message).where(Message.tenant_id == tenant_id, Message.role == "assistant",
+                                                    Message.deleted_at.is_(None), Message.content.in_(
+                                                        {answer, " " + answer}))
+                              .order_by(Message.created_at.desc()).limit(20)).all()
+            if question.strip():
+                found = [m for m in found if self._question_of(s, m) == question.strip()] or found
+            if not found:
+                raise NotFound("No answer with this text was found", kind="message", ident="")
+            message_id = found[0].id
+        return self.feedback(tenant_id, message_id, value)
+
+    @staticmethod
+    def _question_of(s: Session, answer: Message) -> str:
+        q = select(Message.content).where(Message.conversation_id == answer.conversation_id, Message.role == "user",
+                                          Message.created_at < answer.created_at, Message.deleted_at.is_(None))
+        return (s.scalar(q.order_by(Message.created_at.desc()).limit(1)) or "").strip()
 
     def feedback(self, tenant_id: str, message_id: str, value: int) -> MessageInfo:
         """1 like, -1 dislike, 0 clears."""

@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from core.chunks import embed_and_store, vector_metadata
 from core.errors import InvalidInput
+from core.glossary import GlossaryService
 from core.ingestion.tasks import new_batch_id
 from core.schemas import KnowledgeBaseInfo
 from core.scope import load_kb
-from storage.orm import Chunk, Document, KnowledgeBase, Task, UploadFile, new_id, utcnow
+from storage.orm import Chunk, Document, GlossaryTerm, KnowledgeBase, Task, UploadFile, new_id, utcnow
 
 if TYPE_CHECKING:
     from core.knowledge import KnowledgeService
@@ -51,6 +52,7 @@ def copy_knowledge_base(svc: KnowledgeService, tenant_id: str, kb_id: str, new_n
         settings = {k: getattr(src, k) for k in ("description", "icon", "language", "permission", "embedding_model",
                                                 "chunk_config", "retrieval_config", "extra")}
     dst_id = into or svc.create(tenant_id, name, **settings).id
+    _copy_glossary(svc, tenant_id, kb_id, dst_id)
     batch = new_batch_id()
     requeue = False
     with svc.db.session() as s:
@@ -71,6 +73,14 @@ def copy_knowledge_base(svc: KnowledgeService, tenant_id: str, kb_id: str, new_n
     if requeue:
         svc.on_queued()
     return svc.get(tenant_id, dst_id)
+
+
+def _copy_glossary(svc: KnowledgeService, tenant_id: str, src_id: str, dst_id: str) -> None:
+    """The source's glossary joins the target's (pairs it has already are skipped)."""
+    with svc.db.session() as s:
+        pairs = s.execute(select(GlossaryTerm.term, GlossaryTerm.translation).where(GlossaryTerm.kb_id == src_id)).all()
+    if pairs:
+        GlossaryService(svc.db).add(tenant_id, dst_id, [(p.term, p.translation) for p in pairs])
 
 
 def _copy_document(s, tenant_id: str, doc: Document, upload: UploadFile | None, kb_id: str) -> Document:  # noqa: ANN001

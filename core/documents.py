@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import PurePath
 from urllib.parse import urlparse
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.chunks import vector_metadata
@@ -370,6 +370,18 @@ class DocumentService:
             if upload is None:
                 raise NotFound(f"The original file of '{doc.name}' is not available")
             return doc.name, self.blobs.get(upload.storage_key), upload.mime_type
+
+    def delete_by_source(self, tenant_id: str, kb_id: str, source: str) -> list[DocumentInfo]:
+        """Delete the knowledge base's documents that came from `source` (their URL or path, else their name);
+        the deleted documents as they were (none when nothing came from there)."""
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)
+            rows = s.scalars(select(Document).where(Document.kb_id == kb_id, or_(
+                Document.source_url == source, and_(Document.source_url == "", Document.name == source)))).all()
+            found = [doc_info(d) for d in rows]
+        if found:
+            self.delete(tenant_id, [d.id for d in found])
+        return found
 
     def delete(self, tenant_id: str, doc_ids: Sequence[str]) -> int:
         """Delete documents with their chunks, vectors, tasks and (unshared) original files."""

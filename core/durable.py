@@ -34,11 +34,13 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def claim_next(db: Database, model: Any, worker: str, **values: Any) -> Any | None:
-    """Take the oldest unowned waiting row (SKIP LOCKED on PostgreSQL, atomic UPDATE on SQLite),
-    setting `values` on it as well."""
+def claim_next(db: Database, model: Any, worker: str, only: str | None = None, **values: Any) -> Any | None:
+    """Take the oldest unowned waiting row, or the row `only` when it is one (SKIP LOCKED on PostgreSQL, atomic
+    UPDATE on SQLite), setting `values` on it as well."""
     with db.session() as s:
         pick = select(model.id).where(model.state == "waiting", model.worker == "").order_by(model.created_at).limit(1)
+        if only is not None:
+            pick = pick.where(model.id == only)
         if db.dialect == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         row_id = s.execute(

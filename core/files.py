@@ -21,7 +21,7 @@ from pathlib import PurePath
 
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from core.config import Settings
 from core.documents import UPLOAD_PURPOSES, safe_name
@@ -45,6 +45,7 @@ class StoredFile(BaseModel):
     extension: str  # without the dot, lower case
     mime_type: str
     purpose: str  # file | image
+    folder: str  # where it was filed ("" = none)
     sha256: str
     key: str  # where the blob store keeps it
     created_at: datetime
@@ -52,8 +53,19 @@ class StoredFile(BaseModel):
 
 def stored_file(row: UploadFile) -> StoredFile:
     return StoredFile(id=row.id, tenant_id=row.tenant_id, name=row.name, size=row.size,
-                      extension=extension_of(row.name), mime_type=row.mime_type, purpose=row.purpose, sha256=row.sha256, key=row.storage_key,
+                      extension=extension_of(row.name), mime_type=row.mime_type, purpose=row.purpose, folder=row.folder or "",
+                      sha256=row.sha256, key=row.storage_key,
                       created_at=row.created_at)
+
+
+def clean_folder(folder: str) -> str:
+    """A folder path: slash-separated names, no empty, `.` or `..` parts; InvalidInput otherwise."""
+    parts = [p.strip() for p in (folder or "").replace("\\", "/").replace("\x00", "").strip("/ ").split("/")]
+    if parts == [""]:
+        return ""
+    if any(p in ("", ".", "..") for p in parts) or len("/".join(parts)) > 255:
+        raise InvalidInput(f"folder: {folder!r} is not a folder path (names separated by /, at most 255 characters)")
+    return "/".join(parts)
 
 
 def extension_of(name: str) -> str:
@@ -102,13 +114,14 @@ class FileService:
             return name, sniff_image(name, data)
         return name, mimetypes.guess_type(name)[0] or "application/octet-stream"
 
-    def save(self, tenant_id: str, name: str, data: bytes, *, image: bool = False) -> StoredFile:
-        """Store an upload (an image when `image`: image extensions only, content checked)."""
+    def save(self, tenant_id: str, name: str, data: bytes, *, image: bool = False, folder: str = "") -> StoredFile:
+        """Store an upload (an image when `image`: image extensions only, content checked), filed in `folder`."""
         name, mime = self._check(name, data, image)
+        folder = clean_folder(folder)
         blob = self.blobs.put(data)
         with self.db.session() as s:
             row = UploadFile(tenant_id=tenant_id, name=name, size=len(data), mime_type=mime, sha256=blob.sha256,
-                             storage_key=blob.key, purpose="image" if image else "file")
+                             storage_key=blob.key, purpose="image" if image else "file", folder=folder)
             s.add(row)
             s.flush()
             return stored_file(row)
@@ -131,12 +144,14 @@ class FileService:
 
     def list(self, tenant_id: str, *, prefix: str = "", purpose: str | None = None, page: int = 1,
              page_size: int = 20) -> Page:
-        """The tenant's uploads whose name starts with `prefix` (case-insensitive), newest first."""
+        """The tenant's uploads whose name, or folder/name, starts with `prefix` (case-insensitive), newest first."""
         check_paging(page, page_size)
         q = select(UploadFile).where(UploadFile.tenant_id == tenant_id,
                                      UploadFile.purpose.in_([purpose] if purpose else UPLOAD_PURPOSES))
         if prefix:
-            q = q.where(func.lower(UploadFile.name).startswith(prefix.lower(), autoescape=True))
+            q = q.where(or_(func.lower(UploadFile.name).startswith(prefix.lower(), autoescape=True),
+                            func.lower(UploadFile.folder + "/" + UploadFile.name).startswith(prefix.lower(),
+                                                                                           autoescape=True)))
         with self.db.session() as s:
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(q.order_by(UploadFile.created_at.desc(), UploadFile.id)

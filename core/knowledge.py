@@ -14,7 +14,7 @@ from core.config import Settings
 from core.copying import copy_knowledge_base
 from core.embedding import EmbeddingService
 from core.documents import release_files
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
 from core.naming import free_name
 from core.providers.embeddings import EmbedderSpec
 from core.schemas import ChunkConfig, KnowledgeBaseInfo, Page, RetrievalConfig
@@ -36,9 +36,10 @@ def assistant_counts(s: Session, tenant_id: str) -> Counter[str]:
 
 
 def kb_info(s: Session, kb: KnowledgeBase, assistants: Counter[str] | None = None) -> KnowledgeBaseInfo:
-    docs, chunks, tokens, chars = s.execute(
+    docs, chunks, tokens, chars, size = s.execute(
         select(func.count(Document.id), func.coalesce(func.sum(Document.chunk_count), 0),
-               func.coalesce(func.sum(Document.token_count), 0), func.coalesce(func.sum(Document.char_count), 0))
+               func.coalesce(func.sum(Document.token_count), 0), func.coalesce(func.sum(Document.char_count), 0),
+               func.coalesce(func.sum(Document.size), 0))
         .where(Document.kb_id == kb.id)
     ).one()
     return KnowledgeBaseInfo(
@@ -46,7 +47,8 @@ def kb_info(s: Session, kb: KnowledgeBase, assistants: Counter[str] | None = Non
         language=kb.language, permission=kb.permission, embedding_model=kb.embedding_model,
         embedding_dim=kb.embedding_dim, chunk_config=ChunkConfig.model_validate(kb.chunk_config),
         retrieval_config=RetrievalConfig.model_validate(kb.retrieval_config), extra=kb.extra or {},
-        document_count=docs, chunk_count=chunks, token_count=tokens, char_count=chars, hit_count=kb.hit_count,
+        document_count=docs, chunk_count=chunks, token_count=tokens, char_count=chars, size=size,
+        hit_count=kb.hit_count,
         assistant_count=(assistants if assistants is not None else assistant_counts(s, kb.tenant_id))[kb.id],
         created_at=kb.created_at, updated_at=kb.updated_at,
     )
@@ -114,6 +116,15 @@ class KnowledgeService:
     def get(self, tenant_id: str, kb_id: str) -> KnowledgeBaseInfo:
         with self.db.session() as s:
             return kb_info(s, load_kb(s, tenant_id, kb_id))
+
+    def find(self, tenant_id: str, name: str) -> KnowledgeBaseInfo:
+        """The tenant's knowledge base named `name` (case-insensitive); NotFound otherwise."""
+        with self.db.session() as s:
+            kb = s.scalar(select(KnowledgeBase).where(KnowledgeBase.tenant_id == tenant_id,
+                                                      KnowledgeBase.name_key == (name or "").strip().casefold()))
+            if kb is None:
+                raise NotFound(f"Knowledge base '{name}' not found", kind="knowledge_base", ident=name)
+            return kb_info(s, kb)
 
     def list(self, tenant_id: str, *, search: str = "", page: int = 1, page_size: int = 30,
              order_by: str = "created_at", desc: bool = True, kb_id: str = "", name: str = "") -> Page:

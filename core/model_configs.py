@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import Settings
-from core.errors import AlmanacError, Conflict, InvalidInput, ProviderError
+from core.errors import AlmanacError, Conflict, InvalidInput, NotFound, ProviderError
 from core.scope import load_owned
 from core.secrets import SEALED, Sealer, UnreadableSecret
 from core.visitors import VisitorPolicy
@@ -35,6 +35,7 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
     "tts": ("edge-tts", "espeak-ng", "openai"),
 }
 VOICE_TYPES = {"stt": "speech-to-text", "tts": "text-to-speech"}
+STATUSES = ("unknown", "checking", "ok", "error")  # of a model's connection
 DEFAULT_ENV_LLM_MODEL = "gpt-4o-mini"
 UPDATABLE = {"name", "description", "provider", "model", "base_url", "api_key", "clear_api_key", "params",
              "is_default"}
@@ -58,7 +59,7 @@ class ModelConfigInfo(BaseModel):
     has_api_key: bool
     params: dict[str, Any]
     is_default: bool
-    status: str  # unknown | ok | error
+    status: str  # unknown | checking | ok | error
     status_message: str
     checked_at: datetime | None
     created_at: datetime
@@ -265,6 +266,14 @@ class ModelService:
                 return m
         return None
 
+    def get_by_name(self, tenant_id: str, name: str, type: str | None = None) -> ModelConfigInfo:  # noqa: A002
+        """A saved model (of `type`) by its name, else by the provider's model name; NotFound when none."""
+        key = (name or "").strip().casefold()
+        found = [m for m in self.list(tenant_id, type) if key in (m.name.casefold(), m.model.casefold())]
+        if not found:
+            raise NotFound(f"Model '{name}' not found", kind="model_config", ident=name)
+        return min(found, key=lambda m: m.name.casefold() != key)  # a name before a provider model name
+
     def default(self, tenant_id: str, type: str) -> ModelConfigInfo | None:  # noqa: A002
         """The tenant's default saved model of a type, if any."""
         with self.db.session() as s:
@@ -406,6 +415,16 @@ class ModelService:
         except InvalidInput as exc:  # saved before a rule tightened
             ok, message, latency_ms = False, exc.message, 0
         return self.record_check(tenant_id, id, ok, message, latency_ms)
+
+    def set_status(self, tenant_id: str, id: str, status: str, message: str = "") -> ModelConfigInfo:  # noqa: A002
+        """Record a connection status a client determined itself (`checking` while it tests)."""
+        if status not in STATUSES:
+            raise InvalidInput(f"status must be one of: {', '.join(STATUSES)}")
+        with self.db.session() as s:
+            row = self._load(s, tenant_id, id)
+            row.status, row.status_message, row.checked_at = status, message[:500], utcnow()
+            s.flush()
+            return info(row)
 
     def record_check(self, tenant_id: str, id: str, ok: bool, message: str,  # noqa: A002
                      latency_ms: float = 0) -> ModelConfigInfo:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from core.ingestion.cleaning import PREPROCESS_RULES
 from core.ingestion.splitting import SPLIT_METHODS, SplitConfig
+from core.languages import parse_languages
 
 SearchMode = Literal["semantic", "full_text", "hybrid"]
 TaskState = Literal["waiting", "parsing", "splitting", "indexing", "completed", "error", "cancelled"]
@@ -77,6 +78,15 @@ class RetrievalConfig(BaseModel):
     threshold: float = Field(0.2, ge=0.0, le=1.0)
     vector_weight: float = Field(0.7, ge=0.0, le=1.0)
     rerank_model: str = ""
+    # Cross-language search (core/query_expansion.py; needs a chat model): [] none, ["auto"] the languages of
+    # the chunks, or language codes; `model_keywords` adds keywords the model extracts from the question.
+    query_languages: list[str] = Field(default_factory=list)
+    model_keywords: bool = False
+
+    @field_validator("query_languages", mode="before")
+    @classmethod
+    def _known_languages(cls, v: Any) -> list[str]:
+        return parse_languages(v)
 
 
 class TaskInfo(BaseModel):
@@ -92,10 +102,22 @@ class TaskInfo(BaseModel):
     splitting_at: datetime | None = None
     indexing_at: datetime | None = None
     finished_at: datetime | None = None
+    updated_at: datetime | None = None  # the task's last change (stage, progress or heartbeat)
 
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+
+class IngestionTask(TaskInfo):
+    """A task with what it works on, for callers that list and inspect tasks."""
+
+    kb_id: str
+    document_name: str
+    source_type: str  # local | url
+    source_url: str
+    size: int
+    chunk_count: int
 
 
 class KnowledgeBaseInfo(BaseModel):
@@ -116,6 +138,7 @@ class KnowledgeBaseInfo(BaseModel):
     chunk_count: int = 0
     token_count: int = 0
     char_count: int = 0
+    size: int = 0  # bytes of its documents' original files
     hit_count: int = 0
     created_at: datetime
     updated_at: datetime

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.components.common import TENANT, attempt, page_header, services, show_flash
+from pages.components.common import attempt, page_header, services, show_flash, tenant
 from pages.components.eval_results import GROUP_KEY, results_view
 from pages.components.eval_sets import SET_KEY, chat_models, kb_names, sets_view
 from pages.components.i18n import t
@@ -20,21 +20,26 @@ MODES = ("semantic", "full_text", "hybrid")
 WEIGHTS = (0.1, 0.3, 0.5, 0.7, 0.9)
 
 
+CROSS = {"kb": None, "on": True, "off": False}  # cross-language search: the knowledge base's setting, on, off
+
+
 def configurations(modes: list[str], weights: list[float], top_k: int, threshold: float, rerank: str,
-                   chat: str) -> list[dict]:
-    """One configuration per mode; hybrid once per chosen weight."""
+                   chat: str, cross: list[str] | None = None) -> list[dict]:
+    """One configuration per mode (and cross-language choice); hybrid once per chosen weight."""
     weights = sorted(weights) or [0.7]
     return [{"mode": m, "top_k": top_k, "threshold": threshold, "vector_weight": w, "rerank_model": rerank,
-             "chat_model_id": chat} for m in MODES if m in modes for w in (weights if m == "hybrid" else weights[:1])]
+             "chat_model_id": chat, "cross_language": CROSS[c]}
+            for m in MODES if m in modes for w in (weights if m == "hybrid" else weights[:1])
+            for c in [c for c in CROSS if c in (cross or ["kb"])]]
 
 
 def rerank_models() -> list[str]:
-    return ["", *dict.fromkeys(f"{m.provider}:{m.model}" for m in services().models.list(TENANT, "rerank"))]
+    return ["", *dict.fromkeys(f"{m.provider}:{m.model}" for m in services().models.list(tenant(), "rerank"))]
 
 
 def run_view() -> None:
     svc = services()
-    sets = svc.evaluation.sets.list(TENANT)
+    sets = svc.evaluation.sets.list(tenant())
     if not sets:
         st.info(t("eval.no_sets"), icon="📋")
         return
@@ -60,13 +65,17 @@ def run_view() -> None:
         models = chat_models()
         chat = cols[3].selectbox(t("eval.chat_model"), list(models), format_func=models.get, key="eval_run_chat",
                                  help=t("eval.chat_help"))
+        cross = st.pills(t("xlang.eval.cross"), list(CROSS), selection_mode="multi", default=["kb"],
+                         key="eval_run_cross", format_func=lambda c: t("xlang.eval.choice." + c),
+                         help=t("xlang.eval.cross_help"))
         started = st.form_submit_button(t("eval.start"), type="primary", icon="▶️")
     if started:
-        configs = configurations(modes or [], weights or [], int(top_k), float(threshold), rerank or "", chat)
+        configs = configurations(modes or [], weights or [], int(top_k), float(threshold), rerank or "", chat,
+                                 cross or ["kb"])
         if not configs:
             st.warning(t("eval.need_mode"), icon="✍️")
             return
-        runs = attempt(lambda: svc.evaluation.start(TENANT, set_id, configs, kb_ids=kb_ids))
+        runs = attempt(lambda: svc.evaluation.start(tenant(), set_id, configs, kb_ids=kb_ids))
         if runs:
             st.session_state[GROUP_KEY] = runs[0].group_id
             st.session_state[NEXT_VIEW] = "results"  # the view switch is drawn already: switch on the rerun

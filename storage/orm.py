@@ -9,7 +9,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, false
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, event, \
+    false, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -34,6 +35,8 @@ class Tenant(Base):
     number: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
+    # The tenant's own settings: the workspace configuration document and its default agent (core/workspace.py).
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -56,6 +59,45 @@ class ApiKey(Base):
     key_sealed: Mapped[str] = mapped_column(Text, default="")  # the key encrypted (core/secrets.py): shown again
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class User(Base):
+    """Someone who signs in (UI, AgentChat API, any dialect with a token); works in one workspace (tenant)."""
+
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)  # casefolded: one "Alice" only
+    email: Mapped[str] = mapped_column(String(255), default="")
+    password_hash: Mapped[str] = mapped_column(String(128))  # bcrypt; the password itself is never stored
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)  # older access tokens stop working
+    avatar: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    role: Mapped[str] = mapped_column(String(16), default="member")  # owner (made the workspace) | member
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class RevokedToken(Base):
+    """Access tokens signed out before they expire (by their `jti`); rows can go once the token has expired."""
+
+    __tablename__ = "revoked_tokens"
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class LoginFailure(Base):
+    """One failed sign-in, counted per user name and per address to slow down password guessing."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_time", "key", "created_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    key: Mapped[str] = mapped_column(String(128))  # "name:<casefolded name>" | "addr:<client address>"
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class KnowledgeBase(Base):
@@ -81,6 +123,22 @@ class KnowledgeBase(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
+class GlossaryTerm(Base):
+    """A term and its counterpart in another language (租户 <-> tenant): a search for either also looks for the
+    other (core/glossary.py). The keys are the normalised texts, so a pair is stored once whatever its case."""
+
+    __tablename__ = "glossary_terms"
+    __table_args__ = (Index("uq_glossary_pair", "kb_id", "term_key", "translation_key", unique=True),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kb_id: Mapped[str] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"))
+    term: Mapped[str] = mapped_column(String(255))
+    translation: Mapped[str] = mapped_column(String(255))
+    term_key: Mapped[str] = mapped_column(String(255))
+    translation_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class UploadFile(Base):
     """A stored file: a document's original, or an upload kept for later use (core/files.py)."""
 
@@ -95,6 +153,7 @@ class UploadFile(Base):
     storage_key: Mapped[str] = mapped_column(String(512))  # path relative to the blob store root
     # document: kept while a document uses it | file, image: an upload, kept until deleted (core/files.py)
     purpose: Mapped[str] = mapped_column(String(16), default="document", server_default="document")
+    folder: Mapped[str] = mapped_column(String(255), default="")  # where an upload was filed (core/files.py)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -268,7 +327,9 @@ class ToolProvider(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    __table_args__ = (Index("uq_conversations_number", "number", unique=True),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer)  # a stable integer id (Nexent's clients); given on insert
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     assistant_id: Mapped[str | None] = mapped_column(ForeignKey("assistants.id", ondelete="CASCADE"), index=True)
     kb_ids: Mapped[list[str]] = mapped_column(default=list)  # a quick chat with knowledge bases, no assistant
@@ -284,8 +345,10 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_time", "conversation_id", "created_at"),)
+    __table_args__ = (Index("ix_messages_conversation_time", "conversation_id", "created_at"),
+                      Index("uq_messages_number", "number", unique=True))
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer)  # a stable integer id (Nexent's clients); given on insert
     tenant_id: Mapped[str] = mapped_column(String(32), index=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))  # user | assistant
@@ -299,6 +362,8 @@ class Message(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     feedback: Mapped[int] = mapped_column(Integer, default=0)  # 1 like, -1 dislike
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # agent steps
+    # Files the question came with: [{"name", "file_id", "text", "size", "mime_type"}]; their text goes to the model with it.
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)  # soft delete: kept, no longer shown or sent
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -370,3 +435,20 @@ class EvalResult(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# Rows numbered from a counter (storage.orm.Counter) as they are inserted, whoever inserts them.
+NUMBER_COUNTERS: dict[type[Base], str] = {Conversation: "conversation_number", Message: "message_number"}
+
+
+def _number_row(_mapper, connection, target) -> None:  # noqa: ANN001 - SQLAlchemy's mapper event arguments
+    """The next number of the row's counter, in the inserting transaction: the counter's row lock orders
+    concurrent inserts, and a rolled-back insert gives its number back."""
+    if target.number is None:
+        counter = NUMBER_COUNTERS[type(target)]
+        target.number = connection.execute(update(Counter).where(Counter.name == counter)
+                                           .values(value=Counter.value + 1).returning(Counter.value)).scalar_one()
+
+
+for _model in NUMBER_COUNTERS:
+    event.listen(_model, "before_insert", _number_row)

@@ -1,4 +1,8 @@
-"""RAGFlow retrieval: /api/v1/retrieval over Almanac's hybrid search."""
+"""RAGFlow retrieval: /api/v1/retrieval over Almanac's hybrid search.
+
+`cross_languages` (the languages to translate the question into; absent = the datasets' own setting) and
+`keyword: true` (keywords extracted by the model) map onto cross-language search (core/query_expansion.py);
+the question's variants are highlighted too."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from api.ragflow.bulk import page_window
 from api.ragflow.errors import ARGUMENT, DialectError, RagflowRoute, argument_error, data_error
 from api.ragflow.views import ok
 from core.errors import NotFound
+from core.query_expansion import Expansion
 from core.schemas import SearchHit
 from core.text import search_tokens
 
@@ -103,11 +108,14 @@ def retrieve(svc: ServicesDep, who: PrincipalDep, body: Retrieval) -> dict:
     if body.top_k <= 0:
         raise argument_error("`top_k` must be greater than 0")
     start, stop = page_window(body.page, body.page_size)
-    hits = svc.retrieval.search(
+    found = svc.retrieval.search_expanded(
         who.tenant_id, dataset_ids, body.question, mode="hybrid", top_k=min(max(body.top_k, stop), MAX_TOP_K),
         threshold=body.similarity_threshold, vector_weight=min(max(body.vector_similarity_weight, 0.0), 1.0),
         doc_ids=body.document_ids or None, metadata_filter=metadata_filter(body.metadata_condition),
-        rerank_model=str(body.rerank_id) if body.rerank_id not in (None, "") else None, source="api")
+        rerank_model=str(body.rerank_id) if body.rerank_id not in (None, "") else None, source="api",
+        expansion=Expansion.of(body.cross_languages, True if body.keyword else None))
+    hits = found.hits
+    terms = " ".join(v.keywords or v.text for v in found.variants)  # highlight what each variant matched
     page = hits[start:stop]
-    return ok({"chunks": [hit_view(h, body.question, body.highlight) for h in page], "doc_aggs": doc_aggs(hits),
+    return ok({"chunks": [hit_view(h, terms, body.highlight) for h in page], "doc_aggs": doc_aggs(hits),
                "total": len(hits)})

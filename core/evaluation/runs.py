@@ -22,6 +22,7 @@ from core.evaluation.metrics import GENERATION_KEYS, Judgement, generation_metri
 from core.evaluation.schemas import RUN_ACTIVE, Question, RunConfig
 from core.prompting import build_prompt, passage
 from core.providers.llm import LLM, ChatParams
+from core.query_expansion import ALL_LANGUAGES, NO_EXPANSION
 from core.retrieval import RetrievalService
 from core.schemas import ACTIVE_STATES
 from core.text import jieba_module
@@ -149,9 +150,10 @@ class RunExecutor:
                     for r in rows if r.position not in done]
 
     def _search(self, run: EvalRun, q: Question, cfg: RunConfig) -> list:
+        expansion = {True: ALL_LANGUAGES, False: NO_EXPANSION, None: None}[cfg.cross_language]
         return self.retrieval.search(run.tenant_id, run.kb_ids, q.question, mode=cfg.mode, top_k=cfg.top_k,
                                      threshold=cfg.threshold, vector_weight=cfg.vector_weight,
-                                     rerank_model=cfg.rerank_model, source="eval", record=False)
+                                     rerank_model=cfg.rerank_model, source="eval", record=False, expansion=expansion)
 
     def evaluate(self, run: EvalRun, position: int, q: Question, cfg: RunConfig, llm: LLM | None) -> EvalResult:
         started = time.perf_counter()

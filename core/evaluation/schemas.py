@@ -62,6 +62,9 @@ class RunConfig(BaseModel):
     embedding_model: str = ""  # set by the service: the knowledge base's model, for the record
     embedding_model_id: str = ""  # the saved model a caller named for these (start_dataset), "" = the default
     rerank_model_id: str = ""
+    # Cross-language search (core/query_expansion.py): True = every language of the knowledge bases and their
+    # glossaries, False = the question as asked, None = the knowledge bases' own settings.
+    cross_language: bool | None = None
 
     def label(self) -> str:
         parts = [self.mode.replace("_", "-")]
@@ -72,6 +75,8 @@ class RunConfig(BaseModel):
             parts.append(f"t={self.threshold:g}")
         if self.rerank_model:
             parts.append(f"rerank={self.rerank_model}")
+        if self.cross_language is not None:
+            parts.append("cross-language" if self.cross_language else "no cross-language")
         return " ".join(parts)
 
 

@@ -14,9 +14,10 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 
 from core.durable import STALE_AFTER, claim_next, recover_orphans, worker_id  # noqa: F401 - STALE_AFTER re-exported
-from core.schemas import ACTIVE_STATES, TaskInfo
+from core.errors import NotFound
+from core.schemas import ACTIVE_STATES, IngestionTask, TaskInfo
 from storage.db import Database
-from storage.orm import Task, utcnow
+from storage.orm import Document, Task, utcnow
 
 STAGE_TIMESTAMP = {"parsing": "parsing_at", "splitting": "splitting_at", "indexing": "indexing_at"}
 
@@ -33,11 +34,19 @@ def new_batch_id() -> str:
 
 
 def task_info(t: Task) -> TaskInfo:
-    return TaskInfo(
-        id=t.id, doc_id=t.doc_id, batch_id=t.batch_id, state=t.state, progress=t.progress, message=t.message,
-        error=t.error, created_at=t.created_at, parsing_at=t.parsing_at, splitting_at=t.splitting_at,
-        indexing_at=t.indexing_at, finished_at=t.finished_at,
-    )
+    return TaskInfo(**_task_fields(t))
+
+
+def _task_fields(t: Task) -> dict:
+    times = (t.created_at, t.parsing_at, t.splitting_at, t.indexing_at, t.finished_at, t.heartbeat_at)
+    return dict(id=t.id, doc_id=t.doc_id, batch_id=t.batch_id, state=t.state, progress=t.progress, message=t.message,
+                error=t.error, created_at=t.created_at, parsing_at=t.parsing_at, splitting_at=t.splitting_at,
+                indexing_at=t.indexing_at, finished_at=t.finished_at, updated_at=max(x for x in times if x))
+
+
+def ingestion_task(t: Task, d: Document) -> IngestionTask:
+    return IngestionTask(**_task_fields(t), kb_id=t.kb_id, document_name=d.name, source_type=d.source_type,
+                         source_url=d.source_url, size=d.size, chunk_count=d.chunk_count)
 
 
 class TaskQueue:
@@ -45,9 +54,9 @@ class TaskQueue:
         self.db = db
         self.worker = worker or worker_id()
 
-    def claim(self) -> Task | None:
-        """Take the oldest unowned waiting task."""
-        return claim_next(self.db, Task, self.worker)
+    def claim(self, task_id: str | None = None) -> Task | None:
+        """Take the oldest unowned waiting task, or that one task."""
+        return claim_next(self.db, Task, self.worker, only=task_id)
 
     def advance(self, task_id: str, *, state: str | None = None, progress: float | None = None,
                 message: str | None = None) -> None:
@@ -117,9 +126,38 @@ class TaskQueue:
                 .values(state="cancelled", message="Cancelled", finished_at=utcnow(), worker="")
             ).rowcount
 
+    def is_active(self, task_id: str) -> bool:
+        with self.db.session() as s:
+            return s.scalar(select(Task.id).where(Task.id == task_id, Task.state.in_(ACTIVE_STATES))) is not None
+
     def has_waiting(self) -> bool:
         with self.db.session() as s:
             return s.scalar(select(Task.id).where(Task.state == "waiting", Task.worker == "").limit(1)) is not None
+
+    # ------------------------------------------------------------------ queries for a tenant
+    def find(self, tenant_id: str, task_id: str) -> IngestionTask:
+        """One of the tenant's tasks (NotFound for another tenant's id too)."""
+        with self.db.session() as s:
+            row = s.execute(select(Task, Document).join(Document, Document.id == Task.doc_id)
+                            .where(Task.id == task_id, Task.tenant_id == tenant_id)).first() if task_id else None
+            if row is None:
+                raise NotFound(f"Task '{task_id}' not found", kind="task", ident=str(task_id))
+            return ingestion_task(*row)
+
+    def list_tasks(self, tenant_id: str, *, kb_id: str | None = None, states: tuple[str, ...] | None = None,
+                   latest: bool = False, limit: int = 1000) -> list[IngestionTask]:
+        """The tenant's tasks, newest first; with `kb_id` one knowledge base's, with `states` only those, with
+        `latest` only each document's latest."""
+        q = select(Task, Document).join(Document, Document.id == Task.doc_id).where(Task.tenant_id == tenant_id)
+        if latest:
+            q = q.where(Document.task_id == Task.id)
+        if kb_id is not None:
+            q = q.where(Task.kb_id == kb_id)
+        if states is not None:
+            q = q.where(Task.state.in_(states))
+        with self.db.session() as s:
+            rows = s.execute(q.order_by(Task.created_at.desc(), Task.id).limit(limit)).all()
+            return [ingestion_task(t, d) for t, d in rows]
 
     def active_count(self) -> int:
         with self.db.session() as s:

@@ -156,6 +156,23 @@ class IngestionWorkers:
             except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
                 log.warning("heartbeat for task %s failed", task_id)
 
+    def run_now(self, task_ids: list[str], timeout: float = 120.0) -> bool:
+        """Process these tasks in the calling thread (a caller that must see them done before it answers); a task
+        another worker has claimed already is waited for. False when the time ran out first."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        for task_id in task_ids:
+            while time.monotonic() < deadline:
+                task = self.queue.claim(task_id)
+                if task is not None:
+                    self.pipeline.run(task)
+                    break
+                if not self.queue.is_active(task_id):
+                    break
+                time.sleep(0.05)  # another worker has it: it reports its progress in the database
+        return not any(self.queue.is_active(task_id) for task_id in task_ids)
+
     def drain(self, timeout: float = 60.0) -> bool:
         """Process waiting tasks in the calling thread until none are left (CLI and tests)."""
         deadline = time.monotonic() + timeout

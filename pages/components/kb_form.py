@@ -12,8 +12,9 @@ from core.ingestion.cleaning import PREPROCESS_RULES
 from core.ingestion.splitting import SPLIT_METHODS
 from core.providers.embeddings import available_models
 from core.schemas import ChunkConfig, KnowledgeBaseInfo, RetrievalConfig
-from pages.components.common import TENANT, attempt, services
+from pages.components.common import attempt, services, tenant
 from pages.components.i18n import t
+from pages.components.query_variants import LANGUAGE_CHOICES, language_label
 
 ICONS = ["📘", "📗", "📕", "📙", "📚", "📖", "📒", "🗂️", "📁", "🧠", "💡", "🔬", "⚖️", "💼", "🏥",
          "🛠️", "💰", "🎓", "🌍", "🧾", "🤖", "🛒"]
@@ -48,7 +49,7 @@ def check(kb: KnowledgeBaseInfo | None, name: str, chunking: dict[str, Any]) -> 
     if not name:
         problems.append(t("kb.err.name_empty"))
     else:
-        same = services().knowledge.list(TENANT, name=name, page_size=1).items
+        same = services().knowledge.list(tenant(), name=name, page_size=1).items
         if same and (kb is None or same[0].id != kb.id):
             problems.append(t("kb.err.name_taken", name=name))
     if chunking["chunk_overlap"] >= chunking["chunk_size"]:
@@ -134,6 +135,12 @@ def kb_form(kb: KnowledgeBaseInfo | None, on_cancel: Callable[[], None]) -> Know
                                   help=t("kb.form.threshold_help"), key=_key(kb, "threshold"))
         weight = w_col.slider(t("kb.form.vector_weight"), 0.0, 1.0, float(ret_cfg.vector_weight), step=0.05,
                               help=t("kb.form.vector_weight_help"), key=_key(kb, "weight"))
+        lang_col, kw_col = st.columns([2, 1], vertical_alignment="bottom")
+        languages = lang_col.multiselect(t("xlang.form.languages"), LANGUAGE_CHOICES, default=ret_cfg.query_languages,
+                                         format_func=language_label, help=t("xlang.form.languages_help"),
+                                         key=_key(kb, "query_languages"), placeholder=t("xlang.none"))
+        model_keywords = kw_col.checkbox(t("xlang.form.keywords"), value=ret_cfg.model_keywords,
+                                         help=t("xlang.form.keywords_help"), key=_key(kb, "model_keywords"))
 
         with st.container(horizontal=True, gap="small"):
             submitted = st.form_submit_button(t("kb.form.save") if kb else t("kb.form.create"), type="primary",
@@ -146,15 +153,18 @@ def kb_form(kb: KnowledgeBaseInfo | None, on_cancel: Callable[[], None]) -> Know
                     "keywords_per_chunk": int(keywords), "separators": parse_separators(separators),
                     "preprocess": rules}
         retrieval = {"mode": mode, "top_k": int(top_k), "threshold": round(float(threshold), 4),
-                     "vector_weight": round(float(weight), 4)}
+                     "vector_weight": round(float(weight), 4), "query_languages": languages,
+                     "model_keywords": model_keywords}
         problems = check(kb, name, chunking)
+        if "auto" in languages and len(languages) > 1:
+            problems.append(t("xlang.form.auto_alone"))
         if problems:
             st.error(t("kb.err.fix") + "\n\n" + "\n".join(f"- {p}" for p in problems), icon="⚠️")
             return None
         fields = {"name": name.strip(), "description": description.strip(), "icon": icon,
                   "chunk_config": chunking, "retrieval_config": retrieval}
         if kb is None:
-            return attempt(lambda: svc.knowledge.create(TENANT, embedding_model=model, **fields))
+            return attempt(lambda: svc.knowledge.create(tenant(), embedding_model=model, **fields))
         if not locked and model != kb.embedding_model:
             fields["embedding_model"] = model
-        return attempt(lambda: svc.knowledge.update(TENANT, kb.id, **fields))
+        return attempt(lambda: svc.knowledge.update(tenant(), kb.id, **fields))

@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from core.model_configs import MODEL_TYPES, PROVIDERS, ModelConfigInfo
-from pages.components.common import TENANT, attempt, services
+from pages.components.common import attempt, services, tenant
 from pages.components.i18n import t
 
 # name -> (types it applies to, integer?, min, max)
@@ -81,7 +81,7 @@ def _keep_verdict(fid: str, fingerprint: str, saved: ModelConfigInfo | None) -> 
     if saved is None or not stored or stored[0] != fingerprint or stored[1] is None:
         return saved
     ok, message, ms = stored[1]
-    return attempt(lambda: services().models.record_check(TENANT, saved.id, ok, message, ms)) or saved
+    return attempt(lambda: services().models.record_check(tenant(), saved.id, ok, message, ms)) or saved
 
 
 def model_form(model: ModelConfigInfo | None, type_: str = "llm") -> ModelConfigInfo | None:
@@ -150,7 +150,7 @@ def model_form(model: ModelConfigInfo | None, type_: str = "llm") -> ModelConfig
             reuse = "" if typed_key or remove_key or model is None else model.id
             with st.spinner(t("models.testing")):
                 verdict = attempt(lambda: svc.models.verify(type_, provider, model_name, base_url, typed_key,
-                                                            all_params, tenant_id=TENANT, stored_key_of=reuse))
+                                                            all_params, tenant_id=tenant(), stored_key_of=reuse))
             st.session_state[key(fid, "verdict")] = (fingerprint, verdict)
         _verdict(fid, fingerprint)
         if not save:
@@ -162,7 +162,7 @@ def model_form(model: ModelConfigInfo | None, type_: str = "llm") -> ModelConfig
             st.error("\n".join(f"- {p}" for p in problems), icon="⚠️")
             return None
         if model is None:
-            saved = attempt(lambda: svc.models.create(TENANT, type=type_, provider=provider, name=name, model=model_name,
+            saved = attempt(lambda: svc.models.create(tenant(), type=type_, provider=provider, name=name, model=model_name,
                                                       base_url=base_url, api_key=typed_key, params=all_params,
                                                       is_default=make_default))
             return _keep_verdict(fid, fingerprint, saved)
@@ -176,5 +176,5 @@ def model_form(model: ModelConfigInfo | None, type_: str = "llm") -> ModelConfig
             changes["clear_api_key"] = True
         if make_default:
             changes["is_default"] = True
-        saved = attempt(lambda: svc.models.update(TENANT, model.id, **changes)) if changes else model
+        saved = attempt(lambda: svc.models.update(tenant(), model.id, **changes)) if changes else model
         return _keep_verdict(fid, fingerprint, saved) if changes else saved

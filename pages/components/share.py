@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.assistants import AssistantInfo
 from pages.components.chunk_card import badge
-from pages.components.common import TENANT, attempt, flash, services
+from pages.components.common import attempt, flash, services, tenant
 from pages.components.i18n import t
 
 
@@ -31,13 +31,13 @@ def share_badge(a: AssistantInfo) -> str:
 
 def _set_shared(prefix: str, assistant_id: str) -> None:
     wanted = bool(st.session_state.get(f"{prefix}_shared_{assistant_id}"))
-    if attempt(lambda: services().assistants.set_access(TENANT, assistant_id, shared=wanted)):
+    if attempt(lambda: services().assistants.set_access(tenant(), assistant_id, shared=wanted)):
         flash(t("share.on") if wanted else t("share.off"))
 
 
 def _set_token(prefix: str, assistant_id: str) -> None:
     wanted = bool(st.session_state.get(f"{prefix}_token_{assistant_id}"))
-    if attempt(lambda: services().assistants.set_access(TENANT, assistant_id, require_token=wanted)):
+    if attempt(lambda: services().assistants.set_access(tenant(), assistant_id, require_token=wanted)):
         flash(t("share.token_on") if wanted else t("share.token_off"))
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.tools.base import ProviderInfo, ToolInfo
-from pages.components.common import TENANT, attempt, services
+from pages.components.common import attempt, services, tenant
 from pages.components.i18n import t
 
 TRANSPORTS = ("http", "stdio")
@@ -125,8 +125,8 @@ def api_form(p: ProviderInfo | None, on_close: Callable[[], None]) -> ProviderIn
             return None
         fields = {"name": name.strip(), "icon": icon.strip(), "openapi_schema": schema, "headers": headers}
         tools = services().tools
-        saved = attempt(lambda: tools.update_api_provider(TENANT, p.id, **fields) if p
-                        else tools.create_api_provider(TENANT, **fields))
+        saved = attempt(lambda: tools.update_api_provider(tenant(), p.id, **fields) if p
+                        else tools.create_api_provider(tenant(), **fields))
         if saved:
             reset_form(prefix)
         return saved
@@ -199,9 +199,9 @@ def mcp_form(p: ProviderInfo | None, on_close: Callable[[], None]) -> ProviderIn
             return None
         tools = services().tools
         with st.spinner(t("tools.mcp.connecting")):
-            saved = attempt(lambda: tools.update_mcp_server(TENANT, p.id, name=name.strip(),
+            saved = attempt(lambda: tools.update_mcp_server(tenant(), p.id, name=name.strip(),
                                                             description=description.strip(), **fields) if p
-                            else tools.create_mcp_server(TENANT, name.strip(), description=description.strip(),
+                            else tools.create_mcp_server(tenant(), name.strip(), description=description.strip(),
                                                          **fields))
         if saved:
             reset_form(prefix)

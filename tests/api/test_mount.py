@@ -58,9 +58,7 @@ HEADERS = {"weknora": {"X-API-Key": "k"}, "agentchat": {"Authorization": "Bearer
 
 
 def owned_by(dialect: str, module: str | None) -> bool:
-    # The voice sockets are Nexent's paths; they live in api/voice.py until api/nexent exists.
-    return module is not None and (module.startswith(f"api.{dialect}.") or (dialect == "nexent" and
-                                                                            module == "api.voice"))
+    return module is not None and module.startswith(f"api.{dialect}.")
 
 
 def test_every_documented_route_of_a_mounted_dialect_reaches_its_own_handler(app):

@@ -4,15 +4,15 @@ The public chat page (/chat/<id>) serves only shared ones. Existing rows: those 
 an access token (their owner set up the public page on purpose) stay reachable with their token;
 all others become private until shared in the Assistants or Agents page.
 
-Revision ID: 0010_hardening
-Revises: 0009_ragflow_document_extra
+Revision ID: 0013_hardening
+Revises: 0012_users
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_hardening"
-down_revision = "0009_ragflow_document_extra"
+revision = "0013_hardening"
+down_revision = "0012_users"
 branch_labels = None
 depends_on = None
 

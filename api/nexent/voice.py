@@ -27,13 +27,14 @@ from starlette.concurrency import run_in_threadpool
 
 from api.common.auth import Principal, optional_principal
 from api.common.errors import Unauthenticated
+from api.nexent.errors import message_of
 from core.container import Services
 from core.errors import AlmanacError, Forbidden, InvalidInput
 from core.scope import parse_config
 from core.voice import TranscriptionSession
 
 log = logging.getLogger("almanac.voice")
-router = APIRouter(tags=["voice"])
+router = APIRouter(tags=["Nexent: voice"])
 AUDIO_FRAME_BYTES = 32 * 1024  # TTS audio goes out in frames of this size
 
 
@@ -56,7 +57,7 @@ def _caller(ws: WebSocket) -> Principal:
     try:
         return optional_principal(ws)
     except Unauthenticated as exc:
-        raise Forbidden(exc.message) from None
+        raise Forbidden(message_of(exc)) from None
 
 
 async def _fail(ws: WebSocket, message: str) -> None:
