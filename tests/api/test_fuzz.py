@@ -20,6 +20,7 @@ from core.config import Settings
 from core.container import build_services
 from tests.conftest import ingest
 from tests.helpers.server import free_port, start_server, stop_process
+from tests.mock_llm import MockOpenAIServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = 8
@@ -37,13 +38,18 @@ def server(tmp_path_factory):
     key = seed.admin_api_key
     seed.close()
     port = free_port()
-    proc = start_server(data, port, {"ALMANAC_INGEST_WORKERS": "1", "ALMANAC_EMBEDDING_MODEL": "mock:words-64"},
-                        argv=[sys.executable, "-m", "uvicorn", "api_server:app", "--host", "127.0.0.1",
-                              "--port", str(port), "--log-level", "warning"])
+    upstream = MockOpenAIServer().start()  # Nexent's upstream model service (/api/me/...): configured, so it answers
+    env = {"ALMANAC_INGEST_WORKERS": "1", "ALMANAC_EMBEDDING_MODEL": "mock:words-64",
+           "ALMANAC_MODEL_ENGINE_URL": upstream.base_url, "ALMANAC_MODEL_ENGINE_API_KEY": "sk-upstream"}
     try:
-        yield f"http://127.0.0.1:{port}", key
+        proc = start_server(data, port, env, argv=[sys.executable, "-m", "uvicorn", "api_server:app", "--host",
+                                                   "127.0.0.1", "--port", str(port), "--log-level", "warning"])
+        try:
+            yield f"http://127.0.0.1:{port}", key
+        finally:
+            stop_process(proc, 30)
     finally:
-        stop_process(proc, 30)
+        upstream.stop()
 
 
 def test_no_operation_answers_a_server_error(server, tmp_path):

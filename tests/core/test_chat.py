@@ -499,3 +499,11 @@ def test_cli_ask_streams_from_the_configured_model(cli_data):
         proc = ask(cli_data, "Zoo", "do cats purr", "--json", env=env)
         out = json.loads(proc.stdout)
         assert proc.returncode == 1 and "rejected" in out["error"] and KEY not in proc.stdout + proc.stderr
+
+
+def test_a_conversation_number_beyond_64_bits_is_not_found(svc, tenant):
+    for number in (2**63, -(2**63) - 1, 10**20):
+        with pytest.raises(NotFound):
+            svc.chat.id_of_number(tenant, number)
+        with pytest.raises(NotFound):
+            svc.chat.id_of_number(tenant, number, message=True)
