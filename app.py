@@ -27,8 +27,15 @@ def login_gate() -> bool:
     return False
 
 
+# A popover button's icons are swapped when it opens (the chevron flips). A click on one reached Streamlit's
+# "click outside closes" check after the swap whenever drawing the menu took over 50 ms, so the menu shut at
+# once: let clicks land on the button itself, which stays.
+GLOBAL_CSS = "<style>[data-testid='stPopoverButton'] * { pointer-events: none; }</style>"
+
+
 def sidebar() -> None:
     with st.sidebar:
+        st.html(GLOBAL_CSS)
         st.markdown(f"### 📚 {t('app.name')}")
         st.caption(t("app.tagline"))
         codes = list(LANGUAGES)

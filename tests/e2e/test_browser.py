@@ -11,18 +11,16 @@ A full-page screenshot of every page visited goes to test-artifacts/screenshots/
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from core.config import Settings
 from core.container import build_services
 from tests.corpus import pdf_bytes
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, SHOTS, free_port, main_area, nav, no_exception, settle, \
+    start_server, toast
+from tests.helpers import shot as screenshot
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
 KB_NAME = "Browser handbook"
 EDITED = "The zorblax protocol requires three signatures."
 QUERY = "zorblax protocol signatures"
@@ -49,8 +47,6 @@ ZH_MARKDOWN = """# 员工福利制度
 
 病假每年最多十天，连续请假超过两天需要提供医院证明。
 """
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -59,50 +55,8 @@ expect = sync_api.expect
 
 # ---- helpers --------------------------------------------------------------------------------------
 
-def settle(page, timeout: float = 30_000) -> None:
-    """Wait until Streamlit has finished running the script (the app reports its run state)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    page.wait_for_function(
-        """() => {
-            const app = document.querySelector('[data-testid="stApp"]');
-            return app && app.getAttribute('data-test-script-state') === 'notRunning'
-                   && app.getAttribute('data-test-connection-state') === 'CONNECTED';
-        }""", timeout=timeout)
-    page.wait_for_timeout(300)
-
-
-def no_exception(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
-        '[data-testid="stException"]').first.inner_text()
-
-
 def shot(page, n: int, name: str) -> None:
-    """A full-page screenshot; Streamlit scrolls inside its main area, so grow the viewport to fit it."""
-    settle(page)
-    size = page.viewport_size
-    height = page.evaluate("""() => {
-        const el = document.querySelector('[data-testid="stMain"]') || document.body;
-        return Math.max(el.scrollHeight, document.body.scrollHeight);
-    }""")
-    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(height + 40, 6000))})
-    page.wait_for_timeout(400)
-    page.screenshot(path=str(SHOTS / f"{n:02d}-{name}.png"), full_page=True)
-    page.set_viewport_size(size)
-
-
-def nav(page, label: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=label).click()
-    settle(page)
-    no_exception(page)
-
-
-def main_area(page):
-    return page.get_by_test_id("stMain")
-
-
-def toast(page, text: str) -> None:
-    """Wait for a toast right after the click: it fades after a few seconds, maybe before a busy page settles."""
-    page.get_by_test_id("stToast").filter(has_text=text).first.wait_for(timeout=30_000)
+    screenshot(page, f"{n:02d}-{name}")
 
 
 def commit(locator) -> None:

@@ -15,8 +15,7 @@ import pytest
 
 from core.config import Settings
 from core.container import build_services
-from tests.e2e.test_browser import BROWSER_ARGS, CHROMIUM, SHOTS, nav, no_exception, settle, toast
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import BROWSER_ARGS, CHROMIUM, SHOTS, free_port, nav, no_exception, settle, start_server, toast
 from tests.mock_llm import MockOpenAIServer
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")

@@ -26,8 +26,7 @@ from public_chat import (
     sources_html,
 )
 from tests.conftest import ingest
-from tests.e2e.test_browser import BROWSER_ARGS, CHROMIUM, ROOT
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, free_port, start_server
 from tests.mock_llm import MockOpenAIServer, Reply
 
 SCREENSHOT = ROOT / "test-artifacts" / "public_chat.png"

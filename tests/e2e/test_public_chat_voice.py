@@ -20,9 +20,8 @@ from core import audio
 from core.config import Settings
 from core.container import build_services
 from public_chat_voice import Heard, hear, read_aloud, speak, status_html
-from tests.e2e.test_browser import BROWSER_ARGS, CHROMIUM, ROOT, SHOTS, settle
-from tests.e2e.test_crash_recovery import free_port, start_server
 from tests.e2e.test_public_chat import LEAVE_DOC, OPENER, QUESTION, seed
+from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, SHOTS, free_port, settle, start_server
 from tests.mock_llm import MockOpenAIServer
 from tests.voice.conftest import offline_settings, refused_url, require_espeak, spoken, wer  # noqa: F401
 

@@ -2,7 +2,7 @@
 
 import httpx
 
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import free_port, start_server
 
 
 def test_one_process_serves_health_ui_and_docs(tmp_path):
