@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.calibration import DEFAULT_THRESHOLD, DEFAULT_VECTOR_WEIGHT
 from core.errors import Conflict, InvalidInput, NotFound
 from core.providers.llm import ChatParams
 from core.schemas import Page
@@ -64,8 +65,9 @@ class LLMSettings(BaseModel):
 class PromptSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     system: str = DEFAULT_SYSTEM  # RAGFlow's `prompt`; {knowledge} is replaced by the numbered passages
-    similarity_threshold: float = Field(0.2, ge=0.0, le=1.0)
-    keywords_similarity_weight: float = Field(0.7, ge=0.0, le=1.0)  # vector weight = 1 - this
+    # The same defaults as knowledge bases and Hit testing (core/calibration.py); vector weight = 1 - keywords'.
+    similarity_threshold: float = Field(DEFAULT_THRESHOLD, ge=0.0, le=1.0)
+    keywords_similarity_weight: float = Field(round(1 - DEFAULT_VECTOR_WEIGHT, 4), ge=0.0, le=1.0)
     top_n: int = Field(6, ge=1, le=100)  # passages given to the model
     top_k: int = Field(1024, ge=1, le=10_000)  # candidate pool for the reranker
     rerank_model: str = ""  # "" = the knowledge base's setting

@@ -23,7 +23,8 @@ DOCS = [("cats.txt", b"Cats purr when they are content and sleep sixteen hours a
 
 @pytest.fixture
 def kb(svc, tenant):
-    kb = svc.knowledge.create(tenant, "Pets")
+    # The mock embedder's hashed bags of words are a weak semantic signal: kb_search leans on keywords here.
+    kb = svc.knowledge.create(tenant, "Pets", retrieval_config={"vector_weight": 0.3})
     ingest(svc, tenant, kb.id, DOCS)
     return kb
 

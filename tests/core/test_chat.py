@@ -122,7 +122,8 @@ def test_citations_map_to_the_numbered_chunks(svc, tenant, kb, mock_llm):
 
 def test_history_is_limited_to_max_rounds(svc, tenant, kb, mock_llm):
     use_llm(svc, tenant, mock_llm.base_url)
-    a = svc.assistants.create(tenant, "Short memory", kb_ids=[kb.id], strategy={"max_rounds": 2})
+    a = svc.assistants.create(tenant, "Short memory", kb_ids=[kb.id], strategy={"max_rounds": 2},
+                              prompt={"similarity_threshold": 0.0})  # every question reaches the model
     conv = svc.chat.create_session(tenant, assistant_id=a.id)
     questions = ["do cats purr", "do dogs bark", "do goldfish swim", "where do dogs walk"]
     for q in questions:
@@ -372,9 +373,12 @@ def test_assistant_defaults_updates_and_validation(svc, tenant, kb):
     assert a.kb_ids == [kb.id] and a.kind == "chat"
     assert (a.llm.temperature, a.llm.top_p, a.llm.presence_penalty, a.llm.frequency_penalty, a.llm.max_tokens) == \
         (0.1, 0.3, 0.4, 0.7, 512)
-    p = a.prompt
+    p, kb_defaults = a.prompt, svc.knowledge.get(tenant, kb.id).retrieval_config
+    # One source of defaults: an assistant retrieves as Hit testing does at the knowledge base's defaults.
+    assert (p.similarity_threshold, 1 - p.keywords_similarity_weight) == \
+        pytest.approx((kb_defaults.threshold, kb_defaults.vector_weight))
     assert (p.similarity_threshold, p.keywords_similarity_weight, p.top_n, p.top_k, p.show_quote) == \
-        (0.2, 0.7, 6, 1024, True)
+        (0.3, 0.3, 6, 1024, True)
     assert "{knowledge}" in p.system and p.opener == "Hi! I'm your assistant, what can I do for you?"
     assert (a.strategy.max_rounds, a.strategy.query_rewrite) == (5, False)
     b = svc.assistants.update(tenant, a.id, llm={"temperature": 0.9}, description="Answers questions")

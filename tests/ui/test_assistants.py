@@ -96,7 +96,8 @@ def test_defaults_follow_the_spec(ui, tenant):
     ok(at.button(key=CREATE).click().run())
     a = ui.assistants.list(tenant).items[0]
     assert (a.llm.temperature, a.llm.top_p, a.prompt.top_n, a.prompt.similarity_threshold, a.strategy.max_rounds) == \
-        (0.1, 0.3, 6, 0.2, 5)
+        (0.1, 0.3, 6, 0.3, 5)
+    assert a.prompt.keywords_similarity_weight == pytest.approx(0.3)  # the knowledge bases' semantic weight 0.7
     assert "{knowledge}" in a.prompt.system and a.prompt.opener.startswith("Hi!")
 
 
