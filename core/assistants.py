@@ -44,6 +44,7 @@ DEFAULT_AGENT_SYSTEM = (
 )
 DEFAULT_OPENER = "Hi! I'm your assistant, what can I do for you?"
 DEFAULT_EMPTY_RESPONSE = "Sorry! No relevant content was found in the knowledge base!"
+RERANK_POOL = 64  # candidates a reranker sees at most: it costs per passage
 
 
 class LLMSettings(BaseModel):
@@ -82,6 +83,14 @@ class PromptSettings(BaseModel):
         if not v.strip():
             raise ValueError("the system prompt must not be empty")
         return v
+
+    def search_options(self) -> dict[str, Any]:
+        """RetrievalService.search arguments of a chat with these settings (Hit testing "as this assistant" too);
+        the first `top_n` hits are the passages."""
+        pool = min(self.top_k, max(self.top_n, RERANK_POOL)) if self.rerank_model else self.top_n
+        return {"mode": "hybrid", "top_k": min(pool, 1000), "threshold": self.similarity_threshold,
+                "vector_weight": round(1 - self.keywords_similarity_weight, 4),
+                "rerank_model": self.rerank_model or None}
 
 
 class StrategySettings(BaseModel):

@@ -37,7 +37,6 @@ __all__ = ["ChatEvent", "ChatService", "ConversationInfo", "MessageInfo", "conve
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 20_000
 FLUSH_EVERY = 1.0  # seconds between saves of a streaming answer (a crash keeps what was said)
-RERANK_POOL = 64  # candidates a reranker sees at most: it costs per passage
 LLM_CACHE_SIZE = 16
 
 
@@ -321,10 +320,7 @@ class ChatService(Conversations):
 
     def _retrieve(self, job: _Job, query: str) -> list[dict]:
         p = job.settings.prompt
-        pool = min(p.top_k, max(p.top_n, RERANK_POOL)) if p.rerank_model else p.top_n
-        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, mode="hybrid", top_k=min(pool, 1000),
-                                     threshold=p.similarity_threshold, vector_weight=1 - p.keywords_similarity_weight,
-                                     rerank_model=p.rerank_model or None, source="chat")
+        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, **p.search_options(), source="chat")
         return [passage(h) for h in hits[: p.top_n]]
 
     @staticmethod

@@ -130,6 +130,7 @@ def assistant_card(a: AssistantInfo, kb_names: dict[str, str], models: dict[str,
             st.caption(md(a.description) if a.description else f"_{t('assistants.no_description')}_")
         with actions, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
             link("chat", t("assistants.chat"), icon="💬", assistant=a.id)
+            link("hit_testing", t("assistants.test_retrieval"), icon="🎯", assistant=a.id)
             st.button(t("common.edit"), icon=":material/edit:", key=f"asst_edit_{a.id}", on_click=start_edit,
                       args=(a.id,))
             st.button(t("common.delete"), icon=":material/delete:", key=f"asst_delete_{a.id}", on_click=start_delete,
