@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.calibration import DEFAULT_THRESHOLD, DEFAULT_VECTOR_WEIGHT
+from core.calibration import DEFAULT_THRESHOLD, DEFAULT_TOP_K, DEFAULT_VECTOR_WEIGHT
 from core.errors import Conflict, InvalidInput, NotFound
 from core.providers.llm import ChatParams
 from core.schemas import Page
@@ -144,6 +144,17 @@ class ChatSettings(BaseModel):
     prompt: PromptSettings = Field(default_factory=PromptSettings)
     strategy: StrategySettings = Field(default_factory=StrategySettings)
     tools: list[dict[str, Any]] = Field(default_factory=list)
+
+    def search_options(self) -> tuple[dict[str, Any], int]:
+        """How this assistant searches its knowledge bases: (RetrievalService.search arguments, passages kept).
+        An agent searches as its kb_search tool does (its settings, the knowledge bases' semantic weight)."""
+        if self.kind != "agent":
+            return self.prompt.search_options(), self.prompt.top_n
+        params = next((t.get("params") or {} for t in self.tools
+                       if t.get("provider") == "knowledge" and t.get("tool") == "kb_search"), {})
+        top_n = int(params.get("top_n", DEFAULT_TOP_K))
+        return {"mode": "hybrid", "top_k": top_n,
+                "threshold": float(params.get("similarity_threshold", DEFAULT_THRESHOLD))}, top_n
 
 
 def draft_of(a: Assistant) -> dict[str, Any]:

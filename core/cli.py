@@ -216,7 +216,7 @@ def ask(target: Annotated[str, typer.Argument(metavar="KB_OR_ASSISTANT", help="A
     """Ask an assistant or a knowledge base; streams the answer and prints its citations."""
     svc = services()
     conv = chat_target(svc, target, session)
-    answer, refs, cited, mode, model, error = "", [], [], "", "", ""
+    answer, refs, cited, mode, model, error, model_error = "", [], [], "", "", "", ""
     for event in svc.chat.answer(TENANT, conv.id, question):
         data = event.data
         if event.type == "references":
@@ -228,6 +228,7 @@ def ask(target: Annotated[str, typer.Argument(metavar="KB_OR_ASSISTANT", help="A
             sys.stdout.flush()
         elif event.type == "done":
             answer, cited, mode, model = data["content"], data["cited"], data["mode"], data["model"]
+            model_error = data.get("model_error", "")
         elif event.type == "error":
             answer, error, mode = data["content"], data["message"], data["mode"] or mode
     svc.close()
@@ -237,9 +238,13 @@ def ask(target: Annotated[str, typer.Argument(metavar="KB_OR_ASSISTANT", help="A
         out = {"answer": answer, "references": [{"chunk_id": r["chunk_id"], "document_name": r["document_name"],
                                                  "content": r["content"]} for r in refs],
                "mode": mode, "session_id": conv.id}
+        out |= {"model_error": model_error} if model_error else {}
         print(json.dumps({**out, "error": error} if error else out, ensure_ascii=False, indent=2))
     else:
         print()
+        if model_error:
+            console.print(f"[yellow]The model failed, so the answer quotes the passages:[/] {escape(model_error)}",
+                          highlight=False)
         shown = [r for r in refs if r["index"] in cited] or refs
         if shown:
             console.print("\n[bold]Citations[/]" if cited else "\n[bold]Sources[/]", highlight=False)
