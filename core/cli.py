@@ -106,15 +106,24 @@ def collect_files(paths: list[Path]) -> list[Path]:
 
 @app.command()
 def ingest(kb: str, paths: list[Path],
-           wait: Annotated[bool, typer.Option(help="Process now and show progress")] = False) -> None:
+           wait: Annotated[bool, typer.Option(help="Process now and show progress")] = False,
+           on_duplicate: Annotated[str, typer.Option(
+               help="A file whose content is already in the knowledge base: skip | keep (both) | replace | error")
+           ] = "skip") -> None:
     """Add files (folders recurse) to a knowledge base."""
     svc = services(workers=wait)
     target = find_kb(svc, kb)
     files = collect_files(paths)
     if not files:
         raise typer.BadParameter("no files found")
-    docs = svc.documents.upload(TENANT, target.id, [(f.name, f.read_bytes()) for f in files])
-    console.print(f"Queued {len(docs)} file(s) in [bold]{target.name}[/]")
+    payload = [(f.name, f.read_bytes()) for f in files]
+    known = svc.documents.duplicates(TENANT, target.id, payload)
+    docs = svc.documents.upload(TENANT, target.id, payload, on_duplicate=on_duplicate)
+    console.print(f"Queued {len(docs) - len(known) * (on_duplicate == 'skip')} file(s) in [bold]{target.name}[/]")
+    if known:
+        action = {"skip": "skipped", "keep": "kept as well", "replace": "replaced"}.get(on_duplicate, "")
+        console.print(f"{len(known)} file(s) were already there ({action}): {escape(', '.join(sorted(known)))}",
+                      highlight=False)
     if not wait:
         console.print("They will be processed by the running server (or the next `ingest --wait`).")
         return

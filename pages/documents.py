@@ -69,11 +69,17 @@ def act(action: Callable[[], Any], success: str) -> None:
 # ---- handlers (tested directly) -------------------------------------------------------------------
 
 def upload_files(kb_id: str, files: Sequence[Uploaded], chunk_config: dict | None = None,
-                 parse: bool = True) -> list[DocumentInfo] | None:
+                 parse: bool = True, on_duplicate: str = "keep") -> list[DocumentInfo] | None:
     """Store the uploaded files as documents (queued for processing unless `parse` is False)."""
     payload = [(f.name, f.getvalue()) for f in files]
     return attempt(lambda: services().documents.upload(TENANT, kb_id, payload, parse=parse,
-                                                       chunk_config=chunk_config))
+                                                       chunk_config=chunk_config, on_duplicate=on_duplicate))
+
+
+def duplicates_of(kb_id: str, files: Sequence[Uploaded]) -> dict[str, str]:
+    """The chosen files whose content the knowledge base already has: file name -> that document's name."""
+    return attempt(lambda: services().documents.duplicates(TENANT, kb_id, [(f.name, f.getvalue()) for f in files])
+                   ) or {}
 
 
 def import_from_url(kb_id: str, url: str, chunk_config: dict | None = None, parse: bool = True) -> DocumentInfo | None:
@@ -119,13 +125,16 @@ def add_documents(kb: Any, expanded: bool) -> None:
                                      help=t("docs.files_help"))
             st.caption(t("docs.supported"))
             label = t("docs.upload_button", n=len(files)) if files else t("docs.upload")
-            if st.button(label, type="primary", icon="📤",
-                         disabled=not files, key="docs_upload"):
-                docs = upload_files(kb.id, files or [], config, parse)
-                if docs:
-                    st.session_state["docs_uploader_n"] = n + 1  # a fresh, empty uploader
-                    flash(t("docs.uploaded" if parse else "docs.stored", n=len(docs)))
-                    st.rerun()
+            choice = None
+            if st.button(label, type="primary", icon="📤", disabled=not files, key="docs_upload"):
+                dups = duplicates_of(kb.id, files)
+                st.session_state["docs_dups"] = dups
+                choice = None if dups else "keep"
+            dups = st.session_state.get("docs_dups") or {}
+            if files and dups and set(dups) <= {f.name for f in files}:
+                choice = duplicate_choice(dups)
+            if choice:
+                finish_upload(kb.id, files, config, parse, choice, n)
         with tab_url:
             url = st.text_input(t("docs.url"), key="docs_url", placeholder="https://example.com/handbook.html",
                                 help=t("docs.url_help"))
@@ -134,6 +143,34 @@ def add_documents(kb: Any, expanded: bool) -> None:
                 if doc:
                     flash(t("docs.imported", name=doc.name))
                     st.rerun()
+
+
+def duplicate_choice(dups: dict[str, str]) -> str | None:
+    """Some files are already in the knowledge base (same content): replace them, keep both, or skip them."""
+    with st.container(border=True, key="docs_duplicates"):
+        lines = "\n".join(f"- {md(name)} → {md(existing)}" for name, existing in sorted(dups.items()))
+        st.warning(f"{t('docs.duplicates', n=len(dups))}\n{lines}", icon="♊")
+        with st.container(horizontal=True, gap="small"):
+            for choice, icon in (("replace", "🔁"), ("keep", "➕"), ("skip", "⏭️")):
+                if st.button(t(f"docs.duplicates.{choice}"), icon=icon, key=f"docs_dup_{choice}",
+                             help=t(f"docs.duplicates.{choice}_help")):
+                    return choice
+    return None
+
+
+def finish_upload(kb_id: str, files: Sequence[Uploaded], config: dict | None, parse: bool, on_duplicate: str,
+                  n: int) -> None:
+    dups = st.session_state.pop("docs_dups", None) or {}
+    docs = upload_files(kb_id, files, config, parse, on_duplicate)
+    if docs is None:
+        return
+    st.session_state["docs_uploader_n"] = n + 1  # a fresh, empty uploader
+    added = len(files) - (len(dups) if on_duplicate == "skip" else 0)
+    parts = [t("docs.uploaded" if parse else "docs.stored", n=added)] if added else []
+    if dups and on_duplicate in ("skip", "replace"):
+        parts.append(t(f"docs.duplicates.{'skipped' if on_duplicate == 'skip' else 'replaced'}", n=len(dups)))
+    flash(" · ".join(parts))
+    st.rerun()
 
 
 # ---- the documents table --------------------------------------------------------------------------
