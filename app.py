@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hmac
+import html
 
 import streamlit as st
 
 from pages.components.common import PAGES, TENANT, fmt_time, link, services, status_badge
 from pages.components.i18n import LANGUAGES, t
+from pages.components.progress import inject_css as inject_progress_css
+from pages.components.progress import task_html
 
 
 def login_gate() -> bool:
@@ -80,6 +83,7 @@ def home() -> None:
 @st.fragment(run_every=2)
 def processing() -> None:
     """Re-runs every 2 s on its own, so progress moves without reloading the page."""
+    inject_progress_css()
     st.subheader(t("home.latest_documents"))
     docs = services().documents.recent(TENANT, limit=8)
     if not docs:
@@ -88,12 +92,12 @@ def processing() -> None:
         cols = st.columns([4, 2, 4])
         cols[0].markdown(f"**{d.name}**")
         cols[1].markdown(status_badge(d.status) + ("" if d.enabled else f" :gray-badge[{t('home.disabled')}]"))
-        if d.task and d.task.active:
-            cols[2].progress(d.task.progress, text=d.task.message)
-        elif d.task and d.task.state == "error":
-            cols[2].markdown(f":red[{d.task.error}]")
+        # One element whatever the state (see pages/components/progress.py), from the same DocumentInfo.
+        if d.task and (d.task.active or d.task.state == "error"):
+            cols[2].markdown(task_html(d, with_timeline=False), unsafe_allow_html=True)
         else:
-            cols[2].caption(t("home.doc_summary", n=d.chunk_count, time=fmt_time(d.updated_at)))
+            summary = t("home.doc_summary", n=d.chunk_count, time=fmt_time(d.updated_at))
+            cols[2].markdown(f"<div class='almanac-task'>{html.escape(summary)}</div>", unsafe_allow_html=True)
 
 
 def recent_queries(kb_names: dict[str, str]) -> None:

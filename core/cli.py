@@ -279,6 +279,8 @@ def status() -> None:
 def worker() -> None:
     """Run an ingestion worker until interrupted (scale-out: run several against a shared database)."""
     svc = services(workers=True)
+    if svc.settings.warm_up:
+        svc.workers.warm_up()
     console.print(f"Worker {svc.tasks.worker} with {svc.settings.ingest_workers} thread(s); Ctrl+C to stop")
     try:
         while True:

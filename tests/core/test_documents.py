@@ -195,3 +195,19 @@ def test_the_same_content_twice_is_detected_and_the_caller_chooses(svc, tenant, 
     assert svc.vectors.count(kb.id) == svc.knowledge.get(tenant, kb.id).chunk_count
     with pytest.raises(InvalidInput, match="on_duplicate"):
         svc.documents.upload(tenant, kb.id, [("x.md", b"x")], on_duplicate="merge")
+
+
+def test_warm_up_loads_the_ingestion_models_and_stores_nothing(svc, tenant, caplog):
+    import sys
+
+    from sqlalchemy import func, select
+
+    from storage.orm import Chunk, EmbeddingCache
+
+    caplog.set_level("INFO", logger="core.ingestion.pipeline")
+    svc.workers.pipeline.warm_up()
+    assert "ingestion warmed up" in caplog.text
+    assert {"jieba.analyse", "llama_index.core.node_parser"} <= set(sys.modules)
+    with svc.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Chunk)) == 0
+        assert s.scalar(select(func.count()).select_from(EmbeddingCache)) == 0

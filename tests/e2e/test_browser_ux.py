@@ -76,3 +76,43 @@ def test_document_row_menu_opens_on_a_mouse_click(site, page):
     menu.get_by_role("link", name="Open chunks").click()
     settle(page)
     assert f"doc={ids['refund.md']}" in page.url
+
+
+ROW_STATE_JS = """(name) => {
+    const row = [...document.querySelectorAll('[class*="st-key-docs_row_"]')].find(r => r.innerText.includes(name));
+    if (!row) return null;
+    const columns = row.querySelectorAll('[data-testid="stColumn"]');
+    const text = row.innerText;
+    return {status: columns.length > 1 ? columns[1].innerText.trim() : "",
+            timelines: (text.match(/⏱️/g) || []).length, bars: (text.match(/\\d+%/g) || []).length,
+            finished: text.includes("finished")};
+}"""
+
+
+def test_a_document_row_shows_one_state_from_upload_to_completed(site, page):
+    """Point 5: the badge, the progress and the timeline of a row agree while it is processed, and no line shows
+    twice (they used to disagree for seconds: "completed" beside "splitting", a timeline line twice)."""
+    base, kb_id, _ = site
+    page.goto(f"{base}documents?kb={kb_id}")
+    settle(page)
+    page.get_by_text("Add documents").click()
+    main = main_area(page)
+    main.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files([
+        {"name": "returns.md", "mimeType": "text/markdown", "buffer": b"# Returns\n\nReturns are free for members."}])
+    upload = main.get_by_role("button", name="Upload 1 file")
+    expect(upload).to_be_enabled()
+    upload.click()
+    snapshots, started = [], page.evaluate("() => performance.now()")
+    while page.evaluate("() => performance.now()") - started < 120_000:
+        state = page.evaluate(ROW_STATE_JS, "returns.md")
+        if state:
+            snapshots.append((page.evaluate("() => performance.now()"), state))
+            if state["status"] == "completed" and state["finished"]:
+                break
+        page.wait_for_timeout(100)
+    assert snapshots and snapshots[-1][1]["status"] == "completed", snapshots[-1:]
+    assert all(s["timelines"] <= 1 for _, s in snapshots), [s for _, s in snapshots if s["timelines"] > 1]
+    # "completed" with a bar or without "finished" may show only between two deltas of one update, not for seconds.
+    odd = [at for at, s in snapshots if s["status"] == "completed" and (s["bars"] or not s["finished"])]
+    assert not odd or odd[-1] - odd[0] < 500, [s for _, s in snapshots if s["status"] == "completed"][:5]
+    shot(page, "ux-documents-processed")

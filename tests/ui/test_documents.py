@@ -67,12 +67,14 @@ def test_upload_many_files_through_the_uploader(ui, tenant):
     assert {d.status for d in docs} == {"waiting"}
     assert at.session_state["docs_refresh"] == page.REFRESH_SECONDS  # live while something is queued
     assert at.file_uploader[0].key.endswith("_1")  # a fresh, empty uploader
-    assert len(at.get("progress")) == 2
+    lines = [m.value for m in at.markdown if "almanac-task" in m.value]
+    assert len(lines) == 2 and all("class='bar'" in line and "waiting · 0%" in line for line in lines)
 
     assert ui.workers.drain(30)
     at.run()
     assert at.session_state["docs_refresh"] is None  # nothing running: no timer
-    assert body(at).count("completed") == 2 and not at.get("progress")
+    lines = [m.value for m in at.markdown if "almanac-task" in m.value]
+    assert body(at).count("completed") == 2 and len(lines) == 2 and not any("class='bar'" in x for x in lines)
     assert "finished" in body(at) and "took" in body(at)  # stage timestamps
 
 
