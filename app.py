@@ -8,7 +8,7 @@ import html
 import streamlit as st
 
 from pages.components.common import PAGES, TENANT, fmt_time, link, services, status_badge
-from pages.components.i18n import LANGUAGES, t
+from pages.components.i18n import LANGUAGES, initial_language, remember_language, t, write_language_cookie
 from pages.components.progress import inject_css as inject_progress_css
 from pages.components.progress import task_html
 
@@ -42,8 +42,8 @@ def sidebar() -> None:
         st.markdown(f"### 📚 {t('app.name')}")
         st.caption(t("app.tagline"))
         codes = list(LANGUAGES)
-        st.session_state.setdefault("lang", "en")
-        st.selectbox(t("sidebar.language"), codes, key="lang", format_func=LANGUAGES.get)
+        st.selectbox(t("sidebar.language"), codes, key="lang", format_func=LANGUAGES.get, on_change=remember_language)
+        write_language_cookie()
 
 
 def home() -> None:
@@ -113,6 +113,8 @@ def recent_queries(kb_names: dict[str, str]) -> None:
 
 
 st.set_page_config(page_title="Almanac", page_icon="📚", layout="wide")
+if "lang" not in st.session_state:
+    st.session_state["lang"] = initial_language()
 if login_gate():
     sidebar()
     navigation = st.navigation({

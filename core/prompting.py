@@ -176,7 +176,8 @@ def cited_indexes(text: str, n_refs: int) -> list[int]:
 
 def excerpt(text: str, limit: int = 320) -> str:
     """A readable excerpt: whole sentences up to about `limit` characters, without markdown heading marks."""
-    text = re.sub(r"(?m)^\s{0,3}#{1,6}\s+(.*)$", r"\1.", text)  # "# Leave policy" reads as a sentence
+    # "# Leave policy" reads as a sentence ("# 年假制度" as a Chinese one).
+    text = re.sub(r"(?m)^\s{0,3}#{1,6}\s+(.*)$", lambda m: m.group(1) + ("。" if has_cjk(m.group(1)) else "."), text)
     text = " ".join(text.split())
     if len(text) <= limit:
         return text

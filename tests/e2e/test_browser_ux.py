@@ -116,3 +116,31 @@ def test_a_document_row_shows_one_state_from_upload_to_completed(site, page):
     odd = [at for at, s in snapshots if s["status"] == "completed" and (s["bars"] or not s["finished"])]
     assert not odd or odd[-1] - odd[0] < 500, [s for _, s in snapshots if s["status"] == "completed"][:5]
     shot(page, "ux-documents-processed")
+
+
+def test_the_admin_ui_speaks_the_browsers_language_and_keeps_the_choice(site):
+    """Point 7: a Chinese browser opens the admin UI in Chinese; a language chosen in the sidebar survives a
+    reload and a new tab (the browser keeps it)."""
+    base, _, _ = site
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(base)
+        settle(page)
+        nav_links = page.get_by_test_id("stSidebarNav")
+        expect(nav_links.get_by_role("link", name="知识库")).to_be_visible()
+        shot(page, "ux-home-zh")
+        page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+        page.get_by_role("option", name="English").click()
+        settle(page)
+        expect(nav_links.get_by_role("link", name="Knowledge bases")).to_be_visible()
+        page.reload()
+        settle(page)
+        expect(nav_links.get_by_role("link", name="Knowledge bases")).to_be_visible()  # kept across the reload
+        other = context.new_page()
+        other.goto(f"{base}hit_testing")
+        settle(other)
+        expect(other.get_by_test_id("stSidebarNav").get_by_role("link", name="Hit testing")).to_be_visible()
+        browser.close()
