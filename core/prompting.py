@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from core.schemas import SearchHit
-from core.text import count_tokens, has_cjk
+from core.text import count_tokens, has_cjk, markdown_plain
 
 CITE_INSTRUCTION = (
     "\nWhen you use a passage, cite its number in square brackets right after the statement, like [1] or "
@@ -178,7 +178,7 @@ def excerpt(text: str, limit: int = 320) -> str:
     """A readable excerpt: whole sentences up to about `limit` characters, without markdown heading marks."""
     # "# Leave policy" reads as a sentence ("# 年假制度" as a Chinese one).
     text = re.sub(r"(?m)^\s{0,3}#{1,6}\s+(.*)$", lambda m: m.group(1) + ("。" if has_cjk(m.group(1)) else "."), text)
-    text = " ".join(text.split())
+    text = " ".join(markdown_plain(text).split())  # no **, list dashes or link brackets in an excerpt
     if len(text) <= limit:
         return text
     cut = text[:limit]

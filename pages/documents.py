@@ -122,7 +122,8 @@ def add_documents(kb: Any, expanded: bool) -> None:
         with tab_files:
             n = st.session_state.setdefault("docs_uploader_n", 0)
             files = st.file_uploader(t("docs.files"), accept_multiple_files=True, key=f"docs_files_{n}",
-                                     help=t("docs.files_help"))
+                                     help=t("docs.files_help"),
+                                     max_upload_size=services().settings.max_upload_mb)  # ALMANAC_MAX_UPLOAD_MB
             st.caption(t("docs.supported"))
             label = t("docs.upload_button", n=len(files)) if files else t("docs.upload")
             choice = None

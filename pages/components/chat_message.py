@@ -59,10 +59,10 @@ def citations(m: MessageInfo, key: str = "") -> None:
                 if ref.get("index") in used:
                     head.append(badge("✓ " + t("chat.cited_badge"), "green"))
                 st.markdown(" ".join(head))
-                content = " ".join(str(ref.get("content") or "").split())
+                content = str(ref.get("content") or "").strip()
                 if len(content) > EXCERPT_CHARS:
                     content = content[:EXCERPT_CHARS].rstrip() + "…"
-                show_text(content)
+                show_text(content)  # its Markdown rendered (headings, lists), safely
                 link("chunks", t("chat.open_chunk"), icon="🧩", kb=ref.get("kb_id", ""), doc=ref.get("doc_id", ""),
                      chunk=ref.get("chunk_id", ""))
 

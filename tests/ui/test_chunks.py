@@ -170,3 +170,17 @@ def test_chinese(ui, tenant, doc):
     first = chunk_at(ui, tenant, doc.id, 0)
     at.button(key=f"chunks_delbtn_{first.id}").click().run()
     assert "确定永久删除" in " ".join(w.value for w in at.warning)
+
+
+def test_markdown_in_a_chunk_is_rendered_safely(ui, tenant):
+    kb = ui.knowledge.create(tenant, "Policies")
+    (d,) = ingest(ui, tenant, kb.id, [("refund.md", b"# Refund policy\n\n## Window\n\nReturn **within** thirty days.")])
+    ui.chunks.add(tenant, d.id, "## Notes\n\n<script>alert('x')</script> ![tracker](http://evil.example/p.png)\n\n"
+                                "- first\n- second")
+    at = open_page(PAGE, kb=kb.id, doc=d.id)
+    body = md(at)
+    assert "<h1>Refund policy</h1>" in body and "<h2>Window</h2>" in body and "<strong>within</strong>" in body
+    assert "# Refund" not in body and "**within**" not in body  # no raw Markdown marks
+    assert "&lt;script&gt;" in body and "<script>" not in body  # a chunk's own HTML is text, never markup
+    assert "<img" not in body and "evil.example" not in body and "tracker" in body  # no remote fetch
+    assert "<li>first</li>" in body

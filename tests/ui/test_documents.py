@@ -50,6 +50,7 @@ def test_empty_knowledge_base_asks_for_files(ui, tenant):
     assert "No documents yet" in " ".join(i.value for i in at.info)
     uploader = at.file_uploader[0]
     assert uploader.accept_multiple_files
+    assert uploader.proto.max_upload_size_mb == ui.settings.max_upload_mb == 100  # "100MB per file", not 200
     assert at.button(key="docs_upload").disabled  # nothing chosen yet
 
 
