@@ -46,6 +46,13 @@ def sidebar() -> None:
         write_language_cookie()
 
 
+def fmt_count(n: int) -> str:
+    """A figure that fits a narrow column: 4,213 · 98,304 · 1.2M."""
+    if n < 1_000_000:
+        return f"{n:,}"
+    return f"{n / 1_000_000:.1f}M" if n < 1_000_000_000 else f"{n / 1_000_000_000:.1f}B"
+
+
 def home() -> None:
     svc = services()
     st.title(f"📚 {t('app.name')}")
@@ -62,14 +69,16 @@ def home() -> None:
     totals[3].metric(t("home.hits"), sum(k.hit_count for k in kbs))
 
     st.subheader(t("home.kbs"))
+    # The figures of a card are smaller than the totals above: "1,234,567 characters" must fit, not show "4,…".
+    st.html("<style>[class*='st-key-home_kb_'] [data-testid='stMetricValue'] { font-size: 1.35rem; }</style>")
     for kb in kbs[:12]:
-        with st.container(border=True):
-            cols = st.columns([4, 1, 1, 1, 1, 3])
+        with st.container(border=True, key=f"home_kb_{kb.id}"):
+            cols = st.columns([3.2, 1, 1, 1.4, 0.8, 2.6])
             cols[0].markdown(f"**{kb.icon or '📘'} {kb.name}**  \n:gray[{kb.description or kb.embedding_model}]")
-            cols[1].metric(t("home.documents"), kb.document_count)
-            cols[2].metric(t("home.chunks"), kb.chunk_count)
-            cols[3].metric(t("home.characters"), f"{kb.char_count:,}")
-            cols[4].metric(t("home.hits"), kb.hit_count)
+            cols[1].metric(t("home.documents"), fmt_count(kb.document_count))
+            cols[2].metric(t("home.chunks"), fmt_count(kb.chunk_count))
+            cols[3].metric(t("home.characters"), fmt_count(kb.char_count), help=f"{kb.char_count:,}")
+            cols[4].metric(t("home.hits"), fmt_count(kb.hit_count))
             with cols[5]:
                 link("documents", t("home.open_documents"), icon="📄", kb=kb.id)
                 link("hit_testing", t("home.open_hit_testing"), icon="🎯", kb=kb.id)

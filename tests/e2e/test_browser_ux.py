@@ -144,3 +144,26 @@ def test_the_admin_ui_speaks_the_browsers_language_and_keeps_the_choice(site):
         settle(other)
         expect(other.get_by_test_id("stSidebarNav").get_by_role("link", name="Hit testing")).to_be_visible()
         browser.close()
+
+
+CUT_FIGURES_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetricValue"]')]
+    .map(el => { const inner = el.querySelector('div') || el;
+                 return {text: inner.innerText, cut: inner.scrollWidth > inner.clientWidth + 1}; })"""
+
+
+@pytest.mark.parametrize("width", [1400, 1100])
+def test_home_page_figures_are_not_cut(site, width):
+    """Point 8: a knowledge base card's figures fit their columns (the Characters figure showed as "4,…")."""
+    base, _, _ = site
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+        page.set_default_timeout(20_000)
+        page.goto(base)
+        settle(page)
+        no_exception(page)
+        figures = page.evaluate(CUT_FIGURES_JS)
+        shot(page, f"ux-home-figures-{width}")
+        browser.close()
+    assert len(figures) == 8, figures  # the totals, then the card's
+    assert not [f for f in figures if f["cut"]], figures
