@@ -51,6 +51,7 @@ TOOL_TEXT_CHARS = 1_500
 # (icon, title, hint) of the notices shown instead of the chat, as catalog keys (assets/i18n/public_chat.toml).
 NOT_AVAILABLE = ("🔎", "public.not_available", "public.not_available_hint")
 NEEDS_TOKEN = ("🔒", "public.needs_token", "public.needs_token_hint")
+QUOTED_MODES = ("retrieval_only", "fallback")  # answers no model wrote: the page says so (public.mode.*)
 
 # The browser's address and languages, handed to the load event (the queue call that runs it carries neither).
 READ_ADDRESS_JS = ("() => [window.location.pathname, window.location.search, "
@@ -87,6 +88,8 @@ CSS = """
 .pc-source b { color: #1F2937; }
 .pc-source-n { display: inline-block; min-width: 22px; padding: 0 5px; margin-right: 4px; border-radius: 6px;
   background: #EEF2FF; color: #4338CA; font-weight: 600; font-size: .78rem; text-align: center; }
+.pc-mode { display: inline-block; margin-bottom: 4px; padding: 2px 10px; border-radius: 999px; font-size: .8rem;
+           background: #FFF7ED; color: #9A3412; }
 .pc-error { margin-top: 8px; padding: 8px 10px; border-radius: 8px; background: #FEF2F2; color: #991B1B; }
 #pc-input textarea { font-size: 1rem; }
 #pc-lang { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important; margin-left: auto; }
@@ -199,6 +202,7 @@ class Turn:
     waiting: dict = field(default_factory=dict)
     tools: dict[str, int] = field(default_factory=dict)  # tool call id -> index of its bubble
     answer: str = ""  # the complete answer's text (for reading it aloud), once it is done
+    mode: str = ""  # retrieval_only | fallback when no model wrote the answer (it quotes the knowledge bases)
 
     def __post_init__(self) -> None:
         self.waiting = {"role": "assistant", "content": "",
@@ -226,8 +230,10 @@ class Turn:
             self.tools[str(data.get("id"))] = len(self.messages)
             self.messages.append({"role": "assistant", "content": f"**{self.tr('public.input')}**\n```json\n{args}\n```",
                                   "metadata": {"title": f"🔧 {data.get('name', 'tool')}", "status": "pending"}})
-        elif event_type == "references" and not self.messages and data.get("references"):
-            self.waiting["metadata"]["title"] = self.tr("public.found", n=len(data["references"]))
+        elif event_type == "references":
+            self.mode = data.get("mode") if data.get("mode") in QUOTED_MODES else self.mode
+            if not self.messages and data.get("references"):
+                self.waiting["metadata"]["title"] = self.tr("public.found", n=len(data["references"]))
         elif event_type == "tool_result":
             self._tool_result(data)
         elif event_type == "done":
@@ -238,6 +244,10 @@ class Turn:
             if sources:
                 text = self._text()
                 text["content"] = f"{text['content'].rstrip()}\n\n{sources}"
+            if self.mode:  # said in the visitor's language, whatever language the question was in
+                text = self._text()
+                text["content"] = f'<div class="pc-mode">{html.escape(self.tr("public.mode." + self.mode))}</div>' \
+                    f"\n\n{text['content']}"
         elif event_type == "error":
             self.fail(data.get("message") or self.tr("public.answer_failed"))
         # References are listed when the answer is done: `done` says which of them it cited.

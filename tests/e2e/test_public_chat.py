@@ -128,6 +128,17 @@ def test_the_page_speaks_the_visitors_language():
     assert "来源" in turn.messages[-1]["content"] and "未命名文档" in turn.messages[-1]["content"]
 
 
+@pytest.mark.parametrize(("mode", "lang", "shown"), [("retrieval_only", "en", "no language model"),
+                                                      ("fallback", "zh", "暂时不可用"), ("llm", "en", None)])
+def test_answers_no_model_wrote_say_so_in_the_visitors_language(mode, lang, shown):
+    turn = Turn(lang=lang)
+    turn.apply("references", {"references": [{"index": 1, "document_name": "a.md", "content": "A"}], "mode": mode})
+    turn.apply("delta", {"content": "[1] a.md: A"})
+    turn.apply("done", {"content": "[1] a.md: A", "references": [], "cited": []})
+    content = turn.messages[-1]["content"]
+    assert (shown in content and content.startswith('<div class="pc-mode">')) if shown else "pc-mode" not in content
+
+
 def test_sources_list_only_known_cited_passages():
     refs = [{"index": 1, "document_name": "a.md", "content": "word " * 200}]
     html = sources_html(refs, [3, 1])
@@ -358,3 +369,39 @@ def test_public_chat_in_chinese_from_the_browser_language_with_a_switch(tmp_path
     finally:
         server.terminate()
         server.wait(30)
+
+
+def test_a_published_agent_without_a_model_quotes_its_knowledge_bases_to_visitors(tmp_path):
+    """Point 4: no admin instructions for the public; the agent answers retrieval-only, and the page says so in the
+    visitor's language (here a Chinese browser, an English question)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    data = tmp_path / "data"
+    svc = build_services(Settings(data_dir=data, ingest_workers=0))
+    kb = svc.knowledge.create("default", "Handbook")
+    ingest(svc, "default", kb.id, [(LEAVE_DOC, LEAVE_TEXT.encode())])
+    agent = svc.assistants.create("default", "Leave planner", kind="agent", kb_ids=[kb.id], tools=["calculator"])
+    svc.assistants.publish("default", agent.id)
+    assert svc.models.llm_spec("default") is None  # no model anywhere
+    svc.close()
+    server = start_server(data, port := free_port(), env={"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+            page = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900}).new_page()
+            page.set_default_timeout(30_000)
+            page.goto(f"http://127.0.0.1:{port}/chat/{agent.id}")
+            page.locator("#pc-input textarea").fill(QUESTION)
+            page.locator("#pc-send").click()
+            answer = page.locator("#pc-chatbot [data-testid='bot']").last
+            expect(answer.locator(".pc-sources")).to_contain_text(LEAVE_DOC)
+            expect(answer.locator(".pc-mode")).to_have_text(translate("zh", "public.mode.retrieval_only"))
+            expect(answer).to_contain_text("twenty-seven days of paid vacation")
+            text = answer.inner_text()
+            page.screenshot(path=str(SCREENSHOT.with_name("public_chat-agent-no-model.png")), full_page=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(30)
+    for admin_words in ("Models page", "OPENAI_API_KEY", "Add one", "模型页面"):
+        assert admin_words not in text
