@@ -7,6 +7,7 @@ schema defines, and the MCP form swaps fields with the transport.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,13 +17,8 @@ from pages.components.i18n import t
 
 TRANSPORTS = ("http", "stdio")
 MAX_NAME = 30  # what ToolService accepts
-SCHEMA_PLACEHOLDER = """{
-  "openapi": "3.0.0",
-  "info": {"title": "Weather", "version": "1.0"},
-  "servers": [{"url": "https://api.example.com"}],
-  "paths": {"/weather": {"get": {"operationId": "get_weather", "description": "Current weather of a city",
-    "parameters": [{"name": "city", "in": "query", "required": true, "schema": {"type": "string"}}]}}}
-}"""
+EXAMPLE_SCHEMA = Path(__file__).resolve().parents[2] / "assets" / "tools" / "example-openapi.json"
+SCHEMA_PLACEHOLDER = '{"openapi": "3.0.0", "info": {...}, "servers": [{"url": "https://…"}], "paths": {...}}'
 
 
 def tool_list(tools: list[ToolInfo]) -> None:
@@ -98,6 +94,13 @@ def show_validation(schema: str) -> None:
         tool_list(tools)
 
 
+def fill_example(prefix: str) -> None:
+    """Put a working example in the editor (replacing what was typed), with a name if none was given yet."""
+    st.session_state[f"{prefix}_schema"] = EXAMPLE_SCHEMA.read_text(encoding="utf-8")
+    if not st.session_state.get(f"{prefix}_name", "").strip():
+        st.session_state[f"{prefix}_name"] = "Weather"
+
+
 def api_form(p: ProviderInfo | None, on_close: Callable[[], None]) -> ProviderInfo | None:
     """Create (p None) or edit an OpenAPI provider; returns it once saved."""
     prefix = f"tfa_{p.id if p else 'new'}"
@@ -107,9 +110,11 @@ def api_form(p: ProviderInfo | None, on_close: Callable[[], None]) -> ProviderIn
         name = c1.text_input(t("tools.api.name"), value=p.name if p else "", max_chars=MAX_NAME, key=f"{prefix}_name")
         icon = c2.text_input(t("tools.api.icon"), value=p.icon if p else "", key=f"{prefix}_icon",
                              placeholder="https://example.com/icon.png", help=t("tools.api.icon_help"))
-        schema = st.text_area(t("tools.api.schema"), value=(p.config.get("openapi_schema", "") if p else ""),
-                              height=260, key=f"{prefix}_schema", placeholder=SCHEMA_PLACEHOLDER,
-                              help=t("tools.api.schema_help"))
+        st.session_state.setdefault(f"{prefix}_schema", p.config.get("openapi_schema", "") if p else "")
+        schema = st.text_area(t("tools.api.schema"), height=260, key=f"{prefix}_schema",
+                              placeholder=SCHEMA_PLACEHOLDER, help=t("tools.api.schema_help"))
+        st.button(t("tools.api.example"), icon=":material/lightbulb:", key=f"{prefix}_example", type="tertiary",
+                  help=t("tools.api.example_help"), on_click=fill_example, args=(prefix,))
         headers = headers_editor(f"{prefix}_headers", p.headers if p else [])
         with st.container(horizontal=True, gap="small"):
             validate = st.button(t("tools.api.validate"), icon=":material/fact_check:", key=f"{prefix}_validate")

@@ -106,6 +106,18 @@ def test_validate_then_create_with_headers(ui, tenant):
     assert not [x for x in at.text_input if x.key == f"{NEW}_name"]  # the form closed
 
 
+def test_an_example_schema_fills_the_editor_and_can_be_created(ui, tenant):
+    at = open_api_form()
+    ok(at.button(key=f"{NEW}_example").click().run())
+    assert "open-meteo" in at.text_area(key=f"{NEW}_schema").value and at.text_input(key=f"{NEW}_name").value
+    ok(at.button(key=f"{NEW}_validate").click().run())
+    assert "The schema is valid: 1 tool" in text(at) and "`get_weather`" in text(at)
+    ok(at.button(key=f"{NEW}_save").click().run())
+    assert not at.error, errors(at)
+    [p] = ui.tools.list_providers(tenant, kind="api").items
+    assert (p.name, [x.name for x in p.tools]) == ("Weather", ["get_weather"])
+
+
 def test_edit_keeps_masked_secrets_and_replaces_tools(ui, tenant):
     p = ui.tools.create_api_provider(tenant, "Weather", openapi_schema=SCHEMA,
                                      headers=[{"key": "X-Api-Key", "value": "sk-secret-123456789"}])
