@@ -27,6 +27,7 @@ from pages.components.common import (
     show_flash,
 )
 from pages.components.i18n import t
+from pages.components.share import share_controls
 from pages.components.tool_picker import load_catalogue, ref_key
 
 PAGE_SIZE = 10
@@ -46,16 +47,6 @@ def state_badge(a: AssistantInfo) -> str:
     if a.draft_changed:
         return badge("✎ " + t("agents.state.draft_changed"), "orange")
     return badge("● " + t("agents.state.published"), "green")
-
-
-def share_link(a: AssistantInfo) -> str:
-    """The public chat page: same host as this UI (served under /ui/), else a relative path."""
-    path = f"/chat/{a.id}" + (f"?token={a.access_token}" if a.access_token else "")
-    url = st.context.url or ""
-    if "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://{rest.split('/', 1)[0]}{path}"
-    return path
 
 
 # --- actions (button callbacks run before the page, so it renders the new state) ------------------------------
@@ -85,12 +76,6 @@ def delete_agent(a: AssistantInfo) -> None:
     if attempt(lambda: svc.assistants.delete(TENANT, a.id) or True):
         flash(t("agents.deleted", name=a.name))
         close_agent()
-
-
-def set_access(agent_id: str) -> None:
-    wanted = st.session_state.get(f"agent_token_{agent_id}", False)
-    if attempt(lambda: svc.assistants.set_access(TENANT, agent_id, require_token=wanted)):
-        flash(t("agents.share.token_on") if wanted else t("agents.share.token_off"))
 
 
 def unpublish(agent_id: str) -> None:
@@ -201,9 +186,7 @@ def share_box(a: AssistantInfo) -> None:
     with st.expander(f"🔗 {t('agents.share.title')}", expanded=False):
         if a.published is None:
             st.caption(t("agents.share.unpublished"))
-        st.toggle(t("agents.share.require_token"), value=bool(a.access_token), key=f"agent_token_{a.id}",
-                  on_change=set_access, args=(a.id,), help=t("agents.share.require_token_help"))
-        st.code(share_link(a), language=None, wrap_lines=True)
+        share_controls(a)
         if a.published is not None:
             st.button(t("agents.unpublish"), icon=":material/unpublished:", key=f"agent_unpublish_{a.id}",
                       type="tertiary", on_click=unpublish, args=(a.id,))

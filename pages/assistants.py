@@ -23,6 +23,7 @@ from pages.components.common import (
     show_flash,
 )
 from pages.components.i18n import t
+from pages.components.share import share_controls
 
 PAGE_SIZE = 10
 
@@ -142,6 +143,9 @@ def assistant_card(a: AssistantInfo, kb_names: dict[str, str], models: dict[str,
         st.caption(t("assistants.summary", top_n=p.top_n, threshold=f"{p.similarity_threshold:.2f}",
                      rounds=s.max_rounds, temperature=f"{a.llm.temperature:g}", n=sessions,
                      time=fmt_time(a.updated_at)))
+        with st.expander(f"🔗 {t('assistants.share.title')}"):
+            st.caption(t("assistants.share.caption"))
+            share_controls(a)
         if st.session_state.get("asst_deleting") == a.id:
             delete_confirmation(a, sessions)
 

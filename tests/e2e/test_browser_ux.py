@@ -26,7 +26,8 @@ PRICING = "# Pricing\n\nThe basic plan costs ten euros per month; the team plan 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The server on a data dir with one processed knowledge base; yields (base url, kb id, {name: doc id})."""
+    """The server on a data dir with one processed knowledge base and an assistant on it; yields (base url, kb id,
+    {document name or "assistant": id})."""
     data = tmp_path_factory.mktemp("ux") / "data"
     svc = build_services(Settings(data_dir=data, ingest_workers=0))
     try:
@@ -36,6 +37,7 @@ def site(tmp_path_factory):
                                                        ("pricing.md", PRICING.encode())])
         assert svc.workers.drain(120)
         ids = {d.name: d.id for d in docs}
+        ids["assistant"] = svc.assistants.create("default", "Support desk", kb_ids=[kb.id]).id
     finally:
         svc.close()
     server = start_server(data, port := free_port())
@@ -167,3 +169,21 @@ def test_home_page_figures_are_not_cut(site, width):
         browser.close()
     assert len(figures) == 8, figures  # the totals, then the card's
     assert not [f for f in figures if f["cut"]], figures
+
+
+def test_the_assistants_page_gives_a_copyable_share_link_that_opens_the_public_chat(site, page):
+    """Point 8: a chat assistant's card shows its public address (this host's /chat/<id>) with a copy button."""
+    base, _, ids = site
+    page.goto(f"{base}assistants")
+    settle(page)
+    no_exception(page)
+    main_area(page).get_by_text("Share link").click()
+    code = main_area(page).get_by_test_id("stCode").first
+    expect(code).to_be_visible()
+    url = code.inner_text().strip()
+    assert url == base.replace("/ui/", f"/chat/{ids['assistant']}"), url
+    code.hover()
+    expect(page.get_by_label("Copy to clipboard")).to_have_count(1)  # Streamlit's copy button, shown on hover
+    shot(page, "ux-assistants-share-link")
+    page.goto(url)
+    expect(page.locator("#pc-header")).to_contain_text("Support desk")

@@ -163,10 +163,10 @@ def test_share_link_and_access_token(ui, tenant):
     a = ui.assistants.publish(tenant, ui.assistants.create(tenant, "Planner", kind="agent").id)
     at = open_page(PAGE, agent=a.id)
     assert [c.value for c in at.code] == [f"/chat/{a.id}"]
-    ok(at.toggle(key=f"agent_token_{a.id}").set_value(True).run())
+    ok(at.toggle(key=f"share_token_{a.id}").set_value(True).run())
     token = ui.assistants.get(tenant, a.id).access_token
     assert token and [c.value for c in at.code] == [f"/chat/{a.id}?token={token}"]
-    ok(at.toggle(key=f"agent_token_{a.id}").set_value(False).run())
+    ok(at.toggle(key=f"share_token_{a.id}").set_value(False).run())
     assert ui.assistants.get(tenant, a.id).access_token == "" and [c.value for c in at.code] == [f"/chat/{a.id}"]
     ok(at.button(key=f"agent_unpublish_{a.id}").click().run())
     assert ui.assistants.get(tenant, a.id).published is None

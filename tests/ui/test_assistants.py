@@ -180,3 +180,13 @@ def test_chinese_labels(ui, tenant):
     assert at.title[0].value.endswith("助手") and "助手一号" in body(at)
     ok(at.button(key="asst_new").click().run())
     assert at.text_input(key="asf_new_name").label == "名称"
+
+
+def test_each_assistant_shows_its_share_link_with_an_optional_token(ui, tenant):
+    a = ui.assistants.create(tenant, "Support")
+    at = ok(open_page(PAGE))
+    assert [c.value for c in at.code] == [f"/chat/{a.id}"]  # AppTest has no host; the browser shows the full URL
+    assert "Share link" in [e.label.split(" ", 1)[-1] for e in at.expander]
+    ok(at.toggle(key=f"share_token_{a.id}").set_value(True).run())
+    token = ui.assistants.get(tenant, a.id).access_token
+    assert token and [c.value for c in at.code] == [f"/chat/{a.id}?token={token}"]
