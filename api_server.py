@@ -13,13 +13,16 @@ from pathlib import Path
 os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# OpenMP threads of the embedding and speech engines sleep instead of spinning while they wait: on two
+# shared cores spinning doubled the CPU time and wall time of embedding (measured; see core/cli.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from fastapi import FastAPI, HTTPException  # noqa: E402
-from fastapi.responses import JSONResponse, RedirectResponse, Response  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse  # noqa: E402
 
+from api.visitors import VisitorAddress  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.container import build_services, set_services  # noqa: E402
-from core.errors import NotFound  # noqa: E402
 
 ROOT = Path(__file__).parent
 log = logging.getLogger("almanac")
@@ -79,30 +82,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def root() -> RedirectResponse:
         return RedirectResponse("/ui/")
 
+    @app.get("/readme", include_in_schema=False, response_class=PlainTextResponse)
+    def readme() -> PlainTextResponse:
+        """The README this server was built from (the demo's home page links it when it knows no other copy)."""
+        return PlainTextResponse((ROOT / "README.md").read_text(encoding="utf-8"))
+
     @app.get("/health", tags=["system"])
     def health() -> JSONResponse:
         report = app.state.services.health()
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
-    @app.get("/builtin-tools/{provider}/icon", tags=["tools"], response_class=Response)
-    def builtin_tool_icon(provider: str) -> Response:
-        """A built-in tool provider's icon (public: pages show it in <img> tags). LLMOps 2.4."""
-        try:
-            content, media_type = app.state.services.tools.builtin_icon(provider)
-        except NotFound as exc:
-            raise HTTPException(404, exc.message) from None
-        return Response(content, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+    # REST dialects at their documented paths (each renders its own error envelope).
+    from api.mount import mount_dialects
 
-    # REST dialects (each router renders its own error envelope).
-    from api.ragflow import build_router as ragflow_router
-
-    app.include_router(ragflow_router())
-    from api.openai_compat import router as openai_router  # /v1/chat/completions, /v1/models
-
-    app.include_router(openai_router)
-    from api.voice import router as voice_router  # /api/voice/{stt,tts}/ws (Nexent paths)
-
-    app.include_router(voice_router)
+    mount_dialects(app)
 
     app.mount("/ui", ui)
 
@@ -110,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from public_chat import mount_public_chat
 
     mount_public_chat(app)
+    app.add_middleware(VisitorAddress)
     return app
 
 
@@ -118,5 +112,11 @@ app = create_app()
 if __name__ == "__main__":
     import uvicorn
 
+    from core.lifecycle import exit_now
+
     s = Settings()
-    uvicorn.run("api_server:app", host=s.host, port=s.port, log_level="info")
+    # The app object, not "api_server:app": that string made uvicorn import this file a second time and
+    # build the whole app twice. Ctrl+C or SIGTERM: open connections get a second to finish (a browser's
+    # Streamlit socket never does), the lifespan closes the services, and the process ends at once.
+    uvicorn.run(app, host=s.host, port=s.port, log_level="info", timeout_graceful_shutdown=1)
+    exit_now(0)

@@ -8,6 +8,7 @@ import html
 import streamlit as st
 
 from pages.components.common import PAGES, TENANT, fmt_time, link, services, status_badge
+from pages.components.demo import demo_notice
 from pages.components.i18n import LANGUAGES, initial_language, remember_language, t, write_language_cookie
 from pages.components.progress import inject_css as inject_progress_css
 from pages.components.progress import task_html
@@ -57,6 +58,8 @@ def home() -> None:
     svc = services()
     st.title(f"📚 {t('app.name')}")
     st.caption(t("home.caption"))
+    if svc.settings.demo:
+        demo_notice(svc)
     kbs = svc.knowledge.list(TENANT, page_size=1000).items
     if not kbs:
         st.info(t("home.empty"), icon="👋")
@@ -133,6 +136,7 @@ if login_gate():
             st.Page(PAGES["documents"], title=t("nav.documents"), icon="📄"),
             st.Page(PAGES["chunks"], title=t("nav.chunks"), icon="🧩"),
             st.Page(PAGES["hit_testing"], title=t("nav.hit_testing"), icon="🎯"),
+            st.Page(PAGES["evaluation"], title=t("nav.evaluation"), icon="🧪"),
         ],
         t("nav.section.chat"): [
             st.Page(PAGES["chat"], title=t("nav.chat"), icon="💬"),

@@ -38,6 +38,7 @@ from core.container import Services, get_services
 from core.errors import AlmanacError, Forbidden, NotFound
 from core.i18n import pick_language, translate
 from core.prompting import excerpt
+from core.visitors import visiting
 from public_chat_voice import VOICE_CSS, Heard, hear, read_aloud, speech_player, status_html, voice_controls
 
 log = logging.getLogger(__name__)
@@ -392,7 +393,7 @@ def relabel(services: Callable[[], Services], lang: str, visit: dict | None, sho
 
 
 def ask(services: Callable[[], Services], question: str, recording: str | None, history: list[dict],
-        visit: dict | None, lang: str) -> Iterator[tuple]:
+        visit: dict | None, lang: str, request: gr.Request) -> Iterator[tuple]:
     """Stream one answer, with "Send", "New chat" and the microphone disabled meanwhile: this page never
     cuts an answer off, so it ends saved whole. (Stopping mid-way relied on Gradio closing the generator,
     which it does not always do; for a visitor who leaves, the core's periodic saves keep what was said.)
@@ -428,20 +429,23 @@ def ask(services: Callable[[], Services], question: str, recording: str | None, 
     history.append({"role": "user", "content": question})
     turn = Turn(lang=lang)
     yield out(history + turn.view(), True)
-    for visit in answer_into(svc, turn, visit, question):  # noqa: B007 - `out` reads the latest visit
+    client = request.client.host if request and request.client else None
+    for visit in answer_into(svc, turn, visit, question, client):  # noqa: B007 - `out` reads the latest visit
         yield out(history + turn.view(), True)
     yield out(history + turn.messages, False, answer=turn.answer)
 
 
-def answer_into(svc: Services, turn: Turn, visit: dict, question: str) -> Iterator[dict]:
+def answer_into(svc: Services, turn: Turn, visit: dict, question: str, client: str | None = None) -> Iterator[dict]:
     """Ask the assistant (a conversation starts at the first question) and apply each event to `turn`; yields the
-    visit (with its conversation) after each step. Failures end the turn with a readable note."""
+    visit (with its conversation) after each step. Failures end the turn with a readable note. `client` is the
+    visitor's address (a demo's limits count per address)."""
     try:
         info = open_assistant(svc, visit["assistant_id"], visit["token"])  # unpublished meanwhile?
         if not visit.get("conversation_id"):
             visit = {**visit, "conversation_id": svc.chat.create_session(info.tenant_id, assistant_id=info.id).id}
             yield visit
-        stream = svc.chat.answer(info.tenant_id, visit["conversation_id"], question)
+        with visiting(client):
+            stream = svc.chat.answer(info.tenant_id, visit["conversation_id"], question)
         try:
             for event in stream:
                 turn.apply(event.type, event.data)

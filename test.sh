@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the tests need (Python packages, and Debian's chromium, espeak-ng and postgresql
+# Install what the tests need (Python packages, and Debian's chromium, espeak-ng, postgresql, a CJK font
 # when running as root), then run the whole suite in parallel. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -7,6 +7,11 @@ cd "$(dirname "$0")"
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+# OCR tests render Chinese text (a CJK font); OpenCV, which the OCR engine uses, needs libGL and GLib.
+{ compgen -G "/usr/share/fonts/opentype/noto/NotoSansCJK-*" || fc-list 2>/dev/null | grep -i "Noto Sans CJK"; } \
+  >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+ldconfig -p 2>/dev/null | grep "libGL.so.1" >/dev/null || missing+=(libgl1)
+ldconfig -p 2>/dev/null | grep "libglib-2.0.so.0" >/dev/null || missing+=(libglib2.0-0)
 # The scale-out tests run a throwaway PostgreSQL server; Debian keeps initdb and postgres off
 # PATH, in /usr/lib/postgresql/<version>/bin (tests/scaleout/conftest.py looks there too).
 if ! { command -v initdb && command -v postgres; } >/dev/null 2>&1 \

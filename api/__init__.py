@@ -1,1 +1,2 @@
-"""REST dialects: thin routers that parse a request, call the core services and map the answer."""
+"""REST dialects: one package per dialect (thin routers over the core services), api/common for what they
+share, api/mount.py to mount them all at their documented paths."""

@@ -14,6 +14,17 @@ Per question (a new session each, so no history; query-embedding cache cleared, 
   added:   almanac - raw, per question.
 Goal: added p95 <= 100 ms.
 
+Cross-language search (core/query_expansion.py), side by side in the same run: a second assistant over the
+same knowledge base with query languages "auto" (the corpus is Chinese and English, so every question is
+translated into the other language). Per new question (both orders alternate; the translation cache is
+emptied before each "on" answer, so every one pays its model call):
+  off / on:  Almanac's time to first delta without and with cross-language search;
+  call:      the translation request Almanac just made, sent again straight to the mock model (the same
+             kept client), i.e. what the extra model call costs;
+  beyond:    (on - off) - call, what cross-language search adds besides the model call. The mock answers
+             every translation request with a real question of the other language (textgen), so the
+             translation is searched as it would be with a real model.
+
     .venv/bin/python bench/chat.py [--quick] [--questions 50] [--profile]
 --quick: 2k chunks, 15 questions (default 10k, 50). --profile: cProfile of Almanac's path to first delta.
 Results: a table on stdout and bench/results/chat.json (+ chat-profile.txt with --profile).
@@ -28,6 +39,7 @@ import json
 import os
 import pstats
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -45,7 +57,7 @@ from search import TENANT, Corpus, add_to_almanac, git_head, pct  # noqa: E402
 
 from core.config import Settings  # noqa: E402
 from core.container import build_services  # noqa: E402
-from core.providers.llm import ChatParams, get_llm  # noqa: E402
+from core.providers.llm import QUERY_VARIANTS_TASK, ChatParams, get_llm  # noqa: E402
 from tests.mock_llm import MockOpenAIServer  # noqa: E402
 
 WARM, GOAL_MS = 3, 100.0
@@ -84,6 +96,49 @@ def raw_ttft(llm, messages: list[dict], params: ChatParams) -> float:  # noqa: A
     return first
 
 
+def translator(rng: random.Random):  # noqa: ANN201
+    """The mock model's answer to a translation request: a question in each language asked for."""
+    def respond(messages: list[dict]) -> str | None:
+        try:
+            request = json.loads(messages[-1]["content"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(request, dict) or request.get("task") != QUERY_VARIANTS_TASK:
+            return None
+        pool = textgen.queries(rng, 8)
+        pick = {code: next(q for q in pool if (code == "zh") == bool(re.search(r"[\u4e00-\u9fff]", q)))
+                for code in request.get("languages", {})}
+        return json.dumps({"translations": pick}, ensure_ascii=False)
+    return respond
+
+
+def cross_language(svc, mock, kb_id: str, raw_llm, rng: random.Random, n_q: int) -> list[dict]:  # noqa: ANN001
+    """Time to first delta without and with cross-language search, and the model call it adds, per question."""
+    plain = svc.assistants.create(TENANT, "bench-plain", kb_ids=[kb_id])
+    crossed = svc.assistants.create(TENANT, "bench-crossed", kb_ids=[kb_id], prompt={"query_languages": ["auto"]})
+    rows = []
+    for i, q in enumerate(textgen.queries(rng, n_q + WARM)):
+        timed = {}
+        for which in (("off", "on") if i % 2 == 0 else ("on", "off")):
+            svc.retrieval.expander._answers.clear()  # every "on" answer pays its model call
+            conv = svc.chat.create_session(TENANT, assistant_id=(crossed if which == "on" else plain).id)
+            timed[which] = almanac_ttft(svc, conv.id, q)["total"]
+        asked = next(r["body"] for r in reversed(mock.chat_requests)
+                     if QUERY_VARIANTS_TASK in str(r["body"]["messages"][-1].get("content", "")))
+        t0 = time.perf_counter()
+        raw_llm.complete(asked["messages"], ChatParams(temperature=0.0, max_tokens=asked.get("max_tokens")))
+        call = (time.perf_counter() - t0) * 1000
+        svc.embeddings._queries.clear()
+        t0 = time.perf_counter()  # one more search, for scale: what searching the translation costs
+        svc.retrieval.search_once(TENANT, [kb_id], textgen.queries(rng, 1)[0], mode="hybrid", top_k=6, record=False)
+        search = (time.perf_counter() - t0) * 1000
+        row = {"off": timed["off"], "on": timed["on"], "added": timed["on"] - timed["off"], "call": call,
+               "beyond": timed["on"] - timed["off"] - call, "search": search}
+        if i >= WARM:
+            rows.append(row)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2k chunks, 15 questions")
@@ -95,7 +150,7 @@ def main() -> None:
     rng = random.Random(42)
     tmp = Path(tempfile.mkdtemp(prefix="almanac-bench-chat-"))
     print(f"data dir {tmp}; code {git_head()}; {n_chunks} chunks, {n_q} questions", flush=True)
-    mock = MockOpenAIServer().start()
+    mock = MockOpenAIServer(responder=translator(random.Random(7))).start()
     svc = build_services(Settings(data_dir=tmp, ingest_workers=0), start_workers=False)
     results: dict = {"quick": args.quick, "chunks": n_chunks, "questions": n_q, "git": git_head(),
                      "cpu_count": os.cpu_count(), "load_avg_start": os.getloadavg(),
@@ -137,6 +192,7 @@ def main() -> None:
             OUT.mkdir(parents=True, exist_ok=True)
             (OUT / "chat-profile.txt").write_text(f"{len(qs)} answers to first delta\n" + buf.getvalue())
             print(buf.getvalue()[:6000])
+        cross_rows = cross_language(svc, mock, kb.id, raw_llm, rng, n_q)
     finally:
         svc.close()
         mock.stop()
@@ -159,6 +215,17 @@ def main() -> None:
     for k in keys:
         print(f"{labels[k]:26} {results['ms'][k]['p50']:8.1f} {results['ms'][k]['p95']:8.1f}")
     print(f"\ngoal: added p95 <= {GOAL_MS:.0f} ms: {'PASS' if results['pass'] else 'FAIL'}")
+    results["cross_language_ms"] = {k: pct([r[k] for r in cross_rows])
+                                    for k in ("off", "on", "added", "call", "beyond", "search")}
+    results["cross_language"] = [{k: round(v, 1) for k, v in r.items()} for r in cross_rows]
+    labels = {"off": "cross-language off", "on": "cross-language on", "added": "added by it (on - off)",
+              "call": "  the model call alone", "beyond": "  added beyond the call",
+              "search": "one hybrid search (scale)"}
+    print(f"\n{'time to first token':26} {'p50 ms':>8} {'p95 ms':>8}   (same questions, same run)")
+    for k, label in labels.items():
+        print(f"{label:26} {results['cross_language_ms'][k]['p50']:8.1f} {results['cross_language_ms'][k]['p95']:8.1f}")
+    ratio = results["cross_language_ms"]["added"]["p50"] / max(results["cross_language_ms"]["call"]["p50"], 1e-9)
+    print(f"added / model call (p50): {ratio:.2f}")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "chat.json").write_text(json.dumps(results, indent=2))
     print(f"written {OUT / 'chat.json'}")

@@ -24,6 +24,7 @@ from core.tools.base import BoundTool, ToolContext, ToolRef, ToolResult
 log = logging.getLogger(__name__)
 
 KB_TOOL = ToolRef(type="builtin", provider="knowledge", tool="kb_search")
+KB_MAX_PASSAGES = 20  # the kb_search tool's top_n limit
 TOOL_OUTPUT_TOKENS = 3000  # what one tool result may add to the prompt
 TRACE_CHARS = 4000  # what the trace keeps of one tool result
 LAST_STEP = "You have used all your tool calls. Answer the question now with what you have found."
@@ -70,7 +71,7 @@ class AgentRun:
 
     def messages(self, summary: str) -> list[dict]:
         msgs = [{"role": "system", "content": self.system_prompt(summary)}, *self.job.history,
-                {"role": "user", "content": self.job.question}]
+                {"role": "user", "content": self.job.asked}]
         if self.job.resume:
             msgs += [{"role": "assistant", "content": self.job.resume},
                      {"role": "user", "content": "Continue your answer exactly where it stopped."}]
@@ -235,10 +236,14 @@ def _first_json(text: str) -> str:
 
 
 def tool_refs(settings: Any, kb_ids: list[str]) -> list[ToolRef]:
-    """The agent's tools, with knowledge-base search added when it has knowledge bases."""
+    """The agent's tools, with knowledge-base search added when it has knowledge bases (searching as the
+    agent's retrieval settings say, unless the agent has set up that tool itself)."""
     refs = [ToolRef.model_validate(t) for t in settings.tools]
     if kb_ids and not any(r.provider == KB_TOOL.provider and r.tool == KB_TOOL.tool for r in refs):
-        refs.insert(0, KB_TOOL)
+        p = settings.prompt
+        refs.insert(0, KB_TOOL.model_copy(update={"params": {
+            "top_n": min(p.top_n, KB_MAX_PASSAGES), "similarity_threshold": p.similarity_threshold,
+            "mode": p.search_mode}}))
     return refs
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.calibration import DEFAULT_THRESHOLD, DEFAULT_TOP_K, DEFAULT_VECTOR_WEIGHT
 from core.errors import Conflict, InvalidInput, NotFound
+from core.languages import parse_languages
 from core.providers.llm import ChatParams
 from core.schemas import Page
 from core.scope import check_paging, load_kb, load_owned, parse_config
@@ -27,8 +28,8 @@ from storage.db import Database
 from storage.orm import Assistant, utcnow
 
 KINDS = ("chat", "agent")
-UPDATABLE = {"name", "avatar", "description", "kb_ids", "llm", "prompt", "strategy", "tools"}
-SNAPSHOT = ("kb_ids", "llm", "prompt", "strategy", "tools")  # what publishing freezes
+UPDATABLE = {"name", "avatar", "description", "kb_ids", "llm", "prompt", "strategy", "tools", "extra"}
+SNAPSHOT = ("kb_ids", "llm", "prompt", "strategy", "tools", "extra")  # what publishing freezes
 
 DEFAULT_SYSTEM = (
     "You are an intelligent assistant. Please summarize the content of the knowledge base to answer the "
@@ -68,10 +69,14 @@ class PromptSettings(BaseModel):
     system: str = DEFAULT_SYSTEM  # RAGFlow's `prompt`; {knowledge} is replaced by the numbered passages
     # The same defaults as knowledge bases and Hit testing (core/calibration.py); vector weight = 1 - keywords'.
     similarity_threshold: float = Field(DEFAULT_THRESHOLD, ge=0.0, le=1.0)
+    search_mode: Literal["semantic", "full_text", "hybrid"] = "hybrid"
     keywords_similarity_weight: float = Field(round(1 - DEFAULT_VECTOR_WEIGHT, 4), ge=0.0, le=1.0)
-    top_n: int = Field(6, ge=1, le=100)  # passages given to the model
+    top_n: int = Field(6, ge=0, le=100)  # passages given to the model (0: none, as RAGFlow allows)
     top_k: int = Field(1024, ge=1, le=10_000)  # candidate pool for the reranker
     rerank_model: str = ""  # "" = the knowledge base's setting
+    # Cross-language search (core/query_expansion.py): None = the knowledge bases' settings.
+    query_languages: list[str] | None = None  # ["auto"], language codes, or [] for none
+    model_keywords: bool | None = None
     variables: list[dict[str, Any]] = Field(default_factory=lambda: [{"key": "knowledge", "optional": False}])
     empty_response: str = DEFAULT_EMPTY_RESPONSE  # "" = let the model answer without knowledge
     opener: str = DEFAULT_OPENER
@@ -84,11 +89,16 @@ class PromptSettings(BaseModel):
             raise ValueError("the system prompt must not be empty")
         return v
 
+    @field_validator("query_languages", mode="before")
+    @classmethod
+    def _known_languages(cls, v: Any) -> list[str] | None:
+        return None if v is None else parse_languages(v)
+
     def search_options(self) -> dict[str, Any]:
         """RetrievalService.search arguments of a chat with these settings (Hit testing "as this assistant" too);
         the first `top_n` hits are the passages."""
         pool = min(self.top_k, max(self.top_n, RERANK_POOL)) if self.rerank_model else self.top_n
-        return {"mode": "hybrid", "top_k": min(pool, 1000), "threshold": self.similarity_threshold,
+        return {"mode": self.search_mode, "top_k": min(max(pool, 1), 1000), "threshold": self.similarity_threshold,
                 "vector_weight": round(1 - self.keywords_similarity_weight, 4),
                 "rerank_model": self.rerank_model or None}
 
@@ -106,15 +116,6 @@ class StrategySettings(BaseModel):
     tool_timeout: float = Field(30.0, ge=1.0, le=300.0)  # seconds one tool call may take
     tool_mode: Literal["auto", "function_calling", "react"] = "auto"  # auto: native calls, ReAct if unsupported
 
-    @field_validator("fallback_strategy", mode="before")
-    @classmethod
-    def _weknora_names(cls, v: Any) -> Any:
-        # WeKnora spells them FIXED_RESPONSE / NO_FALLBACK.
-        if isinstance(v, str):
-            v = v.strip().lower()
-            return "model" if v in ("no_fallback", "") else v
-        return v
-
 
 class AssistantInfo(BaseModel):
     id: str
@@ -128,7 +129,8 @@ class AssistantInfo(BaseModel):
     prompt: PromptSettings
     strategy: StrategySettings
     tools: list[dict[str, Any]]  # ToolRef dumps (core/tools/base.py)
-    published: dict[str, Any] | None  # the snapshot sessions run (kb_ids, llm, prompt, strategy, tools)
+    extra: dict[str, Any]  # dialect settings kept verbatim, by dialect ({"llmops": {...}})
+    published: dict[str, Any] | None  # the snapshot sessions run (kb_ids, llm, prompt, strategy, tools, extra)
     published_at: datetime | None
     draft_changed: bool  # the draft differs from what is published
     access_token: str  # "" = the public chat page is open to anyone with the link
@@ -153,18 +155,20 @@ class ChatSettings(BaseModel):
         params = next((t.get("params") or {} for t in self.tools
                        if t.get("provider") == "knowledge" and t.get("tool") == "kb_search"), {})
         top_n = int(params.get("top_n", DEFAULT_TOP_K))
-        return {"mode": "hybrid", "top_k": top_n,
+        return {"mode": str(params.get("mode") or "hybrid"), "top_k": top_n,
                 "threshold": float(params.get("similarity_threshold", DEFAULT_THRESHOLD))}, top_n
 
 
 def draft_of(a: Assistant) -> dict[str, Any]:
     return {"kb_ids": list(a.kb_ids or []), "llm": dict(a.llm or {}), "prompt": dict(a.prompt or {}),
-            "strategy": dict(a.strategy or {}), "tools": list(a.tools or [])}
+            "strategy": dict(a.strategy or {}), "tools": list(a.tools or []), "extra": dict(a.extra or {})}
 
 
 def published_of(a: Assistant) -> dict[str, Any] | None:
     """What sessions outside debugging run: a chat assistant is live; an agent runs its last publication."""
-    return draft_of(a) if a.kind == "chat" else a.published
+    if a.kind == "chat":
+        return draft_of(a)
+    return {"extra": {}, **a.published} if a.published is not None else None  # snapshots before `extra` had none
 
 
 def run_config(a: Assistant, channel: str) -> dict[str, Any]:
@@ -182,14 +186,21 @@ def assistant_info(a: Assistant) -> AssistantInfo:
         kb_ids=list(a.kb_ids or []), llm=LLMSettings.model_validate(a.llm or {}),
         prompt=PromptSettings.model_validate(a.prompt or {}),
         strategy=StrategySettings.model_validate(a.strategy or {}), tools=list(a.tools or []),
-        published=published, published_at=a.published_at if a.kind == "agent" else a.updated_at,
+        extra=dict(a.extra or {}), published=published,
+        published_at=a.published_at if a.kind == "agent" else a.updated_at,
         draft_changed=published != draft_of(a), access_token=a.access_token or "",
         created_at=a.created_at, updated_at=a.updated_at,
     )
 
 
-def load_assistant(s: Session, tenant_id: str, assistant_id: str) -> Assistant:
-    return load_owned(s, Assistant, assistant_id, tenant_id, "Assistant")
+def load_assistant(s: Session, tenant_id: str, assistant_id: str, kind: str | None = None) -> Assistant:
+    """The tenant's assistant; with `kind`, only one of that kind (NotFound's kind is then `chat` or `agent`)."""
+    try:
+        return load_owned(s, Assistant, assistant_id, tenant_id, "Assistant", kind=kind)
+    except NotFound:
+        if kind:
+            raise NotFound(f"{kind.capitalize()} '{assistant_id}' not found", kind=kind, ident=assistant_id) from None
+        raise
 
 
 class AssistantService:
@@ -240,7 +251,8 @@ class AssistantService:
     # ------------------------------------------------------------------ CRUD
     def create(self, tenant_id: str, name: str, *, kind: str = "chat", avatar: str = "", description: str = "",
                kb_ids: list[str] | None = None, llm: dict | None = None, prompt: dict | None = None,
-               strategy: dict | None = None, tools: list[str] | None = None) -> AssistantInfo:
+               strategy: dict | None = None, tools: list[str] | None = None,
+               extra: dict | None = None) -> AssistantInfo:
         if kind not in KINDS:
             raise InvalidInput(f"Unknown assistant kind '{kind}' (valid: {', '.join(KINDS)})")
         llm_s = parse_config(LLMSettings, llm)
@@ -254,14 +266,14 @@ class AssistantService:
                           avatar=avatar or "", description=description or "",
                           kb_ids=self._check_kbs(s, tenant_id, kb_ids), llm=llm_s.model_dump(),
                           prompt=prompt_s.model_dump(), strategy=strategy_s.model_dump(),
-                          tools=self._check_tools(tenant_id, tools))
+                          tools=self._check_tools(tenant_id, tools), extra=_check_extra(extra, {}))
             s.add(a)
             s.flush()
             return assistant_info(a)
 
-    def get(self, tenant_id: str, assistant_id: str) -> AssistantInfo:
+    def get(self, tenant_id: str, assistant_id: str, *, kind: str | None = None) -> AssistantInfo:
         with self.db.session() as s:
-            return assistant_info(load_assistant(s, tenant_id, assistant_id))
+            return assistant_info(load_assistant(s, tenant_id, assistant_id, kind))
 
     def find(self, tenant_id: str, name_or_id: str, kind: str | None = None) -> AssistantInfo | None:
         """By id, else by name (case-insensitive); None when neither matches."""
@@ -278,7 +290,9 @@ class AssistantService:
         return None
 
     def list(self, tenant_id: str, *, kind: str | None = None, name: str = "", assistant_id: str = "",
-             page: int = 1, page_size: int = 30, order_by: str = "created_at", desc: bool = True) -> Page:
+             search: str = "", page: int = 1, page_size: int = 30, order_by: str = "created_at",
+             desc: bool = True) -> Page:
+        """`name` matches a whole name, `search` a part of it (both case-insensitively)."""
         check_paging(page, page_size)
         if order_by not in ("created_at", "updated_at", "name"):
             raise InvalidInput("order_by must be one of: created_at, updated_at, name")
@@ -289,6 +303,8 @@ class AssistantService:
             q = q.where(Assistant.id == assistant_id)
         if name:
             q = q.where(func.lower(Assistant.name) == name.strip().lower())
+        if search.strip():
+            q = q.where(func.lower(Assistant.name).contains(search.strip().lower(), autoescape=True))
         col = getattr(Assistant, order_by)
         with self.db.session() as s:
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
@@ -297,7 +313,8 @@ class AssistantService:
             return Page(items=[assistant_info(a) for a in rows], total=total, page=page, page_size=page_size)
 
     def update(self, tenant_id: str, assistant_id: str, **changes: Any) -> AssistantInfo:
-        """llm / prompt / strategy are merged into the stored settings (omitted keys keep their value)."""
+        """llm / prompt / strategy are merged into the stored settings (omitted keys keep their value); so is
+        `extra`, by dialect (a dialect's entry is replaced whole)."""
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise InvalidInput(f"Cannot update: {', '.join(sorted(unknown))}")
@@ -309,6 +326,8 @@ class AssistantService:
                 a.kb_ids = self._check_kbs(s, tenant_id, changes.pop("kb_ids"))
             if "tools" in changes:
                 a.tools = self._check_tools(tenant_id, changes.pop("tools"))
+            if "extra" in changes:
+                a.extra = _check_extra(changes.pop("extra"), a.extra or {})
             for field, model in (("llm", LLMSettings), ("prompt", PromptSettings), ("strategy", StrategySettings)):
                 if field in changes:
                     merged = parse_config(model, {**(getattr(a, field) or {}), **(changes.pop(field) or {})})
@@ -360,3 +379,11 @@ class AssistantService:
         """Its conversations and messages go with it (database cascade)."""
         with self.db.session() as s:
             s.delete(load_assistant(s, tenant_id, assistant_id))
+
+
+def _check_extra(extra: Any, current: dict[str, Any]) -> dict[str, Any]:
+    if extra is None:
+        return dict(current)
+    if not isinstance(extra, dict) or not all(isinstance(v, dict) for v in extra.values()):
+        raise InvalidInput("extra must map each dialect to an object of its settings")
+    return {**current, **extra}

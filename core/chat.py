@@ -27,8 +27,10 @@ from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, REWRITE_SYSTEM, TITL
                             cited_indexes, clean_title, heuristic_title, note, passage, retrieval_only_answer,
                             transcript)
 from core.providers.llm import LLM, ChatParams, LLMSpec, get_llm
+from core.query_expansion import Expansion
 from core.retrieval import RetrievalService
 from core.text import count_tokens
+from core.visitors import VisitorPolicy
 from storage.db import Database
 from storage.orm import Conversation, Message, utcnow
 
@@ -59,12 +61,18 @@ class _Job:
     settings: ChatSettings
     spec: LLMSpec | None
     summary: str = ""  # the session's long-term memory
+    context: str = ""  # what the model reads before the question (attached files); not part of the saved question
     passages: list[dict] | None = None  # None: retrieve; a list: the references of the answer being continued
     resume: str = ""  # the text an incomplete answer already has
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_ms: float = 0.0
     started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def asked(self) -> str:
+        """The question as the model reads it: with the attached files' text before it."""
+        return f"{self.context}\n\nThe question: {self.question}" if self.context else self.question
 
 
 @dataclass
@@ -85,10 +93,12 @@ class ChatService(Conversations):
     """Sessions and messages (see Conversations) plus answers, continuation and titles."""
 
     def __init__(self, db: Database, retrieval: RetrievalService, assistants: AssistantService, models: Any,
-                 llm_factory: Callable[[LLMSpec], LLM] = get_llm, tools: Any = None):
+                 llm_factory: Callable[[LLMSpec], LLM] = get_llm, tools: Any = None,
+                 visitors: VisitorPolicy | None = None):
         super().__init__(db, models)
         self.retrieval, self.assistants, self.llm_factory = retrieval, assistants, llm_factory
         self.tools = tools  # ToolService: binds an agent's tools
+        self.visitors = visitors  # a public demo's hourly budget of questions (core/visitors.py)
         self._llms: OrderedDict[LLMSpec, LLM] = OrderedDict()
         self._llms_lock = threading.Lock()
 
@@ -101,12 +111,20 @@ class ChatService(Conversations):
                 self._llms.popitem(last=False)
             return llm
 
-    def generate_title(self, tenant_id: str, conversation_id: str) -> ConversationInfo:
-        """A title from the first question (and answer): by the LLM when there is one, else the question shortened."""
+    def generate_title(self, tenant_id: str, conversation_id: str,
+                       turns: list[dict[str, str]] | None = None) -> ConversationInfo:
+        """A title from the first question (and answer): by the LLM when there is one, else the question shortened.
+
+        `turns` (role/content) stand in for the session's own messages when a client sends them."""
+        if turns is not None and any(t.get("role") not in ("user", "assistant") or not isinstance(t.get("content"), str)
+                                     for t in turns):
+            raise InvalidInput("Each message needs a role (user or assistant) and text content")
         with self.db.session() as s:
             c = self._conv(s, tenant_id, conversation_id)
             settings, _ = self._settings(s, c)
-            turns = self._history(self._messages(s, c.id), 1_000)[:2]
+            if turns is None:
+                turns = self._history(self._messages(s, c.id), 1_000)
+            turns = [t for t in turns if t["content"].strip()][:2]
         if not turns:
             return self.get_session(tenant_id, conversation_id)  # nothing asked yet: keep the title
         title = ""
@@ -124,17 +142,21 @@ class ChatService(Conversations):
 
 
     # ------------------------------------------------------------------ answering
-    def answer(self, tenant_id: str, conversation_id: str, question: str, *,
-               regenerate: bool = False) -> Iterator[ChatEvent]:
+    def answer(self, tenant_id: str, conversation_id: str, question: str, *, regenerate: bool = False,
+               run_as: tuple[ChatSettings, list[str]] | None = None, context: str = "",
+               attachments: list[dict] | None = None) -> Iterator[ChatEvent]:
         """Save the question and an empty answer, then return the event stream that fills it.
 
-        regenerate=True answers the last question again (its previous answers are deleted)."""
+        regenerate=True answers the last question again (its previous answers are deleted). `run_as` (settings,
+        knowledge base ids) answers with those instead of the conversation's own (the workspace agent); `context`
+        is text the model reads before the question (attached files), not saved with it; `attachments` describe
+        those files on the saved question."""
         question = (question or "").replace("\x00", "").strip()
         if len(question) > MAX_QUESTION_CHARS:
             raise InvalidInput(f"The question is longer than {MAX_QUESTION_CHARS} characters")
         with self.db.session() as s:
             c = self._conv(s, tenant_id, conversation_id)
-            settings, kb_ids = self._settings(s, c)
+            settings, kb_ids = run_as or self._settings(s, c)
         spec = self._spec(tenant_id, settings)  # before writing: a missing model must change nothing
         with self.db.session() as s:
             c = self._conv(s, tenant_id, conversation_id)
@@ -154,8 +176,10 @@ class ChatService(Conversations):
                     raise InvalidInput("The question must not be empty")
                 prior = messages
                 s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role="user", content=question,
-                              created_at=now))
+                              attachments=list(attachments or []), created_at=now))
                 now += timedelta(microseconds=1)  # the answer sorts after its question
+            if self.visitors is not None:
+                self.visitors.check_question()  # after validation: bad input costs nothing (rolls back)
             reply = Message(tenant_id=tenant_id, conversation_id=c.id, role="assistant", content="",
                             completed=False, created_at=now)
             s.add(reply)
@@ -163,11 +187,13 @@ class ChatService(Conversations):
             c.updated_at = utcnow()
             s.flush()
             job = _Job(tenant_id, c.id, reply.id, question, self._history(prior, settings.strategy.max_rounds),
-                       kb_ids, settings, spec, summary=c.summary or "")
+                       kb_ids, settings, spec, summary=c.summary or "", context=context.replace("\x00", "").strip())
         return self._run(job)
 
     def continue_message(self, tenant_id: str, message_id: str) -> Iterator[ChatEvent]:
         """Resume an incomplete answer (a disconnect or an error): new text is appended to what it has."""
+        if self.visitors is not None:
+            self.visitors.check_question()
         with self.db.session() as s:
             m = self._msg(s, tenant_id, message_id)
             if m.role != "assistant" or m.mode == "opener":
@@ -279,7 +305,7 @@ class ChatService(Conversations):
                                          else "")
             out.mode = "empty" if fixed else out.mode
             fixed = fixed or (None if llm else retrieval_only_answer([], job.question))
-        prompt = build_prompt(p.system, passages, job.history, job.question,
+        prompt = build_prompt(p.system, passages, job.history, job.asked,
                               context_window=job.settings.llm.context_window, max_tokens=job.settings.llm.max_tokens,
                               show_quote=p.show_quote)
         out.references = prompt.references
@@ -350,7 +376,11 @@ class ChatService(Conversations):
 
     def _retrieve(self, job: _Job, query: str) -> list[dict]:
         options, top_n = job.settings.search_options()
-        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, **options, source="chat")
+        if not top_n:
+            return []  # no passages wanted: the answer comes from the model alone (or the empty response)
+        p = job.settings.prompt
+        expansion = Expansion.of(p.query_languages, p.model_keywords, model_id=job.settings.llm.model_id)
+        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, **options, source="chat", expansion=expansion)
         return [passage(h) for h in hits[:top_n]]
 
     @staticmethod

@@ -12,12 +12,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.embedding import EmbeddingService, text_hash
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput
+from core.ingestion.keywords import extract_keywords
 from core.scope import check_paging, load_document, load_kb, load_owned
-from core.schemas import ChunkInfo, Page
+from core.schemas import ACTIVE_STATES, ChunkConfig, ChunkInfo, Page
 from core.text import count_tokens, search_tokens
 from storage.db import Database
-from storage.orm import Chunk, Document, KnowledgeBase, new_id
+from storage.orm import Chunk, Document, KnowledgeBase, new_id, utcnow
 from storage.vectors import VectorStore
 
 
@@ -64,21 +65,34 @@ def embed_and_store(s: Session, embeddings: EmbeddingService, vectors: VectorSto
         c.embedded = True
 
 
-def chunk_info(c: Chunk, document_name: str = "") -> ChunkInfo:
+def chunk_info(c: Chunk, document_name: str = "", document_kind: str = "") -> ChunkInfo:
     return ChunkInfo(
-        id=c.id, kb_id=c.kb_id, doc_id=c.doc_id, document_name=document_name, position=c.position,
-        content=c.content, keywords=list(c.keywords or []), questions=list(c.questions or []),
+        id=c.id, kb_id=c.kb_id, doc_id=c.doc_id, document_name=document_name, document_kind=document_kind,
+        position=c.position, content=c.content, keywords=list(c.keywords or []), questions=list(c.questions or []),
         meta=dict(c.meta or {}), token_count=c.token_count, char_count=c.char_count, enabled=c.enabled,
         embedded=c.embedded, hit_count=c.hit_count, created_at=c.created_at, updated_at=c.updated_at,
+        content_hash=c.content_hash, disabled_at=c.disabled_at,
     )
 
 
-def _clean_list(values: Any, what: str) -> list[str]:
+def set_chunk_enabled(chunk: Chunk, enabled: bool) -> None:
+    if chunk.enabled != bool(enabled):
+        chunk.enabled, chunk.disabled_at = bool(enabled), None if enabled else utcnow()
+
+
+def auto_keywords(kb: KnowledgeBase, content: str) -> list[str]:
+    """Keywords for a chunk written by hand, as ingestion would pick them for this knowledge base."""
+    per_chunk = ChunkConfig.model_validate(kb.chunk_config or {}).keywords_per_chunk
+    return extract_keywords([content], top_k=per_chunk)[0] if per_chunk else []
+
+
+def _clean_list(values: Any, what: str, verbatim: bool = False) -> list[str]:
+    """A list of strings: trimmed, blanks dropped (or `verbatim`, as written)."""
     if values is None:
         return []
     if isinstance(values, str) or not all(isinstance(v, str) for v in values):
         raise InvalidInput(f"{what} must be a list of strings")
-    return [v.strip() for v in values if v.strip()]
+    return list(values) if verbatim else [v.strip() for v in values if v.strip()]
 
 
 class ChunkService:
@@ -86,8 +100,8 @@ class ChunkService:
         self.db, self.vectors, self.embeddings = db, vectors, embeddings
 
     @staticmethod
-    def _load(s: Session, tenant_id: str, chunk_id: str) -> Chunk:
-        return load_owned(s, Chunk, chunk_id, tenant_id, "Chunk")
+    def _load(s: Session, tenant_id: str, chunk_id: str, doc_id: str | None = None) -> Chunk:
+        return load_owned(s, Chunk, chunk_id, tenant_id, "Chunk", doc_id=doc_id)
 
     def list(self, tenant_id: str, doc_id: str, *, keyword: str = "", page: int = 1, page_size: int = 30,
              chunk_id: str = "", enabled: bool | None = None) -> Page:
@@ -114,20 +128,37 @@ class ChunkService:
                                                                 Chunk.position < c.position)) or 0
             return before // page_size + 1
 
-    def get(self, tenant_id: str, chunk_id: str) -> ChunkInfo:
+    def get_many(self, tenant_id: str, chunk_ids: list[str]) -> list[ChunkInfo]:
+        """The tenant's chunks among `chunk_ids`, in that order (unknown ids are left out)."""
+        if not chunk_ids:
+            return []
         with self.db.session() as s:
-            c = self._load(s, tenant_id, chunk_id)
+            rows = s.execute(select(Chunk, Document.name, Document.kind).join(Document, Document.id == Chunk.doc_id)
+                             .where(Chunk.id.in_(chunk_ids), Chunk.tenant_id == tenant_id)).all()
+            found = {c.id: chunk_info(c, name, kind) for c, name, kind in rows}
+        return [found[cid] for cid in chunk_ids if cid in found]
+
+    def get(self, tenant_id: str, chunk_id: str, *, doc_id: str | None = None) -> ChunkInfo:
+        """The tenant's chunk; with `doc_id`, only a chunk of that document."""
+        with self.db.session() as s:
+            c = self._load(s, tenant_id, chunk_id, doc_id)
             return chunk_info(c, s.get(Document, c.doc_id).name)
 
     def add(self, tenant_id: str, doc_id: str, content: str, *, keywords: list[str] | None = None,
             questions: list[str] | None = None, meta: dict | None = None) -> ChunkInfo:
-        content = (content or "").strip()
-        if not content:
+        """A chunk at the end of the document; keywords None = picked from the content as ingestion would.
+        Content and keywords are kept as written (RAGFlow reads them back verbatim)."""
+        if not (content or "").strip():
             raise InvalidInput("Chunk content must not be empty")
-        keywords, questions = _clean_list(keywords, "keywords"), _clean_list(questions, "questions")
+        picked, questions = keywords is None, _clean_list(questions, "questions")
+        keywords = _clean_list(keywords, "keywords", verbatim=True)
         with self.db.session() as s:
             doc = load_document(s, tenant_id, doc_id)
+            if doc.task is not None and doc.task.state in ACTIVE_STATES:
+                raise Conflict(f"'{doc.name}' is still being processed: its chunks will be replaced when it "
+                               "finishes; add chunks after that")
             kb = load_kb(s, tenant_id, doc.kb_id)
+            keywords = auto_keywords(kb, content) if picked else keywords
             last = s.scalar(select(func.max(Chunk.position)).where(Chunk.doc_id == doc.id))
             chunk = Chunk(id=new_id(), tenant_id=tenant_id, kb_id=kb.id, doc_id=doc.id,
                           position=(last if last is not None else -1) + 1, meta=meta or {}, enabled=True)
@@ -141,22 +172,25 @@ class ChunkService:
 
     def update(self, tenant_id: str, chunk_id: str, *, content: str | None = None,
                keywords: list[str] | None = None, questions: list[str] | None = None,
-               meta: dict | None = None, enabled: bool | None = None) -> ChunkInfo:
+               meta: dict | None = None, enabled: bool | None = None, pick_keywords: bool = False) -> ChunkInfo:
+        """Change what is given (None keeps it); with `pick_keywords` and no keywords, they are picked anew
+        from the content. Re-embedded and re-indexed before it returns."""
         with self.db.session() as s:
             chunk = self._load(s, tenant_id, chunk_id)
             doc = s.get(Document, chunk.doc_id)
             kb = load_kb(s, tenant_id, chunk.kb_id)
             if content is not None and not content.strip():
                 raise InvalidInput("Chunk content must not be empty")
-            new_content = content.strip() if content is not None else chunk.content
-            new_keywords = _clean_list(keywords, "keywords") if keywords is not None else list(chunk.keywords)
+            new_content = content if content is not None else chunk.content  # kept as written
+            new_keywords = _clean_list(keywords, "keywords", verbatim=True) if keywords is not None else \
+                auto_keywords(kb, new_content) if pick_keywords else list(chunk.keywords)
             new_questions = _clean_list(questions, "questions") if questions is not None else list(chunk.questions)
             old_hash = chunk.content_hash
             fill_chunk(chunk, new_content, new_keywords, new_questions)
             if meta is not None:
                 chunk.meta = {**(chunk.meta or {}), **meta}
             if enabled is not None:
-                chunk.enabled = bool(enabled)
+                set_chunk_enabled(chunk, enabled)
             if chunk.content_hash != old_hash or not chunk.embedded:
                 embed_and_store(s, self.embeddings, self.vectors, kb, [chunk], doc.enabled)
             elif enabled is not None:
@@ -169,7 +203,7 @@ class ChunkService:
         with self.db.session() as s:
             for cid in chunk_ids:
                 chunk = self._load(s, tenant_id, cid)
-                chunk.enabled = bool(enabled)
+                set_chunk_enabled(chunk, enabled)
                 doc = s.get(Document, chunk.doc_id)
                 self.vectors.set_metadata(chunk.kb_id, [chunk.id], [vector_metadata(chunk, doc.enabled)])
 

@@ -1,55 +1,255 @@
 """build_services(settings) -> Services: one object wiring storage, providers and services.
 
 The server, the UI pages, the CLI and the tests all get their services from here, so
-they share one data dir and one set of rules.
+they share one data dir and one set of rules. Each service is built, and its module
+imported, on first use: a CLI command pays only for what it touches (`kb list` never
+imports Chroma, LlamaIndex or the embedding engine).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from core.assistants import AssistantService
-from core.chat import ChatService
-from core.chunks import ChunkService
 from core.config import Settings
-from core.documents import DocumentService
-from core.embedding import EmbeddingService
-from core.ingestion.pipeline import Pipeline
-from core.ingestion.tasks import TaskQueue
-from core.ingestion.worker import IngestionWorkers
-from core.knowledge import KnowledgeService
-from core.model_configs import ModelService
-from core.retrieval import RetrievalService
-from core.tenants import TenantService
-from core.tools import ToolService
-from core.voice import VoiceService
 from storage.db import Database, migrate
-from storage.files import BlobStore
-from storage.vectors import VectorStore
+
+if TYPE_CHECKING:
+    from core.assistants import AssistantService
+    from core.chat import ChatService
+    from core.chunks import ChunkService
+    from core.demo import DemoSite
+    from core.documents import DocumentService
+    from core.embedding import EmbeddingService
+    from core.evaluation import EvaluationService, EvaluationWorkers
+    from core.files import FileService
+    from core.glossary import GlossaryService
+    from core.ingestion.pipeline import Pipeline
+    from core.ingestion.tasks import TaskQueue
+    from core.ingestion.worker import IngestionWorkers
+    from core.knowledge import KnowledgeService
+    from core.model_configs import ModelService
+    from core.retrieval import RetrievalService
+    from core.secrets import Sealer
+    from core.tenants import TenantService
+    from core.ingestion.readers import ReadLimits
+    from core.tools import ToolService
+    from core.upstream_models import UpstreamModels
+    from core.visitors import VisitorPolicy
+    from core.voice import VoiceService
+    from core.workspace import WorkspaceService
+    from storage.files import BlobStore
+    from storage.vectors import VectorStore
+
+T = TypeVar("T")
 
 
-@dataclass
+class lazy(Generic[T]):  # noqa: N801 - used like @property
+    """A service built on first use (once, even when threads race), then a plain attribute."""
+
+    def __init__(self, build: Callable[[Any], T]):
+        self.build, self.name, self.__doc__ = build, build.__name__, build.__doc__
+
+    def __get__(self, services: Services | None, owner: type | None = None) -> T:
+        if services is None:
+            return self  # type: ignore[return-value]
+        with services._lock:  # re-entrant: building one service builds the ones it needs
+            if self.name not in services.__dict__:  # afterwards the instance dict answers directly
+                services.__dict__[self.name] = self.build(services)
+            return services.__dict__[self.name]
+
+
 class Services:
-    settings: Settings
-    db: Database
-    vectors: VectorStore
-    blobs: BlobStore
-    embeddings: EmbeddingService
-    tenants: TenantService
-    knowledge: KnowledgeService
-    documents: DocumentService
-    chunks: ChunkService
-    retrieval: RetrievalService
-    tasks: TaskQueue
-    workers: IngestionWorkers
-    models: ModelService
-    assistants: AssistantService
-    chat: ChatService
-    tools: ToolService
-    voice: VoiceService
-    admin_api_key: str = ""
+    def __init__(self, settings: Settings, db: Database):
+        self.settings, self.db = settings, db
+        self.admin_api_key = ""
+        self._lock = threading.RLock()
 
+    def built(self, name: str) -> bool:
+        return name in self.__dict__
+
+    # ---------------------------------------------------------------- storage
+    @lazy
+    def vectors(self) -> VectorStore:
+        from storage.vectors import VectorStore
+
+        return VectorStore(path=self.settings.chroma_dir, url=self.settings.chroma_url)
+
+    @lazy
+    def blobs(self) -> BlobStore:
+        from storage.files import BlobStore
+
+        return BlobStore(self.settings.files_dir)
+
+    @lazy
+    def embeddings(self) -> EmbeddingService:
+        from core.embedding import EmbeddingService
+
+        return EmbeddingService(self.db, self.settings)
+
+    # ---------------------------------------------------------------- ingestion
+    @lazy
+    def tasks(self) -> TaskQueue:
+        from core.ingestion.tasks import TaskQueue
+
+        return TaskQueue(self.db)
+
+    @lazy
+    def read_limits(self) -> ReadLimits:
+        from core.ingestion.readers import ReadLimits
+
+        s = self.settings
+        return ReadLimits(max_expanded_bytes=s.max_expanded_mb * 2**20, max_ocr_pages=s.ocr_max_pages)
+
+    @lazy
+    def pipeline(self) -> Pipeline:
+        from core.ingestion.pipeline import Pipeline
+
+        return Pipeline(self.db, self.blobs, self.vectors, self.embeddings, self.tasks, self.read_limits,
+                        self.settings.max_chunks_per_document)
+
+    @lazy
+    def workers(self) -> IngestionWorkers:
+        from core.ingestion.worker import IngestionWorkers
+
+        return IngestionWorkers(self.pipeline, self.tasks, self.settings.ingest_workers)
+
+    def _work_queued(self) -> None:
+        """New tasks wait in the database: wake this process's workers, if it runs any."""
+        if self.built("workers"):
+            self.workers.notify()
+
+    # ---------------------------------------------------------------- domain
+    @lazy
+    def sealer(self) -> Sealer:
+        from core.secrets import Sealer
+
+        return Sealer(self.settings)
+
+    @lazy
+    def tenants(self) -> TenantService:
+        from core.tenants import TenantService
+
+        return TenantService(self.db, self.settings, self.sealer, lambda: (self.vectors, self.blobs))
+
+    @lazy
+    def files(self) -> FileService:
+        from core.files import FileService
+
+        return FileService(self.db, self.blobs, self.settings, self.sealer)
+
+    @lazy
+    def visitors(self) -> VisitorPolicy:
+        from core.visitors import VisitorPolicy
+
+        return VisitorPolicy(self.settings)
+
+    @lazy
+    def demo(self) -> DemoSite:
+        from core.demo import DemoSite
+
+        return DemoSite(self)
+
+    @lazy
+    def knowledge(self) -> KnowledgeService:
+        from core.knowledge import KnowledgeService
+
+        return KnowledgeService(self.db, self.vectors, self.blobs, self.embeddings, self.settings,
+                                on_queued=self._work_queued)
+
+    @lazy
+    def documents(self) -> DocumentService:
+        from core.documents import DocumentService
+
+        return DocumentService(self.db, self.blobs, self.vectors, self.tasks, self.settings.max_upload_bytes,
+                               on_queued=self._work_queued, allow_private_urls=self.settings.allow_private_urls,
+                               visitors=self.visitors)
+
+    @lazy
+    def chunks(self) -> ChunkService:
+        from core.chunks import ChunkService
+
+        return ChunkService(self.db, self.vectors, self.embeddings)
+
+    @lazy
+    def retrieval(self) -> RetrievalService:
+        from core.query_expansion import QueryExpander
+        from core.retrieval import RetrievalService
+
+        return RetrievalService(self.db, self.vectors, self.embeddings, self.settings,
+                                expander=QueryExpander(self.db, self.models, self.glossary, self.settings))
+
+    @lazy
+    def glossary(self) -> GlossaryService:
+        from core.glossary import GlossaryService
+
+        return GlossaryService(self.db)
+
+    @lazy
+    def models(self) -> ModelService:
+        from core.model_configs import ModelService
+
+        return ModelService(self.db, self.settings, visitors=self.visitors)
+
+    @lazy
+    def tools(self) -> ToolService:
+        from core.tools import ToolService
+
+        return ToolService(self.db, self.settings, self.retrieval)
+
+    @lazy
+    def assistants(self) -> AssistantService:
+        from core.assistants import AssistantService
+
+        return AssistantService(self.db, self.models, self.tools)
+
+    @lazy
+    def chat(self) -> ChatService:
+        from core.chat import ChatService
+
+        return ChatService(self.db, self.retrieval, self.assistants, self.models, tools=self.tools,
+                           visitors=self.visitors)
+
+    @lazy
+    def voice(self) -> VoiceService:
+        from core.voice import VoiceService
+
+        return VoiceService(self.settings, self.models)
+
+    @lazy
+    def workspace(self) -> WorkspaceService:
+        from core.workspace import WorkspaceService
+
+        return WorkspaceService(self.db, self.chat, self.assistants, self.knowledge, self.models, self.read_limits,
+                                self.files)
+
+    @lazy
+    def upstream(self) -> UpstreamModels:
+        from core.upstream_models import UpstreamModels
+
+        return UpstreamModels(self.settings, self.models)
+
+    # ---------------------------------------------------------------- evaluation
+    @lazy
+    def evaluation(self) -> EvaluationService:
+        from core.evaluation import EvaluationService
+
+        return EvaluationService(self.db, self.settings, self.knowledge, self.documents, self.models,
+                                 on_queued=self._eval_queued)
+
+    @lazy
+    def eval_workers(self) -> EvaluationWorkers:
+        from core.evaluation import EvaluationWorkers, RunExecutor
+
+        executor = RunExecutor(self.db, self.evaluation.queue, self.retrieval, self.evaluation.llm_for)
+        return EvaluationWorkers(executor, self.settings.eval_workers)
+
+    def _eval_queued(self) -> None:
+        if self.built("eval_workers"):
+            self.eval_workers.notify()
+
+    # ---------------------------------------------------------------- process
     def health(self) -> dict:
         try:
             with self.db.session() as s:
@@ -68,42 +268,34 @@ class Services:
                 "workers": workers}
 
     def close(self) -> None:
-        self.workers.stop()
-        self.retrieval.close()  # writes the hit counts and query log still queued
+        """Stop what this process started; only services that were built have anything to stop."""
+        if self.built("demo"):
+            self.demo.stop()
+        if self.built("workers"):
+            self.workers.stop()
+        if self.built("eval_workers"):
+            self.eval_workers.stop()  # a run in progress is handed back and resumes at the next start
+        if self.built("retrieval"):
+            self.retrieval.close()  # writes the hit counts and query log still queued
+        if self.built("tenants"):
+            self.tenants.close()  # writes the key-use stamps still queued
         self.db.engine.dispose()
 
 
 def build_services(settings: Settings | None = None, *, start_workers: bool = False) -> Services:
-    """Open (and migrate) the stores; with `start_workers`, start ingesting in the background."""
+    """Open (and migrate) the database. With `start_workers`, start this process's background work:
+    ingestion, and in demo mode the sample site (seeded at once if new) and its scheduled reset."""
     settings = settings or Settings()
     settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.sqlalchemy_url)
     migrate(db.engine)
-    vectors = VectorStore(path=settings.chroma_dir, url=settings.chroma_url)
-    blobs = BlobStore(settings.files_dir)
-    embeddings = EmbeddingService(db, settings)
-    queue = TaskQueue(db)
-    pipeline = Pipeline(db, blobs, vectors, embeddings, queue)
-    workers = IngestionWorkers(pipeline, queue, settings.ingest_workers)
-    tenants = TenantService(db, settings)
-    models = ModelService(db, settings)
-    retrieval = RetrievalService(db, vectors, embeddings, settings)
-    tools = ToolService(db, settings, retrieval)
-    assistants = AssistantService(db, models, tools)
-    services = Services(
-        settings=settings, db=db, vectors=vectors, blobs=blobs, embeddings=embeddings, tenants=tenants,
-        knowledge=KnowledgeService(db, vectors, blobs, embeddings, settings, on_queued=workers.notify),
-        documents=DocumentService(db, blobs, vectors, queue, settings.max_upload_bytes, on_queued=workers.notify,
-                                  allow_private_urls=settings.allow_private_urls),
-        chunks=ChunkService(db, vectors, embeddings),
-        retrieval=retrieval,
-        tasks=queue, workers=workers, models=models, assistants=assistants,
-        chat=ChatService(db, retrieval, assistants, models, tools=tools), tools=tools,
-        voice=VoiceService(settings, models),
-    )
-    services.admin_api_key = tenants.ensure_default()
+    services = Services(settings, db)
+    services.admin_api_key = services.tenants.ensure_default()
     if start_workers:
-        workers.start()
+        services.workers.start()
+        services.eval_workers.start()
+        if settings.demo:
+            services.demo.start()
     return services
 
 

@@ -17,27 +17,34 @@ from core.errors import InvalidInput, NotFound
 from core.prompting import recent_rounds
 from core.providers.llm import LLMSpec
 from core.schemas import Page
-from core.scope import check_paging, load_kb, load_owned
+from core.scope import check_paging, load_kb, load_owned, parse_config
 from storage.db import Database
 from storage.orm import Assistant, Conversation, KnowledgeBase, Message, utcnow
 
-CHANNELS = ("published", "debug")  # debug sessions run an assistant's draft
+# debug sessions run an assistant's draft; workspace sessions the tenant's workspace agent (core/workspace.py), so
+# they need neither an assistant nor knowledge bases of their own.
+CHANNELS = ("published", "debug", "workspace")
 MAX_SUMMARY_CHARS = 20_000
+SESSION_SECTIONS = ("llm", "prompt", "strategy")  # what a quick chat may set for itself
 
 class ConversationInfo(BaseModel):
     id: str
+    number: int  # a stable integer id beside the string one
     tenant_id: str
     assistant_id: str | None
     kb_ids: list[str]
     title: str
     channel: str
     summary: str  # long-term memory
+    settings: dict[str, Any]  # a quick chat's own settings (sections of ChatSettings)
+    extra: dict[str, Any]  # dialect-specific settings kept verbatim
     created_at: datetime
     updated_at: datetime
 
 
 class MessageInfo(BaseModel):
     id: str
+    number: int  # a stable integer id beside the string one
     conversation_id: str
     role: str
     content: str
@@ -50,20 +57,57 @@ class MessageInfo(BaseModel):
     error: str
     feedback: int
     trace: list[dict[str, Any]]  # an agent's tool calls and results, in order
+    attachments: list[dict[str, Any]]  # files sent with a question (name, size, file id ...)
     created_at: datetime
 
 
+class Exchange(BaseModel):
+    """A question and the answer to it: one round of a conversation."""
+
+    id: str  # the answer's id
+    conversation_id: str
+    question_id: str
+    question: str
+    answer: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    completed: bool
+    error: str
+    trace: list[dict[str, Any]]
+    references: list[dict[str, Any]]
+    created_at: datetime  # when the question was asked
+    updated_at: datetime  # when the answer was started
+
+
+def exchanges_of(messages: list[Message]) -> list[Exchange]:
+    """Each answer with the question before it, oldest first (the opener and imported turns have none)."""
+    out, question = [], None
+    for m in messages:
+        if m.role == "user":
+            question = m
+        elif m.role == "assistant" and question is not None and m.mode not in ("opener", "imported"):
+            out.append(Exchange(id=m.id, conversation_id=m.conversation_id, question_id=question.id,
+                                question=question.content, answer=m.content, prompt_tokens=m.prompt_tokens,
+                                completion_tokens=m.completion_tokens, latency_ms=m.latency_ms, completed=m.completed,
+                                error=m.error, trace=list(m.trace or []), references=list(m.references or []),
+                                created_at=question.created_at, updated_at=m.created_at))
+            question = None
+    return out
+
+
 def conversation_info(c: Conversation) -> ConversationInfo:
-    return ConversationInfo(id=c.id, tenant_id=c.tenant_id, assistant_id=c.assistant_id, kb_ids=list(c.kb_ids or []),
-                            title=c.title, channel=c.channel, summary=c.summary or "", created_at=c.created_at,
-                            updated_at=c.updated_at)
+    return ConversationInfo(id=c.id, number=c.number, tenant_id=c.tenant_id, assistant_id=c.assistant_id, kb_ids=list(c.kb_ids or []),
+                            title=c.title, channel=c.channel, summary=c.summary or "", settings=dict(c.settings or {}),
+                            extra=dict(c.extra or {}), created_at=c.created_at, updated_at=c.updated_at)
 
 
 def message_info(m: Message) -> MessageInfo:
-    return MessageInfo(id=m.id, conversation_id=m.conversation_id, role=m.role, content=m.content,
+    return MessageInfo(id=m.id, number=m.number, conversation_id=m.conversation_id, role=m.role, content=m.content,
                        references=list(m.references or []), mode=m.mode, prompt_tokens=m.prompt_tokens,
                        completion_tokens=m.completion_tokens, latency_ms=m.latency_ms, completed=m.completed,
-                       error=m.error, feedback=m.feedback, trace=list(m.trace or []), created_at=m.created_at)
+                       error=m.error, feedback=m.feedback, trace=list(m.trace or []),
+                       attachments=list(m.attachments or []), created_at=m.created_at)
 
 
 class Conversations:
@@ -73,14 +117,14 @@ class Conversations:
 
     # ------------------------------------------------------------------ loading
     @staticmethod
-    def _conv(s: Session, tenant_id: str, conversation_id: str) -> Conversation:
-        return load_owned(s, Conversation, conversation_id, tenant_id, "Conversation")
+    def _conv(s: Session, tenant_id: str, conversation_id: str, **parent: str | None) -> Conversation:
+        return load_owned(s, Conversation, conversation_id, tenant_id, "Conversation", **parent)
 
     @staticmethod
-    def _msg(s: Session, tenant_id: str, message_id: str) -> Message:
-        m = load_owned(s, Message, message_id, tenant_id, "Message")
+    def _msg(s: Session, tenant_id: str, message_id: str, conversation_id: str | None = None) -> Message:
+        m = load_owned(s, Message, message_id, tenant_id, "Message", conversation_id=conversation_id)
         if m.deleted_at is not None:
-            raise NotFound(f"Message '{message_id}' not found")
+            raise NotFound(f"Message '{message_id}' not found", kind="message", ident=message_id)
         return m
 
     @staticmethod
@@ -92,7 +136,7 @@ class Conversations:
             settings = ChatSettings.model_validate({"kind": a.kind, **config})
             wanted = list(config["kb_ids"])
         else:
-            settings, wanted = ChatSettings(), list(c.kb_ids or [])
+            settings, wanted = ChatSettings.model_validate(c.settings or {}), list(c.kb_ids or [])
         existing = set(s.scalars(select(KnowledgeBase.id).where(KnowledgeBase.tenant_id == c.tenant_id,
                                                                 KnowledgeBase.id.in_(wanted)))) if wanted else set()
         kb_ids = [k for k in wanted if k in existing]
@@ -118,32 +162,85 @@ class Conversations:
 
     # ------------------------------------------------------------------ sessions
     def create_session(self, tenant_id: str, *, assistant_id: str | None = None, kb_ids: list[str] | None = None,
-                       title: str = "", channel: str = "published") -> ConversationInfo:
+                       title: str = "", channel: str = "published", settings: dict[str, Any] | None = None,
+                       extra: dict[str, Any] | None = None) -> ConversationInfo:
         """A conversation with an assistant, or a quick chat over knowledge bases; the opener is its first message.
 
-        channel "debug" runs the assistant's draft; "published" what it last published."""
+        channel "debug" runs the assistant's draft; "published" what it last published. A quick chat may bring
+        its own `settings` (sections llm / prompt / strategy of ChatSettings over the defaults); `extra` keeps a
+        dialect's own fields verbatim."""
         title = (title or "").replace("\x00", "").strip()[:255]
         if channel not in CHANNELS:
             raise InvalidInput(f"channel must be one of: {', '.join(CHANNELS)}")
+        own = self._check_settings(tenant_id, {}, settings)
         with self.db.session() as s:
             if assistant_id:
+                if settings:
+                    raise InvalidInput("A session with an assistant runs the assistant's settings")
                 a = load_assistant(s, tenant_id, assistant_id)
                 run_config(a, channel)  # an unpublished agent has no published sessions
                 c = Conversation(tenant_id=tenant_id, assistant_id=a.id, kb_ids=[], title=title, channel=channel)
-            elif kb_ids:
-                kb_ids = list(dict.fromkeys(kb_ids))
+            elif kb_ids or channel == "workspace":
+                kb_ids = list(dict.fromkeys(kb_ids or []))
                 for kb_id in kb_ids:
                     load_kb(s, tenant_id, kb_id)
-                c = Conversation(tenant_id=tenant_id, assistant_id=None, kb_ids=kb_ids, title=title)
+                c = Conversation(tenant_id=tenant_id, assistant_id=None, kb_ids=kb_ids, title=title, settings=own,
+                                 channel="workspace" if channel == "workspace" else "published")
             else:
                 raise InvalidInput("Choose an assistant or at least one knowledge base to chat with")
+            c.extra = dict(extra or {})
             s.add(c)
             s.flush()
-            settings, _ = self._settings(s, c)
-            if settings.prompt.opener.strip():
+            effective, _ = self._settings(s, c)
+            if effective.prompt.opener.strip() and channel != "workspace":  # the workspace agent has no greeting
                 s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role="assistant",
-                              content=settings.prompt.opener, mode="opener", created_at=c.created_at))
+                              content=effective.prompt.opener, mode="opener", created_at=c.created_at))
             return conversation_info(c)
+
+    def _check_settings(self, tenant_id: str, current: dict[str, Any], changes: dict[str, Any] | None) -> dict:
+        """`current` with `changes` merged per section, validated (InvalidInput) and with a model the tenant has."""
+        if not changes:
+            return dict(current)
+        if not isinstance(changes, dict) or set(changes) - set(SESSION_SECTIONS):
+            raise InvalidInput(f"A session's settings have the sections {', '.join(SESSION_SECTIONS)}")
+        merged = {k: {**current.get(k, {}), **(changes.get(k) or {})} for k in SESSION_SECTIONS
+                  if current.get(k) or changes.get(k)}
+        checked = parse_config(ChatSettings, merged)
+        if checked.llm.model_id and self.models is not None:
+            model = self.models.get(tenant_id, checked.llm.model_id)  # NotFound when not the tenant's
+            if model.type != "llm":
+                raise InvalidInput(f"Model '{model.name}' is a {model.type} model, not an LLM")
+        return merged
+
+    def update_session(self, tenant_id: str, conversation_id: str, *, title: str | None = None,
+                       kb_ids: list[str] | None = None, settings: dict[str, Any] | None = None,
+                       extra: dict[str, Any] | None = None) -> ConversationInfo:
+        """Rename; change a quick chat's knowledge bases or its own settings (merged per section); merge its
+        dialect fields."""
+        with self.db.session() as s:
+            c = self._conv(s, tenant_id, conversation_id)
+            if (settings or kb_ids) and c.assistant_id:
+                raise InvalidInput("A session with an assistant runs the assistant's settings and knowledge")
+            if kb_ids:
+                c.kb_ids = [load_kb(s, tenant_id, k).id for k in dict.fromkeys(kb_ids)]
+            if settings:
+                c.settings = self._check_settings(tenant_id, dict(c.settings or {}), settings)
+            if title is not None and title.replace("\x00", "").strip():
+                c.title = title.replace("\x00", "").strip()[:255]
+            if extra:
+                c.extra = {**(c.extra or {}), **extra}
+            c.updated_at = utcnow()
+            s.flush()
+            return conversation_info(c)
+
+    def effective_settings(self, tenant_id: str, conversation_id: str) -> ChatSettings:
+        """What the session's answers run with: its assistant's settings, or a quick chat's own over the defaults."""
+        with self.db.session() as s:
+            c = self._conv(s, tenant_id, conversation_id)
+            if c.assistant_id:
+                a = s.get(Assistant, c.assistant_id)
+                return ChatSettings.model_validate({"kind": a.kind, **run_config(a, c.channel)})
+            return ChatSettings.model_validate(c.settings or {})
 
     def debug_session(self, tenant_id: str, assistant_id: str, *, new: bool = False) -> ConversationInfo:
         """The assistant's debug conversation (LLMOps keeps one per app); `new` starts it afresh."""
@@ -157,6 +254,14 @@ class Conversations:
             if found is not None:
                 return conversation_info(found)
         return self.create_session(tenant_id, assistant_id=assistant_id, channel="debug")
+
+    def find_debug_session(self, tenant_id: str, assistant_id: str) -> ConversationInfo | None:
+        """The assistant's debug conversation, if it has one (nothing is created)."""
+        with self.db.session() as s:
+            load_assistant(s, tenant_id, assistant_id)
+            q = select(Conversation).where(Conversation.assistant_id == assistant_id, Conversation.channel == "debug")
+            found = s.scalars(q.order_by(Conversation.created_at.desc())).first()
+            return conversation_info(found) if found is not None else None
 
     def set_memory(self, tenant_id: str, conversation_id: str, summary: str) -> ConversationInfo:
         """Edit a session's long-term memory (the summary the LLM keeps)."""
@@ -184,9 +289,24 @@ class Conversations:
                 s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role=t["role"], content=t["content"],
                               mode="imported", created_at=start + timedelta(microseconds=i)))
 
-    def get_session(self, tenant_id: str, conversation_id: str) -> ConversationInfo:
+    def id_of_number(self, tenant_id: str, number: int, *, message: bool = False) -> str:
+        """The id of the tenant's conversation (or, with `message`, message) numbered `number`; NotFound otherwise."""
+        model, kind = (Message, "message") if message else (Conversation, "conversation")
+        q = select(model.id).where(model.tenant_id == tenant_id, model.number == number)
+        if message:
+            q = q.where(Message.deleted_at.is_(None))
         with self.db.session() as s:
-            return conversation_info(self._conv(s, tenant_id, conversation_id))
+            found = s.scalar(q) if isinstance(number, int) and not isinstance(number, bool) else None
+        if found is None:
+            raise NotFound(f"{kind.capitalize()} {number} not found", kind=kind, ident=str(number))
+        return found
+
+    def get_session(self, tenant_id: str, conversation_id: str, *, assistant_id: str | None = None,
+                    channel: str | None = None) -> ConversationInfo:
+        """The tenant's conversation; with `assistant_id` / `channel`, only one of that assistant / channel."""
+        with self.db.session() as s:
+            return conversation_info(self._conv(s, tenant_id, conversation_id, assistant_id=assistant_id,
+                                                channel=channel))
 
     def list_sessions(self, tenant_id: str, *, assistant_id: str | None = None, title: str = "",
                       conversation_id: str = "", channel: str | None = None, page: int = 1, page_size: int = 30,
@@ -239,14 +359,46 @@ class Conversations:
             rows = s.scalars(q.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)).all()
             return [message_info(m) for m in reversed(rows)]
 
-    def get_message(self, tenant_id: str, message_id: str) -> MessageInfo:
+    def list_exchanges(self, tenant_id: str, conversation_id: str, *, page: int = 1, page_size: int = 20) -> Page:
+        """Questions with their answers, newest first; deleted ones are left out."""
+        check_paging(page, page_size)
         with self.db.session() as s:
-            return message_info(self._msg(s, tenant_id, message_id))
+            self._conv(s, tenant_id, conversation_id)
+            rounds = exchanges_of(self._messages(s, conversation_id))[::-1]
+        start = (page - 1) * page_size
+        return Page(items=rounds[start:start + page_size], total=len(rounds), page=page, page_size=page_size)
 
-    def delete_message(self, tenant_id: str, message_id: str) -> None:
+    def get_exchange(self, tenant_id: str, conversation_id: str, message_id: str) -> Exchange:
+        """One round of this conversation, named by its answer or its question."""
+        with self.db.session() as s:
+            self._conv(s, tenant_id, conversation_id)
+            found = next((x for x in exchanges_of(self._messages(s, conversation_id))
+                          if message_id in (x.id, x.question_id)), None)
+        if found is None:
+            raise NotFound(f"Message '{message_id}' not found in this conversation", kind="message", ident=message_id)
+        return found
+
+    def delete_exchange(self, tenant_id: str, conversation_id: str, message_id: str) -> None:
+        """Soft-delete one round (named by its answer or its question) of this conversation only."""
+        x = self.get_exchange(tenant_id, conversation_id, message_id)
+        with self.db.session() as s:
+            now = utcnow()
+            for m in (s.get(Message, x.id), s.get(Message, x.question_id)):
+                m.deleted_at = now
+
+    def get_message(self, tenant_id: str, message_id: str, *, conversation_id: str | None = None) -> MessageInfo:
+        """The tenant's message; with `conversation_id`, only one of that conversation."""
+        with self.db.session() as s:
+            if conversation_id is not None:
+                self._conv(s, tenant_id, conversation_id)
+            return message_info(self._msg(s, tenant_id, message_id, conversation_id))
+
+    def delete_message(self, tenant_id: str, message_id: str, *, conversation_id: str | None = None) -> None:
         """Soft delete: the row stays (for audit) but is no longer listed or sent to the model."""
         with self.db.session() as s:
-            self._msg(s, tenant_id, message_id).deleted_at = utcnow()
+            if conversation_id is not None:
+                self._conv(s, tenant_id, conversation_id)
+            self._msg(s, tenant_id, message_id, conversation_id).deleted_at = utcnow()
 
     def feedback(self, tenant_id: str, message_id: str, value: int) -> MessageInfo:
         """1 like, -1 dislike, 0 clears."""

@@ -13,23 +13,26 @@ from collections.abc import Callable, Sequence
 from pathlib import PurePath
 from urllib.parse import urlparse
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.chunks import vector_metadata
 from core.errors import Conflict, InvalidInput, NotFound, TooLarge
 from core.ingestion.readers import detect_type
+from core.naming import free_name
 from core.net import fetch
 from core.ingestion.tasks import TaskQueue, new_batch_id, task_info
 from core.scope import check_paging, load_document, load_kb, parse_config
 from core.schemas import ACTIVE_STATES, ChunkConfig, DocumentInfo, Page
+from core.visitors import VisitorPolicy
 from storage.db import Database
 from storage.files import BlobStore
-from storage.orm import Chunk, Document, Task, UploadFile, new_id
+from storage.orm import Chunk, Document, Task, UploadFile, new_id, utcnow
 from storage.vectors import VectorStore
 
 ORDERABLE = ("created_at", "updated_at", "name", "size")
 ON_DUPLICATE = ("keep", "error", "skip", "replace")
+UPLOAD_PURPOSES = ("file", "image")  # upload rows kept for later use (core/files.py)
 
 
 def doc_info(d: Document) -> DocumentInfo:
@@ -39,15 +42,30 @@ def doc_info(d: Document) -> DocumentInfo:
         chunk_config=ChunkConfig.model_validate(d.chunk_config) if d.chunk_config else None,
         enabled=d.enabled, meta=dict(d.meta or {}), chunk_count=d.chunk_count, token_count=d.token_count,
         char_count=d.char_count, hit_count=d.hit_count, created_at=d.created_at, updated_at=d.updated_at,
-        task=task_info(d.task) if d.task else None,
+        task=task_info(d.task) if d.task else None, file_id=d.file_id, disabled_at=d.disabled_at,
+        extra=dict(d.extra or {}),
     )
 
 
+def with_positions(s: Session, kb_id: str, infos: list[DocumentInfo]) -> list[DocumentInfo]:
+    """Fill in each document's 1-based place in its knowledge base (oldest first)."""
+    if not infos:
+        return infos
+    ranked = (select(Document.id, func.row_number().over(order_by=(Document.created_at, Document.id)).label("n"))
+              .where(Document.kb_id == kb_id).subquery())
+    places = dict(s.execute(select(ranked.c.id, ranked.c.n).where(ranked.c.id.in_([d.id for d in infos]))).all())
+    for info in infos:
+        info.position = int(places.get(info.id, 0))
+    return infos
+
+
 def release_files(s: Session, blobs: BlobStore, file_ids: Sequence[str]) -> None:
-    """Drop upload rows no document uses any more, and blobs no upload row uses."""
+    """Drop document originals no document uses any more, and blobs no upload row uses. Uploads kept for
+    later use (core/files.py) stay until they are deleted there."""
     for fid in file_ids:
         upload = s.get(UploadFile, fid)
-        if upload is None or s.scalar(select(Document.id).where(Document.file_id == fid).limit(1)):
+        if upload is None or upload.purpose != "document" or \
+                s.scalar(select(Document.id).where(Document.file_id == fid).limit(1)):
             continue
         key = upload.storage_key
         s.delete(upload)
@@ -68,21 +86,26 @@ def safe_name(name: str) -> str:
 class DocumentService:
     def __init__(self, db: Database, blobs: BlobStore, vectors: VectorStore, queue: TaskQueue,
                  max_upload_bytes: int, on_queued: Callable[[], None] = lambda: None,
-                 allow_private_urls: bool = False):
+                 allow_private_urls: bool = False, visitors: VisitorPolicy | None = None):
         self.db, self.blobs, self.vectors, self.queue = db, blobs, vectors, queue
         self.max_upload_bytes = max_upload_bytes
         self.on_queued = on_queued  # wakes the in-process workers
         self.allow_private_urls = allow_private_urls
+        self.visitors = visitors  # a public demo's limits on uploads (core/visitors.py)
 
     def upload(self, tenant_id: str, kb_id: str, files: Sequence[tuple[str, bytes]], *, parse: bool = True,
                chunk_config: dict | None = None, source_type: str = "local", source_url: str = "",
-               meta: dict | None = None, on_duplicate: str = "keep") -> list[DocumentInfo]:
+               meta: dict | None = None, on_duplicate: str = "keep",
+               rename_duplicates: bool = False) -> list[DocumentInfo]:
         """Store files as documents; with `parse`, queue them for ingestion (one batch id). Duplicates by content
-        are handled as `on_duplicate` says (see the module docstring); a skipped file returns the existing document."""
+        are handled as `on_duplicate` says (see the module docstring); a skipped file returns the existing document.
+        With `rename_duplicates`, a name the knowledge base already has becomes `name(1).ext`."""
         if not files:
             raise InvalidInput("No file was given")
         if on_duplicate not in ON_DUPLICATE:
             raise InvalidInput(f"on_duplicate must be one of: {', '.join(ON_DUPLICATE)}")
+        if self.visitors is not None:
+            self.visitors.check_upload(files)
         config = parse_config(ChunkConfig, chunk_config).model_dump() if chunk_config else None
         checked = []
         for name, data in files:
@@ -106,6 +129,9 @@ class DocumentService:
                 if same.get(digest) and on_duplicate == "replace":
                     for kb, cids in self._delete_rows(s, same.pop(digest)).items():
                         stale_vectors.setdefault(kb, []).extend(cids)
+                if rename_duplicates:
+                    name = free_name(name, lambda n: bool(s.scalar(
+                        select(Document.id).where(Document.kb_id == kb_id, Document.name == n).limit(1))))
                 key, digest = self.blobs.put(data)
                 upload = UploadFile(tenant_id=tenant_id, name=name, size=len(data), sha256=digest, storage_key=key,
                                     mime_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
@@ -159,23 +185,79 @@ class DocumentService:
 
     @staticmethod
     def _refuse_duplicates(checked: list[tuple[str, bytes, str]], same: dict[str, list[Document]]) -> None:
+        """A Conflict naming the document (its id for the dialects) that already has a file's content."""
         seen: dict[str, str] = {}
         for name, _, digest in checked:
-            existing = same[digest][0].name if same.get(digest) else seen.get(digest)
-            if existing is not None:
-                raise Conflict(f"'{name}' has the same content as '{existing}', already in this knowledge base")
+            if same.get(digest):
+                existing = same[digest][0]
+                raise Conflict(f"'{name}' is already in this knowledge base as '{existing.name}'", ident=existing.id)
+            if digest in seen:
+                raise Conflict(f"'{name}' and '{seen[digest]}' have the same content")
             seen[digest] = name
 
+    def add_files(self, tenant_id: str, kb_id: str, file_ids: Sequence[str], *,
+                  chunk_config: dict | None = None) -> tuple[str, list[DocumentInfo]]:
+        """Documents from the tenant's uploads (core/files.py), which they reference as their originals; all
+        queued in one batch. Returns (batch id, documents). Every file is checked before anything is created."""
+        file_ids = list(dict.fromkeys(file_ids))
+        if not file_ids:
+            raise InvalidInput("upload_file_ids: give at least one file")
+        config = parse_config(ChunkConfig, chunk_config).model_dump() if chunk_config else None
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)
+            files = []
+            for fid in file_ids:
+                upload = s.get(UploadFile, fid) if isinstance(fid, str) else None
+                if upload is None or upload.tenant_id != tenant_id or upload.purpose not in UPLOAD_PURPOSES:
+                    raise NotFound(f"File '{fid}' not found", kind="upload_file", ident=str(fid))
+                try:
+                    kind = detect_type(upload.name, self.blobs.get(upload.storage_key))
+                except InvalidInput as exc:
+                    raise InvalidInput(f"upload_file_ids: '{upload.name}' cannot become a document: "
+                                       f"{exc.message}") from None
+                files.append((upload, kind))
+            batch = new_batch_id()
+            docs = []
+            for upload, kind in files:
+                doc = Document(tenant_id=tenant_id, kb_id=kb_id, file_id=upload.id, name=upload.name, kind=kind,
+                               size=upload.size, chunk_config=config, meta={})
+                s.add(doc)
+                s.flush()
+                self._queue(s, doc, batch)
+                docs.append(doc)
+            infos = with_positions(s, kb_id, [doc_info(d) for d in docs])
+        self.on_queued()
+        return batch, infos
+
+    def batch(self, tenant_id: str, kb_id: str, batch_id: str) -> list[DocumentInfo]:
+        """The documents queued together under `batch_id`, each with its latest task and indexed chunk count."""
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)
+            docs = s.scalars(select(Document).where(Document.id.in_(
+                select(Task.doc_id).where(Task.batch_id == batch_id, Task.kb_id == kb_id,
+                                          Task.tenant_id == tenant_id)))
+                .order_by(Document.created_at, Document.id)).all()
+            if not docs:
+                raise NotFound(f"Batch '{batch_id}' not found", kind="batch", ident=batch_id)
+            embedded = dict(s.execute(select(Chunk.doc_id, func.count(Chunk.id)).where(
+                Chunk.doc_id.in_([d.id for d in docs]), Chunk.embedded.is_(True)).group_by(Chunk.doc_id)).all())
+            infos = [doc_info(d).model_copy(update={"embedded_count": int(embedded.get(d.id, 0))}) for d in docs]
+            return with_positions(s, kb_id, infos)
+
     def import_url(self, tenant_id: str, kb_id: str, url: str, *, parse: bool = True,
-                   chunk_config: dict | None = None) -> DocumentInfo:
+                   chunk_config: dict | None = None, meta: dict | None = None,
+                   on_duplicate: str = "keep") -> DocumentInfo:
         """Fetch a web page or file and add it like an upload (named after the URL)."""
-        got = fetch(url.strip(), max_bytes=self.max_upload_bytes, allow_private=self.allow_private_urls)
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)  # before going out to the network
+        limit = self.visitors.upload_limit(self.max_upload_bytes) if self.visitors else self.max_upload_bytes
+        got = fetch(url.strip(), max_bytes=limit, allow_private=self.allow_private_urls)
         path = PurePath(urlparse(got.url).path)
         name = path.name or urlparse(got.url).hostname or "page"
         if "html" in got.content_type and not name.lower().endswith((".html", ".htm")):
             name += ".html"
         (doc,) = self.upload(tenant_id, kb_id, [(name, got.content)], parse=parse, chunk_config=chunk_config,
-                             source_type="url", source_url=got.url)
+                             source_type="url", source_url=got.url, meta=meta, on_duplicate=on_duplicate)
         return doc
 
     def _queue(self, s: Session, doc: Document, batch: str) -> Task:
@@ -187,9 +269,19 @@ class DocumentService:
         s.expire(doc, ["task"])
         return task
 
-    def get(self, tenant_id: str, doc_id: str) -> DocumentInfo:
+    def get(self, tenant_id: str, doc_id: str, *, kb_id: str | None = None) -> DocumentInfo:
+        """The tenant's document; with `kb_id`, only a document of that knowledge base."""
         with self.db.session() as s:
-            return doc_info(load_document(s, tenant_id, doc_id))
+            doc = load_document(s, tenant_id, doc_id, kb_id)
+            return with_positions(s, doc.kb_id, [doc_info(doc)])[0]
+
+    def get_many(self, tenant_id: str, doc_ids: Sequence[str]) -> list[DocumentInfo]:
+        """The tenant's documents among `doc_ids`, in the order asked; ids it does not own are left out."""
+        wanted = list(dict.fromkeys(doc_ids))
+        with self.db.session() as s:
+            rows = {d.id: d for d in s.scalars(select(Document).where(Document.tenant_id == tenant_id,
+                                                                       Document.id.in_(wanted)))}
+            return [doc_info(rows[i]) for i in wanted if i in rows]
 
     def list(self, tenant_id: str, kb_id: str, *, search: str = "", page: int = 1, page_size: int = 30,
              order_by: str = "created_at", desc: bool = True, doc_id: str = "", name: str = "",
@@ -214,7 +306,8 @@ class DocumentService:
             col = getattr(Document, order_by)
             rows = s.scalars(q.order_by(col.desc() if desc else col.asc(), Document.id)
                              .offset((page - 1) * page_size).limit(page_size)).all()
-            return Page(items=[doc_info(d) for d in rows], total=total, page=page, page_size=page_size)
+            return Page(items=with_positions(s, kb_id, [doc_info(d) for d in rows]), total=total, page=page,
+                        page_size=page_size)
 
     def recent(self, tenant_id: str, limit: int = 10) -> list[DocumentInfo]:
         """The tenant's latest documents across knowledge bases (for the home page)."""
@@ -224,7 +317,8 @@ class DocumentService:
             return [doc_info(d) for d in rows]
 
     def update(self, tenant_id: str, doc_id: str, *, name: str | None = None, chunk_config: dict | None = None,
-               meta: dict | None = None) -> DocumentInfo:
+               meta: dict | None = None, extra: dict | None = None) -> DocumentInfo:
+        """Change what is given; `extra` replaces the given top-level keys (one per dialect)."""
         with self.db.session() as s:
             doc = load_document(s, tenant_id, doc_id)
             if name is not None:
@@ -233,6 +327,8 @@ class DocumentService:
                 doc.chunk_config = parse_config(ChunkConfig, chunk_config).model_dump()
             if meta is not None:
                 doc.meta = meta
+            if extra is not None:
+                doc.extra = {**(doc.extra or {}), **extra}
             s.flush()
             return doc_info(doc)
 
@@ -241,7 +337,8 @@ class DocumentService:
             doc = load_document(s, tenant_id, doc_id)
             if doc.task is None or doc.task.state != "completed":
                 raise Conflict("Only documents that finished processing can be enabled or disabled")
-            doc.enabled = bool(enabled)
+            if doc.enabled != bool(enabled):
+                doc.enabled, doc.disabled_at = bool(enabled), None if enabled else utcnow()
             chunks = s.scalars(select(Chunk).where(Chunk.doc_id == doc.id, Chunk.embedded.is_(True))).all()
             self.vectors.set_metadata(doc.kb_id, [c.id for c in chunks], [vector_metadata(c, doc.enabled) for c in chunks])
             s.flush()
@@ -277,6 +374,18 @@ class DocumentService:
             if upload is None:
                 raise NotFound(f"The original file of '{doc.name}' is not available")
             return doc.name, self.blobs.get(upload.storage_key), upload.mime_type
+
+    def delete_by_source(self, tenant_id: str, kb_id: str, source: str) -> list[DocumentInfo]:
+        """Delete the knowledge base's documents that came from `source` (their URL or path, else their name);
+        the deleted documents as they were (none when nothing came from there)."""
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)
+            rows = s.scalars(select(Document).where(Document.kb_id == kb_id, or_(
+                Document.source_url == source, and_(Document.source_url == "", Document.name == source)))).all()
+            found = [doc_info(d) for d in rows]
+        if found:
+            self.delete(tenant_id, [d.id for d in found])
+        return found
 
     def delete(self, tenant_id: str, doc_ids: Sequence[str]) -> int:
         """Delete documents with their chunks, vectors, tasks and (unshared) original files."""

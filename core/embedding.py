@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from threading import Lock
+from typing import Literal
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import Settings
-from core.providers.embeddings import EmbedderSpec, get_embedder
+from core.errors import InvalidInput
+from core.providers.embeddings import EmbedderSpec, available_models, get_embedder
 from storage.db import Database, insert_ignore
 from storage.orm import EmbeddingCache
 
@@ -33,6 +35,20 @@ class EmbeddingService:
             api_key=self.settings.embedding_api_key or None,
         )
         return get_embedder(spec)
+
+    def availability(self, model_id: str) -> Literal["ready", "unconfigured", "unknown"]:
+        """Whether this process can embed with a model, without loading it: `ready`, `unconfigured` (an
+        OpenAI-compatible model while no embedding server is set) or `unknown` (no provider offers it)."""
+        try:
+            spec = EmbedderSpec.parse(model_id)
+        except InvalidInput:
+            return "unknown"
+        if spec.provider == "openai":
+            return "ready" if self.settings.embedding_base_url or self.settings.embedding_api_key else "unconfigured"
+        if spec.provider == "mock":
+            return "ready"
+        offered = {m["model_id"] for m in available_models()}
+        return "ready" if spec.model_id in offered else "unknown"
 
     def dimension(self, model_id: str) -> int:
         return self.embedder(model_id).dim

@@ -16,7 +16,14 @@ class InvalidInput(AlmanacError):
 
 
 class NotFound(AlmanacError):
+    """`kind` (knowledge_base, document, chunk, assistant, conversation, ...) and `ident` let each dialect
+    word the error its own way ("You don't own the dataset ..." in RAGFlow)."""
+
     status = 404
+
+    def __init__(self, message: str, *, kind: str = "", ident: str = ""):
+        super().__init__(message)
+        self.kind, self.ident = kind, ident
 
 
 class Forbidden(AlmanacError):
@@ -24,7 +31,13 @@ class Forbidden(AlmanacError):
 
 
 class Conflict(AlmanacError):
+    """`ident` names the existing object the request collides with, when there is one (a duplicate upload)."""
+
     status = 409
+
+    def __init__(self, message: str, *, ident: str = ""):
+        super().__init__(message)
+        self.ident = ident
 
 
 class TooLarge(AlmanacError):
@@ -43,3 +56,15 @@ class ProviderError(AlmanacError):
     """An external model provider failed or is unreachable."""
 
     status = 502
+
+
+class RateLimited(AlmanacError):
+    """The caller used up an allowance (e.g. a demo visitor's questions per hour)."""
+
+    status = 429
+
+
+class NotConfigured(AlmanacError):
+    """A feature needs a setting the operator has not made (the message names it)."""
+
+    status = 503

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 K1, B = 1.2, 0.75  # the usual BM25 parameters (as FTS5's bm25())
 INLINE_BUILD_LIMIT = 5_000  # up to this many chunks a search rebuilds inline (~0.1 s); above, in the background
 MAX_POSTINGS = 40_000_000  # ~320 MB of postings in memory; least recently used indexes are dropped first
+PANDAS_FACTORIZE_FROM = 200_000  # tokens
 REBUILD_PAUSE = 4.0  # while chunks keep changing, rest this many build durations between background rebuilds
 
 
@@ -75,19 +76,29 @@ class KbIndex:
 _ROW_BREAK = "\x01"  # a token no search_text contains (control characters are stripped below)
 
 
+def factorize(tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Term numbers in order of first appearance, and the terms. pandas' hash factorisation wins on
+    big inputs; a dict is as quick on small ones and spares a command-line search pandas' ~0.5 s import."""
+    if len(tokens) > PANDAS_FACTORIZE_FROM:
+        import pandas as pd
+
+        return pd.factorize(np.array(tokens, dtype=object))
+    numbers: dict[str, int] = {}
+    codes = np.fromiter((numbers.setdefault(t, len(numbers)) for t in tokens), dtype=np.int64, count=len(tokens))
+    return codes, np.array(list(numbers), dtype=object)
+
+
 def build_index(kb_id: str, version: int, rows: list[tuple[str, str, str]]) -> KbIndex:
     """Index (chunk id, doc id, search_text) rows; search_text is already analysed (space-separated tokens).
 
     Vectorised: one split of all texts joined by a row-break token, pandas' hash factorisation for
     term numbers, one sort of (term, row) keys. A per-row Python loop takes ~4x longer at 100k chunks.
     """
-    import pandas as pd  # only needed here, and slow to import
-
     n = len(rows)
     doc_pos: dict[str, int] = {}
     doc_rows = np.fromiter((doc_pos.setdefault(r[1], len(doc_pos)) for r in rows), dtype=np.int32, count=n)
     joined = f" {_ROW_BREAK} ".join(r[2].replace(_ROW_BREAK, " ") for r in rows)
-    codes, uniques = pd.factorize(np.array(joined.split(), dtype=object))
+    codes, uniques = factorize(joined.split())
     del joined
     codes = codes.astype(np.int64)
     breaks = np.flatnonzero(uniques == _ROW_BREAK)

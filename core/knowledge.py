@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -13,13 +14,14 @@ from core.config import Settings
 from core.copying import copy_knowledge_base
 from core.embedding import EmbeddingService
 from core.documents import release_files
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
+from core.naming import free_name
 from core.providers.embeddings import EmbedderSpec
 from core.schemas import ChunkConfig, KnowledgeBaseInfo, Page, RetrievalConfig
 from core.scope import check_paging, load_kb, parse_config
 from storage.db import Database
 from storage.files import BlobStore
-from storage.orm import Chunk, Document, KnowledgeBase
+from storage.orm import Assistant, Chunk, Document, KnowledgeBase
 from storage.vectors import VectorStore
 
 
@@ -27,7 +29,13 @@ UPDATABLE = {"name", "description", "icon", "language", "permission", "embedding
              "chunk_config", "retrieval_config", "extra"}
 
 
-def kb_info(s: Session, kb: KnowledgeBase) -> KnowledgeBaseInfo:
+def assistant_counts(s: Session, tenant_id: str) -> Counter[str]:
+    """Knowledge base id -> how many of the tenant's assistants and agents use it (in their draft)."""
+    rows = s.scalars(select(Assistant.kb_ids).where(Assistant.tenant_id == tenant_id))
+    return Counter(kb_id for kb_ids in rows for kb_id in set(kb_ids or []))
+
+
+def kb_info(s: Session, kb: KnowledgeBase, assistants: Counter[str] | None = None) -> KnowledgeBaseInfo:
     docs, chunks, tokens, chars = s.execute(
         select(func.count(Document.id), func.coalesce(func.sum(Document.chunk_count), 0),
                func.coalesce(func.sum(Document.token_count), 0), func.coalesce(func.sum(Document.char_count), 0))
@@ -39,6 +47,7 @@ def kb_info(s: Session, kb: KnowledgeBase) -> KnowledgeBaseInfo:
         embedding_dim=kb.embedding_dim, chunk_config=ChunkConfig.model_validate(kb.chunk_config),
         retrieval_config=RetrievalConfig.model_validate(kb.retrieval_config), extra=kb.extra or {},
         document_count=docs, chunk_count=chunks, token_count=tokens, char_count=chars, hit_count=kb.hit_count,
+        assistant_count=(assistants if assistants is not None else assistant_counts(s, kb.tenant_id))[kb.id],
         created_at=kb.created_at, updated_at=kb.updated_at,
     )
 
@@ -50,18 +59,24 @@ class KnowledgeService:
         self.settings = settings
         self.on_queued = on_queued  # wakes the in-process workers (a copy may queue documents)
 
-    def _check_name(self, s: Session, tenant_id: str, name: str, exclude_id: str | None = None) -> str:
+    def _check_name(self, s: Session, tenant_id: str, name: str, exclude_id: str | None = None,
+                    rename: bool = False) -> str:
+        """The name, trimmed; a taken name (case-insensitive) is a Conflict, or with `rename` becomes `name(1)`."""
         name = (name or "").replace("\x00", "").strip()
         if not name:
             raise InvalidInput("Knowledge base name must not be empty")
+
+        def taken(candidate: str) -> bool:
+            q = select(KnowledgeBase.id).where(KnowledgeBase.tenant_id == tenant_id,
+                                               KnowledgeBase.name_key == candidate.casefold())
+            return bool(s.scalar(q.where(KnowledgeBase.id != exclude_id) if exclude_id else q))
+
+        if rename:
+            name = free_name(name, taken)
+        elif taken(name):
+            raise Conflict(f"A knowledge base named '{name}' already exists")
         if len(name) > 255:
             raise InvalidInput("Knowledge base name is longer than 255 characters")
-        q = select(KnowledgeBase.id).where(KnowledgeBase.tenant_id == tenant_id,
-                                           KnowledgeBase.name_key == name.casefold())
-        if exclude_id:
-            q = q.where(KnowledgeBase.id != exclude_id)
-        if s.scalar(q):
-            raise Conflict(f"A knowledge base named '{name}' already exists")
         return name
 
     @staticmethod
@@ -78,13 +93,14 @@ class KnowledgeService:
     def create(self, tenant_id: str, name: str, *, description: str = "", icon: str = "",
                language: str = "English", permission: str = "me", embedding_model: str = "",
                chunk_config: dict | None = None, retrieval_config: dict | None = None,
-               extra: dict | None = None) -> KnowledgeBaseInfo:
+               extra: dict | None = None, rename_duplicate: bool = False) -> KnowledgeBaseInfo:
+        """A new knowledge base; a taken name is a Conflict, or with `rename_duplicate` becomes `name(1)`."""
         chunking = parse_config(ChunkConfig, chunk_config)
         retrieval = parse_config(RetrievalConfig, retrieval_config)
         model = self._check_model(embedding_model or self.settings.embedding_model)
         self._check_lengths(language, permission)
         with self.db.session() as s:
-            name = self._check_name(s, tenant_id, name)
+            name = self._check_name(s, tenant_id, name, rename=rename_duplicate)
             kb = KnowledgeBase(
                 tenant_id=tenant_id, name=name, name_key=name.casefold(), description=description or "",
                 icon=icon or "", language=language or "English", permission=permission or "me",
@@ -98,6 +114,15 @@ class KnowledgeService:
     def get(self, tenant_id: str, kb_id: str) -> KnowledgeBaseInfo:
         with self.db.session() as s:
             return kb_info(s, load_kb(s, tenant_id, kb_id))
+
+    def find(self, tenant_id: str, name: str) -> KnowledgeBaseInfo:
+        """The tenant's knowledge base named `name` (case-insensitive); NotFound otherwise."""
+        with self.db.session() as s:
+            kb = s.scalar(select(KnowledgeBase).where(KnowledgeBase.tenant_id == tenant_id,
+                                                      KnowledgeBase.name_key == (name or "").strip().casefold()))
+            if kb is None:
+                raise NotFound(f"Knowledge base '{name}' not found", kind="knowledge_base", ident=name)
+            return kb_info(s, kb)
 
     def list(self, tenant_id: str, *, search: str = "", page: int = 1, page_size: int = 30,
              order_by: str = "created_at", desc: bool = True, kb_id: str = "", name: str = "") -> Page:
@@ -116,7 +141,8 @@ class KnowledgeService:
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(q.order_by(col.desc() if desc else col.asc(), KnowledgeBase.id)
                              .offset((page - 1) * page_size).limit(page_size)).all()
-            return Page(items=[kb_info(s, kb) for kb in rows], total=total, page=page, page_size=page_size)
+            counts = assistant_counts(s, tenant_id)
+            return Page(items=[kb_info(s, kb, counts) for kb in rows], total=total, page=page, page_size=page_size)
 
     def update(self, tenant_id: str, kb_id: str, **changes: Any) -> KnowledgeBaseInfo:
         unknown = set(changes) - UPDATABLE
@@ -158,6 +184,7 @@ class KnowledgeService:
             release_files(s, self.blobs, file_ids)
         threading.Thread(target=self.vectors.drop, args=(kb_id,), name=f"drop-{kb_id}", daemon=True).start()
 
-    def copy(self, tenant_id: str, kb_id: str, new_name: str = "") -> KnowledgeBaseInfo:
-        """A new knowledge base with the same settings, documents, chunks and vectors."""
-        return copy_knowledge_base(self, tenant_id, kb_id, new_name)
+    def copy(self, tenant_id: str, kb_id: str, new_name: str = "", *, into: str = "") -> KnowledgeBaseInfo:
+        """A new knowledge base with the same settings, documents, chunks and vectors; with `into`, the documents
+        the existing knowledge base `into` does not have yet are added to it (it keeps its settings)."""
+        return copy_knowledge_base(self, tenant_id, kb_id, new_name, into)

@@ -19,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.config import Settings
-from core.errors import AlmanacError, Conflict, InvalidInput, ProviderError
+from core.errors import AlmanacError, Conflict, InvalidInput, NotFound, ProviderError
 from core.scope import load_owned
+from core.visitors import VisitorPolicy
 from storage.db import Database
 from storage.orm import ModelConfig, utcnow
 
@@ -33,8 +34,10 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
     "tts": ("edge-tts", "espeak-ng", "openai"),
 }
 VOICE_TYPES = {"stt": "speech-to-text", "tts": "text-to-speech"}
+STATUSES = ("unknown", "checking", "ok", "error")  # of a model's connection
 DEFAULT_ENV_LLM_MODEL = "gpt-4o-mini"
-UPDATABLE = {"name", "provider", "model", "base_url", "api_key", "clear_api_key", "params", "is_default"}
+UPDATABLE = {"name", "description", "provider", "model", "base_url", "api_key", "clear_api_key", "params",
+             "is_default"}
 # Changing any of these makes the stored health status stale.
 CONNECTION_FIELDS = {"provider", "model", "base_url", "api_key", "clear_api_key", "params"}
 _POSITIVE_INT_PARAMS = ("max_tokens", "dimension")
@@ -48,13 +51,14 @@ class ModelConfigInfo(BaseModel):
     type: str
     provider: str
     name: str
+    description: str
     model: str
     base_url: str
     api_key_masked: str  # "sk-…abcd", or "" when there is no key
     has_api_key: bool
     params: dict[str, Any]
     is_default: bool
-    status: str  # unknown | ok | error
+    status: str  # unknown | checking | ok | error
     status_message: str
     checked_at: datetime | None
     created_at: datetime
@@ -85,7 +89,8 @@ def redact(text: str, key: str | None) -> str:
 
 def info(row: ModelConfig) -> ModelConfigInfo:
     return ModelConfigInfo(
-        id=row.id, tenant_id=row.tenant_id, type=row.type, provider=row.provider, name=row.name, model=row.model,
+        id=row.id, tenant_id=row.tenant_id, type=row.type, provider=row.provider, name=row.name,
+        description=row.description or "", model=row.model,
         base_url=row.base_url or "", api_key_masked=mask_key(row.api_key), has_api_key=bool(row.api_key),
         params=dict(row.params or {}), is_default=bool(row.is_default), status=row.status or "unknown",
         status_message=row.status_message or "", checked_at=row.checked_at, created_at=row.created_at,
@@ -152,6 +157,13 @@ def _check_params(params: Any) -> dict[str, Any]:
     return dict(params)
 
 
+def _check_description(description: str | None) -> str:
+    description = (description or "").replace("\x00", "").strip()
+    if len(description) > 10_000:
+        raise InvalidInput("The description is longer than 10000 characters")
+    return description
+
+
 def _check_key(api_key: str | None) -> str:
     key = (api_key or "").strip()
     if any(c.isspace() for c in key) or len(key) > 4096:
@@ -161,8 +173,13 @@ def _check_key(api_key: str | None) -> str:
 
 # --------------------------------------------------------------------------------- service
 class ModelService:
-    def __init__(self, db: Database, settings: Settings):
+    def __init__(self, db: Database, settings: Settings, visitors: VisitorPolicy | None = None):
         self.db, self.settings = db, settings
+        self.visitors = visitors  # a public demo: model settings are read-only for visitors
+
+    def _check_writable(self) -> None:
+        if self.visitors is not None:
+            self.visitors.check_settings_change("Model settings and API keys")
 
     # -- loading
     @staticmethod
@@ -190,17 +207,19 @@ class ModelService:
     # -- CRUD
     def create(self, tenant_id: str, *, type: str, provider: str, name: str, model: str,  # noqa: A002
                base_url: str = "", api_key: str = "", params: dict | None = None,
-               is_default: bool = False) -> ModelConfigInfo:
+               is_default: bool = False, description: str = "") -> ModelConfigInfo:
         """Save a model; it becomes the default of its type only when asked (`is_default`)."""
+        self._check_writable()
         type_ = _check_type(type)
         provider = _check_provider(type_, provider)
         name, model = _check_text(name, "model's name"), _check_text(model, "model name")
         base_url = _check_base_url(type_, provider, base_url)
         params, api_key = _check_params(params), _check_key(api_key)
+        description = _check_description(description)
         with self.db.session() as s:
             self._check_unique_name(s, tenant_id, type_, name)
-            row = ModelConfig(tenant_id=tenant_id, type=type_, provider=provider, name=name, model=model,
-                              base_url=base_url, api_key=api_key, params=params, is_default=False,
+            row = ModelConfig(tenant_id=tenant_id, type=type_, provider=provider, name=name, description=description,
+                              model=model, base_url=base_url, api_key=api_key, params=params, is_default=False,
                               status="unknown", status_message="")
             s.add(row)
             s.flush()
@@ -220,6 +239,23 @@ class ModelService:
         with self.db.session() as s:
             return info(self._load(s, tenant_id, id))
 
+    def find(self, tenant_id: str, type: str, key: str, provider: str = "") -> ModelConfigInfo | None:  # noqa: A002
+        """A saved model of a type by its id, its name or the provider's model name (with `provider`, only one
+        of that provider); None when nothing matches."""
+        key, provider = key.strip().casefold(), provider.strip().casefold()
+        for m in self.list(tenant_id, type):
+            if (m.id == key or key in (m.name.casefold(), m.model.casefold())) and provider in ("", m.provider):
+                return m
+        return None
+
+    def get_by_name(self, tenant_id: str, name: str, type: str | None = None) -> ModelConfigInfo:  # noqa: A002
+        """A saved model (of `type`) by its name, else by the provider's model name; NotFound when none."""
+        key = (name or "").strip().casefold()
+        found = [m for m in self.list(tenant_id, type) if key in (m.name.casefold(), m.model.casefold())]
+        if not found:
+            raise NotFound(f"Model '{name}' not found", kind="model_config", ident=name)
+        return min(found, key=lambda m: m.name.casefold() != key)  # a name before a provider model name
+
     def default(self, tenant_id: str, type: str) -> ModelConfigInfo | None:  # noqa: A002
         """The tenant's default saved model of a type, if any."""
         with self.db.session() as s:
@@ -230,6 +266,7 @@ class ModelService:
 
     def update(self, tenant_id: str, id: str, **changes: Any) -> ModelConfigInfo:  # noqa: A002
         """Change fields; api_key "" or None keeps the stored key (clear_api_key=True removes it)."""
+        self._check_writable()
         unknown = set(changes) - UPDATABLE
         if "type" in changes:
             raise InvalidInput("A model's type cannot be changed; add a new model instead")
@@ -244,6 +281,8 @@ class ModelService:
                 row.name = name
             if changes.get("model") is not None:
                 row.model = _check_text(changes["model"], "model name")
+            if changes.get("description") is not None:
+                row.description = _check_description(changes["description"])
             base_url = changes["base_url"] if changes.get("base_url") is not None else row.base_url
             row.base_url = _check_base_url(row.type, provider, base_url)
             row.provider = provider
@@ -265,10 +304,12 @@ class ModelService:
 
     def delete(self, tenant_id: str, id: str) -> None:  # noqa: A002
         """Delete a model. When it was the default, its type has none until one is chosen (none is picked silently)."""
+        self._check_writable()
         with self.db.session() as s:
             s.delete(self._load(s, tenant_id, id))
 
     def set_default(self, tenant_id: str, id: str) -> ModelConfigInfo:  # noqa: A002
+        self._check_writable()
         with self.db.session() as s:
             row = self._load(s, tenant_id, id)
             self._make_default(s, row)
@@ -284,6 +325,12 @@ class ModelService:
         form can test changed settings without the user typing the key again.
         Invalid settings raise InvalidInput; a provider that fails gives (False, reason).
         """
+        self._check_writable()  # in a public demo: no calls to addresses a visitor chose
+        return self._verify(type, provider, model, base_url, api_key, params, tenant_id=tenant_id,
+                            stored_key_of=stored_key_of)
+
+    def _verify(self, type: str, provider: str, model: str, base_url: str = "", api_key: str = "",  # noqa: A002
+                params: dict | None = None, *, tenant_id: str = "", stored_key_of: str = "") -> tuple[bool, str, int]:
         if not api_key and stored_key_of:
             with self.db.session() as s:
                 api_key = self._load(s, tenant_id, stored_key_of).api_key or ""
@@ -337,10 +384,20 @@ class ModelService:
             row = self._load(s, tenant_id, id)
             args = (row.type, row.provider, row.model, row.base_url, row.api_key, dict(row.params or {}))
         try:  # outside the session: the call may take seconds
-            ok, message, latency_ms = self.verify(*args)
+            ok, message, latency_ms = self._verify(*args)
         except InvalidInput as exc:  # saved before a rule tightened
             ok, message, latency_ms = False, exc.message, 0
         return self.record_check(tenant_id, id, ok, message, latency_ms)
+
+    def set_status(self, tenant_id: str, id: str, status: str, message: str = "") -> ModelConfigInfo:  # noqa: A002
+        """Record a connection status a client determined itself (`checking` while it tests)."""
+        if status not in STATUSES:
+            raise InvalidInput(f"status must be one of: {', '.join(STATUSES)}")
+        with self.db.session() as s:
+            row = self._load(s, tenant_id, id)
+            row.status, row.status_message, row.checked_at = status, message[:500], utcnow()
+            s.flush()
+            return info(row)
 
     def record_check(self, tenant_id: str, id: str, ok: bool, message: str,  # noqa: A002
                      latency_ms: float = 0) -> ModelConfigInfo:

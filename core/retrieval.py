@@ -18,13 +18,17 @@ Keyword candidates come from the in-memory BM25 of each knowledge base (core/key
 when it is at the knowledge base's current chunks_version, else from the database's full-text
 index (storage/keywords.py). Hit counts and the query log are written in the background
 (core/hit_recorder.py).
+
+`search` may run several variants of a question (translations, glossary terms: core/query_expansion.py),
+each through `search_once`, and fuse them: a chunk keeps its best score.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -37,10 +41,11 @@ from core.errors import InvalidInput
 from core.hit_recorder import HitRecorder, SearchRecord
 from core.keyword_index import KbIndex, KeywordIndexes
 from core.providers.rerank import get_reranker
+from core.query_expansion import ExpandedSearch, Expansion, QueryExpander, QueryVariant
 from core.schemas import QueryLogEntry, RetrievalConfig, SearchHit
 from core.scope import load_kb
 from core.text import search_tokens
-from storage import keywords
+from storage import keywords as keyword_store  # `keywords` is a parameter below
 from storage.db import Database
 from storage.orm import Chunk, Document, QueryLog
 from storage.vectors import VectorStore
@@ -66,23 +71,51 @@ def _selective(tokens: list[str], dfs: dict[str, int], total: int) -> list[str]:
 
 
 class RetrievalService:
-    def __init__(self, db: Database, vectors: VectorStore, embeddings: EmbeddingService, settings: Settings):
+    def __init__(self, db: Database, vectors: VectorStore, embeddings: EmbeddingService, settings: Settings,
+                 expander: QueryExpander | None = None):
         self.db, self.vectors, self.embeddings, self.settings = db, vectors, embeddings, settings
         self.keyword_indexes = KeywordIndexes(db)
         self.recorder = HitRecorder(db)
+        self.expander = expander  # cross-language variants of a question (None: the question as asked)
 
     def flush(self) -> None:
         """Wait until the hit counts and query log of every finished search are stored."""
         self.recorder.flush()
 
     def close(self) -> None:
+        if self.expander is not None:
+            self.expander.close()
         self.recorder.close()
         self.keyword_indexes.close()
 
-    def search(self, tenant_id: str, kb_ids: Sequence[str], query: str, *, mode: str | None = None,
-               top_k: int | None = None, threshold: float | None = None, vector_weight: float | None = None,
-               doc_ids: Sequence[str] | None = None, metadata_filter: dict | None = None,
-               rerank_model: str | None = None, source: str = "api", record: bool = True) -> list[SearchHit]:
+    # ------------------------------------------------------------------ cross-language (core/query_expansion.py)
+    def search(self, tenant_id: str, kb_ids: Sequence[str], query: str, *, expansion: Expansion | None = None,
+               record: bool = True, **options: Any) -> list[SearchHit]:
+        """The hits of search_expanded: what most callers need."""
+        return self.search_expanded(tenant_id, kb_ids, query, expansion=expansion, record=record, **options).hits
+
+    def search_expanded(self, tenant_id: str, kb_ids: Sequence[str], query: str, *,
+                        expansion: Expansion | None = None, record: bool = True, **options: Any) -> ExpandedSearch:
+        """The question and its variants (translations, glossary terms; by the knowledge bases' settings unless
+        `expansion` says otherwise), each searched by search_once with `options`, fused; logged as one search."""
+        def once(variant: QueryVariant, sink: Callable[[SearchRecord], None]) -> list[SearchHit]:
+            return self.search_once(tenant_id, kb_ids, variant.text, record=sink, keywords=variant.keywords,
+                                    **options)
+
+        if self.expander is None:
+            return ExpandedSearch([QueryVariant(query, "question")], self.search_once(
+                tenant_id, kb_ids, query, record=record, **options))
+        return self.expander.search(tenant_id, kb_ids, query, expansion, once, self.recorder.add if record else None)
+
+    # ------------------------------------------------------------------ one query
+    def search_once(self, tenant_id: str, kb_ids: Sequence[str], query: str, *, mode: str | None = None,
+                    top_k: int | None = None, threshold: float | None = None, vector_weight: float | None = None,
+                    doc_ids: Sequence[str] | None = None, metadata_filter: dict | None = None,
+                    rerank_model: str | None = None, source: str = "api",
+                    record: bool | Callable[[SearchRecord], None] = True,
+                    keywords: str | None = None) -> list[SearchHit]:
+        """One query, as written; `keywords` is what the keyword side looks for when it differs from the query.
+        `record` may be a callable that receives the search's record instead."""
         started = time.perf_counter()
         query = (query or "").replace("\x00", "").strip()
         if not query:
@@ -109,11 +142,13 @@ class RetrievalService:
         rerank = rerank_model if rerank_model is not None else defaults.rerank_model
         n_candidates = max(top_k * 4, 50)
 
+        if mode != "full_text":
+            self.vectors.open_in_background()  # a first search: open Chroma while the query is embedded
         qvecs = {m: self.embeddings.query(m, query) for m in set(models.values())} if mode != "full_text" else {}
         vec_scores: dict[str, float] = {}
         if mode != "full_text":
             vec_scores = self._nearest(kb_ids, models, qvecs, n_candidates, self._vector_filter(allowed_docs, False))
-        q_tokens = list(dict.fromkeys(search_tokens(query)))
+        q_tokens = list(dict.fromkeys(search_tokens(query if keywords is None else keywords)))
         indexes = self.keyword_indexes.current(versions) if mode != "semantic" else None
         with self.db.session() as s:
             bm25: dict[str, float] = {}
@@ -123,12 +158,12 @@ class RetrievalService:
                     total = sum(i.size for i in indexes.values())
                     dfs = {t: sum(i.df(t) for i in indexes.values()) for t in q_tokens}
                 else:
-                    total, dfs = keywords.document_frequencies(s, q_tokens)
+                    total, dfs = keyword_store.document_frequencies(s, q_tokens)
                 idf = {t: _idf(total, dfs.get(t, 0)) for t in q_tokens}
                 if indexes is not None:
                     bm25 = self._keyword_candidates(s, list(indexes.values()), idf, n_candidates, allowed_docs, rows)
                 else:
-                    bm25 = dict(keywords.search(s, kb_ids, _selective(q_tokens, dfs, total), n_candidates,
+                    bm25 = dict(keyword_store.search(s, kb_ids, _selective(q_tokens, dfs, total), n_candidates,
                                                 allowed_docs))
                     rows.update(self._load(s, set(bm25) - set(rows), allowed_docs))
             if mode != "full_text" and len(vec_scores) >= n_candidates and \
@@ -168,7 +203,7 @@ class RetrievalService:
             hits = self._rerank(rerank, query, hits[: n_candidates])
         hits = hits[:top_k]
         if record:
-            self.recorder.add(SearchRecord(
+            (self.recorder.add if record is True else record)(SearchRecord(
                 tenant_id=tenant_id, kb_ids=tuple(kb_ids), query=query, mode=mode, source=source, top_k=top_k,
                 elapsed_ms=(time.perf_counter() - started) * 1000,
                 hits=tuple((h.chunk_id, h.doc_id, h.kb_id) for h in hits)))

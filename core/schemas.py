@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from core.calibration import DEFAULT_THRESHOLD, DEFAULT_TOP_K, DEFAULT_VECTOR_WEIGHT
 from core.ingestion.cleaning import PREPROCESS_RULES
 from core.ingestion.splitting import SPLIT_METHODS, SplitConfig
+from core.languages import parse_languages
 
 SearchMode = Literal["semantic", "full_text", "hybrid"]
 TaskState = Literal["waiting", "parsing", "splitting", "indexing", "completed", "error", "cancelled"]
@@ -80,6 +81,15 @@ class RetrievalConfig(BaseModel):
     threshold: float = Field(DEFAULT_THRESHOLD, ge=0.0, le=1.0)
     vector_weight: float = Field(DEFAULT_VECTOR_WEIGHT, ge=0.0, le=1.0)
     rerank_model: str = ""
+    # Cross-language search (core/query_expansion.py; needs a chat model): [] none, ["auto"] the languages of
+    # the chunks, or language codes; `model_keywords` adds keywords the model extracts from the question.
+    query_languages: list[str] = Field(default_factory=list)
+    model_keywords: bool = False
+
+    @field_validator("query_languages", mode="before")
+    @classmethod
+    def _known_languages(cls, v: Any) -> list[str]:
+        return parse_languages(v)
 
 
 class TaskInfo(BaseModel):
@@ -95,10 +105,22 @@ class TaskInfo(BaseModel):
     splitting_at: datetime | None = None
     indexing_at: datetime | None = None
     finished_at: datetime | None = None
+    updated_at: datetime | None = None  # the task's last change (stage, progress or heartbeat)
 
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+
+class IngestionTask(TaskInfo):
+    """A task with what it works on, for callers that list and inspect tasks."""
+
+    kb_id: str
+    document_name: str
+    source_type: str  # local | url
+    source_url: str
+    size: int
+    chunk_count: int
 
 
 class KnowledgeBaseInfo(BaseModel):
@@ -115,6 +137,7 @@ class KnowledgeBaseInfo(BaseModel):
     retrieval_config: RetrievalConfig
     extra: dict[str, Any]
     document_count: int = 0
+    assistant_count: int = 0  # assistants and agents whose draft uses it
     chunk_count: int = 0
     token_count: int = 0
     char_count: int = 0
@@ -142,6 +165,11 @@ class DocumentInfo(BaseModel):
     created_at: datetime
     updated_at: datetime
     task: TaskInfo | None = None
+    file_id: str | None = None  # its original in upload_files
+    disabled_at: datetime | None = None  # when it was last turned off
+    position: int = 0  # 1-based place in its knowledge base, oldest first (list / get / batch fill it in)
+    embedded_count: int | None = None  # chunks with their vectors stored (batch fills it in)
+    extra: dict[str, Any] = Field(default_factory=dict)  # a dialect's own settings, kept verbatim
 
     @property
     def status(self) -> str:
@@ -166,6 +194,9 @@ class ChunkInfo(BaseModel):
     hit_count: int
     created_at: datetime
     updated_at: datetime
+    content_hash: str = ""
+    disabled_at: datetime | None = None  # when it was last turned off
+    document_kind: str = ""  # the detected type of its document (md, pdf ...)
 
 
 class SearchHit(BaseModel):

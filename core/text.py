@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import importlib.util
 import logging
 import re
 import threading
@@ -56,14 +57,19 @@ def has_cjk(text: str) -> bool:
     return _HAN_RE.search(text) is not None
 
 
+def llama_index_static() -> Path:
+    """llama-index-core's bundled data files, found without importing it (that takes seconds)."""
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("llama-index-core is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "_static"
+
+
 @lru_cache(maxsize=1)
 def english_stopwords() -> frozenset[str]:
     """NLTK's English list as shipped inside llama-index-core (no download)."""
     try:
-        import llama_index.core as li
-
-        path = Path(li.__file__).parent / "_static/nltk_cache/corpora/stopwords/english"
-        words = path.read_text(encoding="utf-8").split()
+        words = (llama_index_static() / "nltk_cache/corpora/stopwords/english").read_text(encoding="utf-8").split()
     except (ImportError, OSError):
         words = _FALLBACK_EN_STOPWORDS.split()
     return frozenset(w.strip().lower() for w in words if w.strip())
@@ -105,10 +111,9 @@ _CL100K_SPECIAL = {
 
 @lru_cache(maxsize=1)
 def _encoding():  # type: ignore[no-untyped-def]
-    import llama_index.core as li
     import tiktoken
 
-    cache_dir = Path(li.__file__).parent / "_static/tiktoken_cache"
+    cache_dir = llama_index_static() / "tiktoken_cache"
     blob = (cache_dir / hashlib.sha1(_CL100K_URL.encode()).hexdigest()).read_bytes()
     if hashlib.sha256(blob).hexdigest() != _CL100K_SHA256:
         raise RuntimeError("Bundled cl100k_base tokenizer file is corrupt")
@@ -196,6 +201,18 @@ def markdown_plain(text: str) -> str:
     rendered = _BLOCK_END.sub("\n", markdown_html(text))
     return html.unescape(_ANY_TAG.sub("", rendered)).strip()
 
+
+def words(text: str) -> list[str]:
+    """Every word of `text` in order, for comparing two texts (BLEU, ROUGE): Han runs in jieba's precise
+    mode (no overlapping sub-words, unlike search_tokens), other words and numbers as they are, and no
+    stopword dropped: function words are part of an answer's wording."""
+    if not text:
+        return []
+    out: list[str] = []
+    for m in _TOKEN_RE.finditer(normalize(text)):
+        han = m.group("han")
+        out.extend(jieba_module().lcut(han) if han is not None else [m.group()])
+    return out
 
 # ------------------------------------------------------------------ speech
 SPOKEN_CHARS = 3000  # a long answer: its first part is read (speech of it all would take minutes to make and hear)

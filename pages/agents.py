@@ -144,7 +144,26 @@ def agent_card(a: AssistantInfo, kb_names: dict[str, str], tool_labels: dict[tup
                      time=fmt_time(a.updated_at)))
 
 
+def set_workspace_agent() -> None:
+    chosen = st.session_state.get("agent_workspace") or None
+    if attempt(lambda: svc.workspace.set_default_agent(TENANT, chosen) or True):
+        flash(t("agents.workspace.saved"))
+
+
+def workspace_agent_box() -> None:
+    """The workspace's default agent: what Nexent's /api/agent/run answers with ("" = knowledge search)."""
+    published = [a for a in svc.assistants.list(TENANT, kind="agent", page_size=1000).items if a.published]
+    labels = {"": t("agents.workspace.none"), **{a.id: f"{a.avatar or '🤖'} {a.name}" for a in published}}
+    current = attempt(lambda: svc.workspace.default_agent(TENANT))
+    options = list(labels)
+    with st.container(border=True):
+        st.selectbox(t("agents.workspace.label"), options, key="agent_workspace", on_change=set_workspace_agent,
+                     index=options.index(current.id) if current and current.id in labels else 0,
+                     format_func=labels.__getitem__, help=t("agents.workspace.help"))
+
+
 def list_view() -> None:
+    workspace_agent_box()
     with st.container(horizontal=True, horizontal_alignment="right"):
         st.button(t("agents.new"), type="primary", icon=":material/add:", key="agent_new", on_click=toggle_creating,
                   args=(True,))

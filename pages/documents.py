@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -19,6 +18,7 @@ from pages.components.common import (
     fmt_time,
     kb_picker,
     link,
+    md,
     page_header,
     pager,
     services,
@@ -31,7 +31,7 @@ from pages.components.progress import inject_css, task_line
 PAGE_SIZE = 20
 REFRESH_SECONDS = 2
 KIND_ICONS = {"pdf": "📕", "md": "📝", "txt": "📄", "docx": "📘", "html": "🌐", "csv": "📊", "xlsx": "📗",
-              "json": "🧾"}
+              "json": "🧾", "image": "🖼️", "pptx": "📙", "eml": "✉️", "epub": "📖"}
 SORTS = {"newest": ("created_at", True), "oldest": ("created_at", False), "name": ("name", False),
          "largest": ("size", True)}
 STATUS_FILTER = ["", "unstart", *ACTIVE_STATES, "completed", "error", "cancelled"]
@@ -44,14 +44,6 @@ class Uploaded(Protocol):
     name: str
 
     def getvalue(self) -> bytes: ...
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:])")
-
-
-def md(text: str) -> str:
-    """Text shown literally inside Markdown (file names may contain *, _, [ ...)."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def lang_key(name: str) -> str:
@@ -121,9 +113,10 @@ def add_documents(kb: Any, expanded: bool) -> None:
         tab_files, tab_url = st.tabs([f"📤 {t('docs.tab_files')}", f"🔗 {t('docs.tab_url')}"])
         with tab_files:
             n = st.session_state.setdefault("docs_uploader_n", 0)
+            svc = services()  # the browser refuses files over the limit (a demo visitor's is lower) before sending
+            limit_mb = max(1, svc.visitors.upload_limit(svc.settings.max_upload_bytes) // 2**20)
             files = st.file_uploader(t("docs.files"), accept_multiple_files=True, key=f"docs_files_{n}",
-                                     help=t("docs.files_help"),
-                                     max_upload_size=services().settings.max_upload_mb)  # ALMANAC_MAX_UPLOAD_MB
+                                     help=t("docs.files_help"), max_upload_size=limit_mb)
             st.caption(t("docs.supported"))
             label = t("docs.upload_button", n=len(files)) if files else t("docs.upload")
             choice = None

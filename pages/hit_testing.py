@@ -16,11 +16,13 @@ from core.schemas import KnowledgeBaseInfo, SearchHit
 from pages.components.chunk_card import badge, inject_css, keyword_badges, meta_badges, query_terms, show_text
 from pages.components.common import TENANT, attempt, fmt_time, kb_picker, link, page_header, param, services
 from pages.components.i18n import t
+from pages.components.query_variants import CHOICES, expansion_for, found_by_badge, kb_setting, variants_box
 
 MODES = ("semantic", "full_text", "hybrid")
 MODE_ICONS = {"semantic": "🧠", "full_text": "🔤", "hybrid": "⚖️"}
 RESULT = "hit_testing_result"  # the last run: kept so moving a slider does not wipe the results
 RUN = "hit_testing_run"  # set by "re-run" buttons; the page runs the search once
+URL_QUERY = "hit_testing_url_query"  # the ?q= already adopted
 
 svc = services()
 
@@ -33,7 +35,7 @@ def mode_label(mode: str) -> str:
     return f"{MODE_ICONS.get(mode, '')} {t('hit_testing.mode.' + mode)}"
 
 
-FIELDS = ("query", "mode", "top_k", "threshold", "weight")
+FIELDS = ("query", "mode", "top_k", "threshold", "weight", "cross")
 SAVED = "hit_testing_saved"  # plain state: Streamlit drops widget values once the user leaves the page
 
 
@@ -41,10 +43,32 @@ def init_settings(kb: KnowledgeBaseInfo) -> None:
     """The form as the user left it; on the first visit, the knowledge base's retrieval settings."""
     cfg = kb.retrieval_config
     defaults = {"query": "", "mode": cfg.mode, "top_k": cfg.top_k, "threshold": float(cfg.threshold),
-                "weight": float(cfg.vector_weight)}
+                "weight": float(cfg.vector_weight), "cross": "kb"}
     saved = st.session_state.setdefault(SAVED, {}).get(kb.id, {})
     for name in FIELDS:
         st.session_state.setdefault(key(name, kb.id), saved.get(name, defaults[name]))
+
+
+def adopt_url_query(kb: KnowledgeBaseInfo) -> None:
+    """`?q=` (with optional `mode`, `k`, `threshold`, `weight`, `cross`), e.g. from a question the Evaluation page shows
+    as failed: fill the form and run once; then the URL no longer overrides what the user types."""
+    query = param("q").strip()
+    asked = (kb.id, *(param(n) for n in ("q", "mode", "k", "threshold", "weight", "cross")))
+    if not query or st.session_state.get(URL_QUERY) == asked:
+        return
+    st.session_state[URL_QUERY] = asked
+    st.session_state[key("query", kb.id)] = query
+    if param("mode") in MODES:
+        st.session_state[key("mode", kb.id)] = param("mode")
+    if param("cross") in CHOICES:
+        st.session_state[key("cross", kb.id)] = param("cross")
+    for name, field, cast, low, high in (("k", "top_k", int, 1, 100), ("threshold", "threshold", float, 0.0, 1.0),
+                                         ("weight", "weight", float, 0.0, 1.0)):
+        try:
+            st.session_state[key(field, kb.id)] = max(low, min(high, cast(param(name))))
+        except ValueError:
+            pass  # absent or not a number: keep the form's value
+    st.session_state[RUN] = True
 
 
 def save_settings(kb_id: str) -> None:
@@ -55,7 +79,7 @@ def reset_settings(kb: KnowledgeBaseInfo) -> None:
     cfg = kb.retrieval_config
     st.session_state.update({key("mode", kb.id): cfg.mode, key("top_k", kb.id): cfg.top_k,
                              key("threshold", kb.id): float(cfg.threshold),
-                             key("weight", kb.id): float(cfg.vector_weight)})
+                             key("weight", kb.id): float(cfg.vector_weight), key("cross", kb.id): "kb"})
 
 
 def rerun_with(kb_id: str, **changes: object) -> None:
@@ -83,6 +107,9 @@ def query_form(kb: KnowledgeBaseInfo) -> bool:
         # then brought it back at 0.0, silently turning hybrid into keyword-only search.
         cols[2].slider(t("hit_testing.vector_weight"), 0.0, 1.0, step=0.05, key=key("weight", kb.id),
                        disabled=mode != "hybrid", help=t("hit_testing.vector_weight_help"))
+        st.segmented_control(t("xlang.choice"), CHOICES, key=key("cross", kb.id), required=True,
+                             format_func=lambda c: t("xlang.choice." + c), help=t("xlang.choice_help"))
+        st.caption(t("xlang.this_kb", setting=kb_setting(kb, svc.glossary.count(TENANT, kb.id))))
         with st.container(horizontal=True, vertical_alignment="center"):
             run = st.button(t("hit_testing.run"), type="primary", icon="🎯", key="hit_testing_go")
             st.button(t("hit_testing.reset"), icon="🔄", key="hit_testing_reset", on_click=reset_settings, args=(kb,))
@@ -99,12 +126,13 @@ def run_search(kb: KnowledgeBaseInfo) -> None:
     mode = st.session_state[key("mode", kb.id)] or "hybrid"
     threshold = float(st.session_state[key("threshold", kb.id)])
     started = time.perf_counter()
-    hits = attempt(lambda: svc.retrieval.search(
+    found = attempt(lambda: svc.retrieval.search_expanded(
         TENANT, [kb.id], query, mode=mode, top_k=int(st.session_state[key("top_k", kb.id)]), threshold=threshold,
-        vector_weight=float(st.session_state[key("weight", kb.id)]) if mode == "hybrid" else None, source="ui"))
-    if hits is not None:
-        st.session_state[RESULT] = {"kb": kb.id, "query": query, "mode": mode, "threshold": threshold, "hits": hits,
-                                    "ms": (time.perf_counter() - started) * 1000}
+        vector_weight=float(st.session_state[key("weight", kb.id)]) if mode == "hybrid" else None, source="ui",
+        expansion=expansion_for(st.session_state[key("cross", kb.id)] or "kb")))
+    if found is not None:
+        st.session_state[RESULT] = {"kb": kb.id, "query": query, "mode": mode, "threshold": threshold,
+                                    "hits": found.hits, "found": found, "ms": (time.perf_counter() - started) * 1000}
 
 
 # ---- as an assistant retrieves ----------------------------------------------------------------------
@@ -166,7 +194,7 @@ def score_bar(label: str, value: float | None) -> None:
     st.progress(value, text=f"{label} · **{value:.3f}**")
 
 
-def hit_card(rank: int, h: SearchHit, mode: str, terms: list[str]) -> None:
+def hit_card(rank: int, h: SearchHit, mode: str, terms: list[str], found_by: str = "") -> None:
     with st.container(border=True):
         left, right = st.columns([1, 3], gap="medium")
         with left:
@@ -178,8 +206,8 @@ def hit_card(rank: int, h: SearchHit, mode: str, terms: list[str]) -> None:
                 st.progress(max(0.0, min(1.0, h.score)))
         with right:
             st.markdown(" ".join(s for s in [f"**{rank}.** 📄 **{h.document_name}**",
-                                             badge(t("hit_testing.position", n=h.position + 1)), meta_badges(h.meta)]
-                                 if s))
+                                             badge(t("hit_testing.position", n=h.position + 1)), meta_badges(h.meta),
+                                             found_by] if s))
             show_text(h.content, terms)
             with st.container(horizontal=True, vertical_alignment="center"):
                 st.markdown(keyword_badges(h.keywords) or " ", width="stretch")
@@ -211,12 +239,15 @@ def results(kb: KnowledgeBaseInfo | None, scope: str) -> None:
     st.caption(t("hit_testing.summary", n=len(hits), query=result["query"],
                  mode=t("hit_testing.mode." + result["mode"]),
                  ms=f"{result['ms']:.0f}"))
+    found = result.get("found")
+    if found is not None:
+        variants_box(found)
     if not hits:
         no_results(kb, result)
         return
-    terms = query_terms(result["query"])
+    terms = query_terms(" ".join(v.keywords or v.text for v in found.variants) if found else result["query"])
     for rank, h in enumerate(hits, 1):
-        hit_card(rank, h, result["mode"], terms)
+        hit_card(rank, h, result["mode"], terms, found_by_badge(found, h.chunk_id))
 
 
 def recent_queries(kb: KnowledgeBaseInfo) -> None:
@@ -248,6 +279,7 @@ if assistant is not None:
     as_assistant(assistant)
 elif kb is not None:
     init_settings(kb)
+    adopt_url_query(kb)
     if kb.chunk_count == 0:
         st.info(t("hit_testing.no_chunks"), icon="📄")
         link("documents", t("hit_testing.go_documents"), icon="📤", kb=kb.id)

@@ -20,6 +20,7 @@ from pages.components.common import (
     services,
     show_flash,
 )
+from pages.components.glossary_editor import glossary_section
 from pages.components.i18n import t
 from pages.components.kb_form import kb_form, reset_form
 
@@ -76,6 +77,7 @@ def edit_view(kb_id: str) -> None:
         flash(t("kb.saved", name=saved.name))
         close_form()
         st.rerun()
+    glossary_section(kb)
 
 
 # --- list -------------------------------------------------------------------------------------

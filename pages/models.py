@@ -17,8 +17,9 @@ from pages.components.i18n import t
 from pages.components.model_form import model_form, reset_form
 
 TYPE_ICONS = {"llm": "💬", "embedding": "🧬", "rerank": "🔀", "stt": "🎙️", "tts": "🔊"}
-STATUS_COLORS = {"ok": "green", "error": "red", "unknown": "gray"}
-STATUS_ICONS = {"ok": ":material/check_circle:", "error": ":material/error:", "unknown": ":material/help:"}
+STATUS_COLORS = {"ok": "green", "error": "red", "unknown": "gray", "checking": "blue"}
+STATUS_ICONS = {"ok": ":material/check_circle:", "error": ":material/error:", "unknown": ":material/help:",
+                "checking": ":material/pending:"}
 MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#<>|$~"})
 
 
@@ -146,7 +147,7 @@ def status_line(m: ModelConfigInfo) -> None:
     if m.status == "unknown" or m.checked_at is None:
         st.markdown(f"{badge} :gray[{t('models.never_checked')}]")
         return
-    color = "green" if m.status == "ok" else "red"
+    color = {"ok": "green", "checking": "blue"}.get(m.status, "red")
     st.markdown(f"{badge} :{color}[{md(m.status_message)}]  \n"
                 f":gray[:material/schedule: {t('models.checked_at', time=fmt_time(m.checked_at))}]")
 
@@ -233,6 +234,8 @@ def list_view() -> None:
 
 page_header(f"🧠 {t('models.title')}", t("models.caption"))
 show_flash()
+if services().visitors.settings_read_only():
+    st.info(t("demo.models_read_only"), icon="🔒")
 if st.session_state.get("models_form"):
     form_view(st.session_state["models_form"])
 else:

@@ -13,3 +13,5 @@ if [ "$(cat .venv/.requirements.sha 2>/dev/null)" != "$want" ]; then
   echo "$want" > .venv/.requirements.sha
 fi
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS=false GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1
+# OpenMP threads (embedding, speech) sleep rather than spin while waiting: far less CPU on shared cores.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}

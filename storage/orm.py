@@ -9,7 +9,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, event, \
+    update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -28,9 +29,24 @@ class Base(DeclarativeBase):
 
 class Tenant(Base):
     __tablename__ = "tenants"
+    __table_args__ = (Index("uq_tenants_number", "number", unique=True),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # A stable integer id beside the string one (WeKnora's clients type tenant_id as uint); the default tenant is 1.
+    number: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # The tenant's own settings: the workspace configuration document and its default agent (core/workspace.py).
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Counter(Base):
+    """Named counters that only go up: a deleted tenant's number is never given to another tenant."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ApiKey(Base):
@@ -40,6 +56,7 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(255), default="")
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex; the key itself is never stored
     key_prefix: Mapped[str] = mapped_column(String(16))  # shown in lists so users can tell keys apart
+    key_sealed: Mapped[str] = mapped_column(Text, default="")  # the key encrypted (core/secrets.py): shown again
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -67,8 +84,27 @@ class KnowledgeBase(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
+class GlossaryTerm(Base):
+    """A term and its counterpart in another language (租户 <-> tenant): a search for either also looks for the
+    other (core/glossary.py). The keys are the normalised texts, so a pair is stored once whatever its case."""
+
+    __tablename__ = "glossary_terms"
+    __table_args__ = (Index("uq_glossary_pair", "kb_id", "term_key", "translation_key", unique=True),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kb_id: Mapped[str] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="CASCADE"))
+    term: Mapped[str] = mapped_column(String(255))
+    translation: Mapped[str] = mapped_column(String(255))
+    term_key: Mapped[str] = mapped_column(String(255))
+    translation_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class UploadFile(Base):
+    """A stored file: a document's original, or an upload kept for later use (core/files.py)."""
+
     __tablename__ = "upload_files"
+    __table_args__ = (Index("ix_upload_files_tenant_purpose", "tenant_id", "purpose", "name"),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(512))
@@ -76,6 +112,9 @@ class UploadFile(Base):
     mime_type: Mapped[str] = mapped_column(String(128), default="application/octet-stream")
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(512))  # path relative to the blob store root
+    # document: kept while a document uses it | file, image: an upload, kept until deleted (core/files.py)
+    purpose: Mapped[str] = mapped_column(String(16), default="document", server_default="document")
+    folder: Mapped[str] = mapped_column(String(255), default="")  # where an upload was filed (core/files.py)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -93,7 +132,9 @@ class Document(Base):
     source_url: Mapped[str] = mapped_column(Text, default="")
     chunk_config: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # None: use the knowledge base's
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)  # when it was last turned off
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")  # dialect settings, verbatim
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     token_count: Mapped[int] = mapped_column(Integer, default=0)
     char_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -123,6 +164,7 @@ class Chunk(Base):
     token_count: Mapped[int] = mapped_column(Integer, default=0)
     char_count: Mapped[int] = mapped_column(Integer, default=0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)  # when it was last turned off
     embedded: Mapped[bool] = mapped_column(Boolean, default=False)  # its vector is in the vector store
     hit_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -183,6 +225,7 @@ class ModelConfig(Base):
     type: Mapped[str] = mapped_column(String(16))  # llm | embedding | rerank | stt | tts
     provider: Mapped[str] = mapped_column(String(32))  # openai (any compatible service), mock, ...
     name: Mapped[str] = mapped_column(String(255))  # display name
+    description: Mapped[str] = mapped_column(Text, default="")
     model: Mapped[str] = mapped_column(String(255))  # the provider's model name
     base_url: Mapped[str] = mapped_column(Text, default="")
     api_key: Mapped[str] = mapped_column(Text, default="")  # never returned in full
@@ -210,6 +253,8 @@ class Assistant(Base):
     prompt: Mapped[dict[str, Any]] = mapped_column(default=dict)  # system, retrieval knobs, opener, empty response
     strategy: Mapped[dict[str, Any]] = mapped_column(default=dict)  # max_rounds, query_rewrite, fallback
     tools: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # tool refs (core/tools/base.py)
+    # Dialect settings the core has no concept for, kept verbatim per dialect ({"llmops": {...}}); part of the draft.
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     # The columns above are the draft; this is the snapshot that API sessions and the public page run.
     published: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -241,21 +286,28 @@ class ToolProvider(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    __table_args__ = (Index("uq_conversations_number", "number", unique=True),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer)  # a stable integer id (Nexent's clients); given on insert
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     assistant_id: Mapped[str | None] = mapped_column(ForeignKey("assistants.id", ondelete="CASCADE"), index=True)
     kb_ids: Mapped[list[str]] = mapped_column(default=list)  # a quick chat with knowledge bases, no assistant
     title: Mapped[str] = mapped_column(String(255), default="")
     channel: Mapped[str] = mapped_column(String(16), default="published")  # published | debug (runs the draft)
     summary: Mapped[str] = mapped_column(Text, default="")  # long-term memory, kept by the LLM
+    # A quick chat's own settings (ChatSettings sections llm / prompt / strategy, overriding the defaults).
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)  # dialect-specific settings kept verbatim
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_time", "conversation_id", "created_at"),)
+    __table_args__ = (Index("ix_messages_conversation_time", "conversation_id", "created_at"),
+                      Index("uq_messages_number", "number", unique=True))
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    number: Mapped[int] = mapped_column(Integer)  # a stable integer id (Nexent's clients); given on insert
     tenant_id: Mapped[str] = mapped_column(String(32), index=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))  # user | assistant
@@ -269,5 +321,92 @@ class Message(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     feedback: Mapped[int] = mapped_column(Integer, default=0)  # 1 like, -1 dislike
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # agent steps
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # files sent with a question
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)  # soft delete: kept, no longer shown or sent
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class EvalSet(Base):
+    """A question set: the bundled sample, an upload, or one generated from a knowledge base."""
+
+    __tablename__ = "eval_sets"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kb_id: Mapped[str | None] = mapped_column(ForeignKey("knowledge_bases.id", ondelete="SET NULL"))  # written for
+    source: Mapped[str] = mapped_column(String(16), default="upload")  # upload | generated | sample
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class EvalQuestion(Base):
+    __tablename__ = "eval_questions"
+    __table_args__ = (Index("ix_eval_questions_set_position", "set_id", "position"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    set_id: Mapped[str] = mapped_column(ForeignKey("eval_sets.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")  # the reference answer ("" = none)
+    relevant_docs: Mapped[list[str]] = mapped_column(default=list)  # document names or ids
+    relevant_text: Mapped[list[str]] = mapped_column(default=list)  # passages a relevant chunk contains
+
+
+class EvalRun(Base):
+    """One configuration run over a question set: a durable task like ingestion's (claimed, heartbeats, resumed)."""
+
+    __tablename__ = "eval_runs"
+    __table_args__ = (Index("ix_eval_runs_state", "state", "created_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    set_id: Mapped[str] = mapped_column(ForeignKey("eval_sets.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[str] = mapped_column(String(32), index=True)  # runs started together are compared together
+    label: Mapped[str] = mapped_column(String(255), default="")
+    kb_ids: Mapped[list[str]] = mapped_column(default=list)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # RunConfig
+    state: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting running completed error cancelled
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    finished: Mapped[int] = mapped_column(Integer, default=0)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"retrieval": {...}, "generation": {...}}
+    message: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    worker: Mapped[str] = mapped_column(String(128), default="")  # host:pid of the claiming worker
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class EvalResult(Base):
+    """One question's outcome in a run; its presence is what a resumed run skips."""
+
+    __tablename__ = "eval_results"
+    __table_args__ = (Index("ux_eval_results_run_position", "run_id", "position", unique=True),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    run_id: Mapped[str] = mapped_column(ForeignKey("eval_runs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    expected: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the judgement as run: answer, docs, passages
+    hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # rank, chunk, document, text, relevant
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# Rows numbered from a counter (storage.orm.Counter) as they are inserted, whoever inserts them.
+NUMBER_COUNTERS: dict[type[Base], str] = {Conversation: "conversation_number", Message: "message_number"}
+
+
+def _number_row(_mapper, connection, target) -> None:  # noqa: ANN001 - SQLAlchemy's mapper event arguments
+    """The next number of the row's counter, in the inserting transaction: the counter's row lock orders
+    concurrent inserts, and a rolled-back insert gives its number back."""
+    if target.number is None:
+        counter = NUMBER_COUNTERS[type(target)]
+        target.number = connection.execute(update(Counter).where(Counter.name == counter)
+                                           .values(value=Counter.value + 1).returning(Counter.value)).scalar_one()
+
+
+for _model in NUMBER_COUNTERS:
+    event.listen(_model, "before_insert", _number_row)

@@ -24,6 +24,7 @@ class VectorStore:
         self._path, self._url = path, url
         self._client = None
         self._lock = threading.Lock()
+        self._opening = threading.Event()
         self._collections: dict[str, object] = {}  # handles are cheap to keep, costly to look up per query
 
     @property
@@ -48,6 +49,19 @@ class VectorStore:
                     self._path.mkdir(parents=True, exist_ok=True)
                     self._client = chromadb.PersistentClient(path=str(self._path), settings=settings)
             return self._client
+
+    def open_in_background(self) -> None:
+        """Start opening the client in another thread: importing Chroma takes about a second, which
+        a caller can spend meanwhile (embedding a query runs in native code, off the GIL)."""
+        if self._client is None and not self._opening.is_set():
+            self._opening.set()
+            threading.Thread(target=self._open_quietly, name="chroma-open", daemon=True).start()
+
+    def _open_quietly(self) -> None:
+        try:
+            self.client  # noqa: B018 - the property opens it
+        except Exception:  # noqa: BLE001 - the caller's own use of the client raises it
+            self._opening.clear()
 
     def _collection(self, kb_id: str):  # noqa: ANN202
         col = self._collections.get(kb_id)

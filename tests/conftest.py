@@ -9,6 +9,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Before any engine loads OpenMP (and inherited by the servers and CLIs tests start): waiting threads
+# sleep instead of spinning. Under a full parallel run this halved the voice and embedding tests' time.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from core.config import Settings  # noqa: E402
 from core.container import Services, build_services  # noqa: E402

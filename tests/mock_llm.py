@@ -6,7 +6,8 @@
         srv.requests  # [{"method", "path", "headers", "body"}]
 
 Scripted replies are consumed by POST /v1/chat/completions in order (a client retry consumes the
-next one); unscripted requests get `mock_answer(messages)`, the same text as the in-process mock.
+next one); unscripted requests get `mock_answer(messages)`, the same text as the in-process mock
+(which also translates a fixed glossary of phrases for cross-language search), or a `responder`'s.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -62,6 +64,7 @@ def hash_vector(text: str, dim: int = 64) -> list[float]:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: without this, each reply waits ~40 ms
 
     def log_message(self, *args):  # keep test output quiet
         pass
@@ -163,7 +166,10 @@ class _Handler(BaseHTTPRequestHandler):
             reply = Reply(text="", tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments}
                                                for c in mock_tool_calls(messages, body["tools"])])
             reply = reply if reply.tool_calls else Reply()
-        text = mock_answer(messages) if reply.text is None else reply.text
+        if reply.text is None:
+            text = (owner.responder(messages) if owner.responder else None) or mock_answer(messages)
+        else:
+            text = reply.text
         pieces = re.findall(r"\S+\s*", text)
         max_tokens = body.get("max_tokens") or body.get("max_completion_tokens")
         finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
@@ -235,9 +241,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class MockOpenAIServer:
-    def __init__(self, api_key: str | None = None, models: list[str] | None = None):
+    def __init__(self, api_key: str | None = None, models: list[str] | None = None,
+                 responder: Callable[[list[dict]], str | None] | None = None):
         self.api_key = api_key  # None: any Authorization accepted
         self.models = models  # None: any model name accepted; else others get 404
+        self.responder = responder  # unscripted replies: its text when it returns one, else mock_answer's
         self.requests: list[dict] = []
         self._replies: list[Reply] = []
         self._lock = threading.Lock()

@@ -5,6 +5,9 @@ document is full-text searchable at once; `indexing` then embeds them in batches
 marks each batch embedded, so a restarted task continues where it stopped. Chunk ids
 are derived from (task, position): redoing a stage rewrites the same ids and can
 never duplicate a chunk.
+
+Progress: reading takes 0.02..0.1, or up to 0.6 when pages are recognised by OCR (reported per
+page); the later stages share what is left, so progress never goes backwards.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from core.embedding import EmbeddingService
 from core.errors import AlmanacError
 from core.ingestion.cleaning import clean
 from core.ingestion.keywords import extract_keywords
-from core.ingestion.readers import read_document
+from core.ingestion.readers import ParsedDocument, ReadLimits, read_document
 from core.ingestion.splitting import split
 from core.ingestion.tasks import TaskLost, TaskQueue
 from core.schemas import ChunkConfig
@@ -32,6 +35,7 @@ from storage.vectors import VectorStore
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 32
+READ_START, READ_END, OCR_END = 0.02, 0.1, 0.6
 _CHUNK_NS = uuid.UUID("8f7c1d52-3b1e-4a55-9d40-2f6f3c0a9e11")
 WARM_UP_TEXT = ("# Warm-up\n\nAlmanac reads, splits and embeds this short text once when it starts, so that the "
                 "first real document is not processed cold.\n\n启动时处理这段文字，第一份文档就不必等待加载。")
@@ -43,16 +47,19 @@ def chunk_id_for(task_id: str, position: int) -> str:
 
 class Pipeline:
     def __init__(self, db: Database, blobs: BlobStore, vectors: VectorStore, embeddings: EmbeddingService,
-                 queue: TaskQueue):
+                 queue: TaskQueue, read_limits: ReadLimits | None = None, max_chunks: int = 20_000):
         self.db, self.blobs, self.vectors, self.embeddings, self.queue = db, blobs, vectors, embeddings, queue
+        self.read_limits = read_limits or ReadLimits()
+        self.max_chunks = max_chunks
 
     def run(self, task: Task) -> None:
         """Process one claimed task to a final state. Never raises."""
         started = time.monotonic()
         try:
+            base = READ_END
             if task.indexing_at is None:  # fresh, or interrupted before its chunks were written
-                self._parse_and_split(task)
-            n = self._index(task)
+                base = self._parse_and_split(task)
+            n = self._index(task, base)
             self.queue.finish(task.id, "completed", f"Completed: {n} chunk{'s' * (n != 1)} in {time.monotonic() - started:.1f} s")
         except TaskLost:
             self._discard_if_cancelled(task)
@@ -79,7 +86,20 @@ class Pipeline:
             return
         log.info("ingestion warmed up in %.1f s", time.monotonic() - started)
 
-    def _parse_and_split(self, task: Task) -> None:
+    def _read(self, task: Task, name: str, data: bytes) -> tuple[ParsedDocument, float]:
+        """The parsed file and the progress reached (OCR reports page by page)."""
+        reached = READ_END
+
+        def on_page(message: str, fraction: float) -> None:
+            nonlocal reached
+            reached = READ_START + (OCR_END - READ_START) * fraction
+            self.queue.advance(task.id, progress=reached, message=message)
+
+        self.queue.advance(task.id, state="parsing", progress=READ_START, message=f"Reading {name}")
+        parsed = read_document(name, data, limits=self.read_limits, progress=on_page)
+        return parsed, max(reached, READ_END)
+
+    def _parse_and_split(self, task: Task) -> float:
         with self.db.session() as s:
             doc = s.get(Document, task.doc_id)
             kb = s.get(KnowledgeBase, task.kb_id)
@@ -88,20 +108,24 @@ class Pipeline:
             upload = s.get(UploadFile, doc.file_id) if doc.file_id else None
             config = ChunkConfig.model_validate(doc.chunk_config or kb.chunk_config)
             name, key = doc.name, upload.storage_key if upload else None
-        self.queue.advance(task.id, state="parsing", progress=0.02, message=f"Reading {name}")
         if key is None:
             raise AlmanacError("The original file of this document is missing")
-        parsed = read_document(name, self.blobs.get(key))
+        parsed, base = self._read(task, name, self.blobs.get(key))
         for section in parsed.sections:
             section.text = clean(section.text, config.preprocess)
 
-        self.queue.advance(task.id, state="splitting", progress=0.1, message="Splitting into chunks")
+        self.queue.advance(task.id, state="splitting", progress=base, message="Splitting into chunks")
         drafts = split(parsed, config.split_config())
         if not drafts:
             raise AlmanacError("No text to index was found in this document")
+        if len(drafts) > self.max_chunks:
+            raise AlmanacError(
+                f"The document would make {len(drafts):,} chunks, more than the limit of {self.max_chunks:,} per "
+                "document (setting ALMANAC_MAX_CHUNKS_PER_DOCUMENT); split the file or choose a larger chunk size"
+            )
         keywords = (extract_keywords([d.content for d in drafts], top_k=config.keywords_per_chunk)
                     if config.keywords_per_chunk else [[] for _ in drafts])
-        self.queue.advance(task.id, progress=0.2, message=f"Writing {len(drafts)} chunks")
+        self.queue.advance(task.id, progress=_share(base, 0.1), message=f"Writing {len(drafts)} chunks")
         with self.db.session() as s:
             new_ids = [chunk_id_for(task.id, i) for i in range(len(drafts))]
             old_ids = set(s.scalars(select(Chunk.id).where(Chunk.doc_id == task.doc_id))) - set(new_ids)
@@ -115,11 +139,14 @@ class Pipeline:
             refresh_document_counts(s, task.doc_id)
             doc = s.get(Document, task.doc_id)
             doc.kind = parsed.kind
+            if parsed.meta:  # what the file says about itself (an e-mail's headers); the user's values win
+                doc.meta = {**parsed.meta, **(doc.meta or {})}
         # Committed: the document is full-text searchable from here on.
         self.vectors.delete(task.kb_id, sorted(old_ids))
+        return base
 
-    def _index(self, task: Task) -> int:
-        self.queue.advance(task.id, state="indexing", progress=0.25, message="Embedding chunks")
+    def _index(self, task: Task, base: float) -> int:
+        self.queue.advance(task.id, state="indexing", progress=_share(base, 0.17), message="Embedding chunks")
         with self.db.session() as s:
             total = s.scalar(select(func.count(Chunk.id)).where(Chunk.doc_id == task.doc_id)) or 0
             done = total - (s.scalar(select(func.count(Chunk.id)).where(
@@ -138,7 +165,7 @@ class Pipeline:
                     raise TaskLost(task.id)
                 embed_and_store(s, self.embeddings, self.vectors, kb, list(batch), doc.enabled)
             done += len(batch)
-            self.queue.advance(task.id, progress=0.25 + 0.74 * done / max(total, 1),
+            self.queue.advance(task.id, progress=_share(base, 0.17 + 0.82 * done / max(total, 1)),
                                message=f"Embedded {done}/{total} chunks")
         return total
 
@@ -155,3 +182,8 @@ class Pipeline:
             s.execute(delete(Chunk).where(Chunk.doc_id == task.doc_id))
             refresh_document_counts(s, task.doc_id)
         self.vectors.delete(task.kb_id, ours)
+
+
+def _share(base: float, part: float) -> float:
+    """Progress `part` (0..1) of the stages after reading, which start at `base`."""
+    return base + (1 - base) * part

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from core.errors import InvalidInput
 from core.ingestion.readers import SECTION_JOINER, ParsedDocument, row_line
+from core.ingestion.tables import markdown_table_rows, split_keeping_tables
 from core.text import count_tokens, get_tokenizer
 
 SPLIT_METHODS: tuple[str, ...] = ("general", "qa", "one", "markdown", "table")
@@ -92,19 +93,23 @@ class _Layout:
 
 
 def merge_meta(metas: list[dict]) -> dict:
-    """Section metas -> chunk meta: one value stays as is, several become a list ("pages")."""
+    """Section metas -> chunk meta: one value stays as is, several become a list ("pages");
+    list values (per-page OCR records) are concatenated."""
     values: dict[str, list] = {}
+    lists: dict[str, list] = {}
     for m in metas:
         for k, v in m.items():
-            if v not in values.setdefault(k, []):
-                values[k].append(v)
+            bucket, items = (lists, v) if isinstance(v, list) else (values, [v])
+            for item in items:
+                if item not in bucket.setdefault(k, []):
+                    bucket[k].append(item)
     out: dict = {}
     for k, vs in values.items():
         if len(vs) == 1:
             out[k] = vs[0]
         else:
             out[f"{k}s"] = vs
-    return out
+    return {**out, **lists}
 
 
 # --- general -----------------------------------------------------------------------------
@@ -193,10 +198,9 @@ def split_text(text: str, chunk_size: int, overlap: int = 0, separators: tuple[s
 
 def _general(doc: ParsedDocument, cfg: SplitConfig, layout: _Layout) -> list[ChunkDraft]:
     separators = tuple(cfg.separators) or ((r"\n",) if doc.rows else ())  # keep table rows whole
-    return [
-        ChunkDraft(piece, layout.meta_of(piece))
-        for piece in split_text(layout.text, cfg.chunk_size, cfg.chunk_overlap, separators)
-    ]
+    pieces = split_keeping_tables(layout.text, cfg.chunk_size,
+                                  lambda prose: split_text(prose, cfg.chunk_size, cfg.chunk_overlap, separators))
+    return [ChunkDraft(piece, layout.meta_of(anchor)) for piece, anchor in pieces]
 
 
 # --- markdown ----------------------------------------------------------------------------
@@ -238,8 +242,10 @@ def _markdown(doc: ParsedDocument, cfg: SplitConfig, layout: _Layout) -> list[Ch
         budget = cfg.chunk_size - count_tokens(heading_line + "\n") if heading_line else cfg.chunk_size
         prefix = heading_line + "\n" if budget >= MIN_CHUNK else ""
         budget = budget if prefix else cfg.chunk_size
-        for piece in split_text(body, budget, min(cfg.chunk_overlap, budget // 2), tuple(cfg.separators)):
-            drafts.append(ChunkDraft(prefix + piece, {**layout.meta_of(piece), "headings": headings}))
+        overlap = min(cfg.chunk_overlap, budget // 2)
+        for piece, anchor in split_keeping_tables(
+                body, budget, lambda prose: split_text(prose, budget, overlap, tuple(cfg.separators))):
+            drafts.append(ChunkDraft(prefix + piece, {**layout.meta_of(anchor), "headings": headings}))
     return drafts
 
 
@@ -304,38 +310,6 @@ def _qa(doc: ParsedDocument, cfg: SplitConfig, layout: _Layout) -> list[ChunkDra
 
 def _one(doc: ParsedDocument, cfg: SplitConfig, layout: _Layout) -> list[ChunkDraft]:
     return [ChunkDraft(layout.text, layout.meta(0, len(layout.text)))]
-
-
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
-
-
-def _cells(line: str) -> list[str]:
-    line = line.strip()
-    line = line[1:] if line.startswith("|") else line
-    line = line[:-1] if line.endswith("|") and not line.endswith("\\|") else line
-    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)]
-
-
-def markdown_table_rows(text: str) -> list[tuple[int, int, dict[str, str], str]]:
-    """(table no., row no., header -> cell, source line) for each body row of each markdown table."""
-    lines = text.split("\n")
-    out, table_no, i = [], 0, 0
-    while i < len(lines) - 1:
-        if "|" in lines[i] and "|" in lines[i + 1] and _TABLE_RULE.match(lines[i + 1]):
-            table_no += 1
-            headers = [h or f"column_{n}" for n, h in enumerate(_cells(lines[i]), start=1)]
-            i += 2
-            row_no = 0
-            while i < len(lines) and "|" in lines[i] and lines[i].strip():
-                cells = _cells(lines[i])
-                if any(cells):
-                    row_no += 1
-                    row = {h: (cells[n] if n < len(cells) else "") for n, h in enumerate(headers)}
-                    out.append((table_no, row_no, row, lines[i]))
-                i += 1
-        else:
-            i += 1
-    return out
 
 
 def _table(doc: ParsedDocument, cfg: SplitConfig, layout: _Layout) -> list[ChunkDraft]:

@@ -8,18 +8,17 @@ crash) is noticed at the next progress update.
 
 from __future__ import annotations
 
-import os
 import random
-import socket
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import or_, select, update
 
-from core.schemas import ACTIVE_STATES, TaskInfo
+from core.durable import STALE_AFTER, claim_next, recover_orphans, worker_id  # noqa: F401 - STALE_AFTER re-exported
+from core.errors import NotFound
+from core.schemas import ACTIVE_STATES, IngestionTask, TaskInfo
 from storage.db import Database
-from storage.orm import Task, utcnow
+from storage.orm import Document, Task, utcnow
 
-STALE_AFTER = timedelta(minutes=2)  # a worker that has not reported for this long is presumed dead
 STAGE_TIMESTAMP = {"parsing": "parsing_at", "splitting": "splitting_at", "indexing": "indexing_at"}
 
 
@@ -28,29 +27,23 @@ class TaskLost(Exception):
 
 
 def new_batch_id() -> str:
-    return datetime.now().strftime("%Y%m%d%H%M%S") + f"{random.randint(0, 999_999):06d}"
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return datetime.now().strftime("%Y%m%d%H%M%S") + f"{random.randint(100_000, 999_999)}"
 
 
 def task_info(t: Task) -> TaskInfo:
-    return TaskInfo(
-        id=t.id, doc_id=t.doc_id, batch_id=t.batch_id, state=t.state, progress=t.progress, message=t.message,
-        error=t.error, created_at=t.created_at, parsing_at=t.parsing_at, splitting_at=t.splitting_at,
-        indexing_at=t.indexing_at, finished_at=t.finished_at,
-    )
+    return TaskInfo(**_task_fields(t))
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _task_fields(t: Task) -> dict:
+    times = (t.created_at, t.parsing_at, t.splitting_at, t.indexing_at, t.finished_at, t.heartbeat_at)
+    return dict(id=t.id, doc_id=t.doc_id, batch_id=t.batch_id, state=t.state, progress=t.progress, message=t.message,
+                error=t.error, created_at=t.created_at, parsing_at=t.parsing_at, splitting_at=t.splitting_at,
+                indexing_at=t.indexing_at, finished_at=t.finished_at, updated_at=max(x for x in times if x))
+
+
+def ingestion_task(t: Task, d: Document) -> IngestionTask:
+    return IngestionTask(**_task_fields(t), kb_id=t.kb_id, document_name=d.name, source_type=d.source_type,
+                         source_url=d.source_url, size=d.size, chunk_count=d.chunk_count)
 
 
 class TaskQueue:
@@ -58,18 +51,9 @@ class TaskQueue:
         self.db = db
         self.worker = worker or worker_id()
 
-    def claim(self) -> Task | None:
-        """Take the oldest unowned waiting task (SKIP LOCKED on PostgreSQL, atomic UPDATE on SQLite)."""
-        with self.db.session() as s:
-            pick = select(Task.id).where(Task.state == "waiting", Task.worker == "").order_by(Task.created_at).limit(1)
-            if self.db.dialect == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            task_id = s.execute(
-                update(Task).where(Task.id == pick.scalar_subquery(), Task.worker == "")
-                .values(worker=self.worker, heartbeat_at=utcnow(), attempts=Task.attempts + 1)
-                .returning(Task.id)
-            ).scalar()
-            return s.get(Task, task_id) if task_id else None
+    def claim(self, task_id: str | None = None) -> Task | None:
+        """Take the oldest unowned waiting task, or that one task."""
+        return claim_next(self.db, Task, self.worker, only=task_id)
 
     def advance(self, task_id: str, *, state: str | None = None, progress: float | None = None,
                 message: str | None = None) -> None:
@@ -106,33 +90,17 @@ class TaskQueue:
 
     def recover(self) -> int:
         """Put back tasks whose worker died (same host: pid gone; elsewhere: silent too long)."""
-        host = socket.gethostname()
-        now = utcnow()
+        return recover_orphans(self.db, Task, ACTIVE_STATES, self.worker, state="waiting",
+                               message="Resuming after an interrupted run")
+
+    def release(self, task_ids: list[str]) -> int:
+        """Hand tasks this worker still holds back to the queue (it is stopping): another worker resumes
+        them at once, where they stopped. A thread still busy with one notices at its next update."""
         with self.db.session() as s:
-            owned = s.execute(
-                select(Task.id, Task.worker, Task.heartbeat_at).where(Task.state.in_(ACTIVE_STATES), Task.worker != "")
-            ).all()
-            dead: dict[str, list[str]] = {}  # worker -> its tasks
-            for tid, worker, beat in owned:
-                w_host, _, w_pid = worker.rpartition(":")
-                if w_host == host and w_pid.isdigit():
-                    if worker != self.worker and not _pid_alive(int(w_pid)):
-                        dead.setdefault(worker, []).append(tid)
-                elif beat is None or now - beat > STALE_AFTER:
-                    dead.setdefault(worker, []).append(tid)
-            # Reset a task only while the dead worker still owns it (and, for one elsewhere, is still
-            # silent): since the select, another worker may have recovered and claimed it already.
-            reset = 0
-            for worker, ids in dead.items():
-                still = [Task.id.in_(ids), Task.worker == worker, Task.state.in_(ACTIVE_STATES)]
-                w_host, _, w_pid = worker.rpartition(":")
-                if not (w_host == host and w_pid.isdigit()):
-                    still.append(or_(Task.heartbeat_at.is_(None), Task.heartbeat_at < now - STALE_AFTER))
-                reset += s.execute(
-                    update(Task).where(*still).values(state="waiting", worker="",
-                                                      message="Resuming after an interrupted run")
-                ).rowcount
-            return reset
+            return s.execute(
+                update(Task).where(Task.id.in_(task_ids), Task.worker == self.worker, Task.state.in_(ACTIVE_STATES))
+                .values(state="waiting", worker="", message="Resuming after an interrupted run")
+            ).rowcount
 
     def cancel(self, task_ids: list[str]) -> int:
         with self.db.session() as s:
@@ -141,9 +109,38 @@ class TaskQueue:
                 .values(state="cancelled", message="Cancelled", finished_at=utcnow(), worker="")
             ).rowcount
 
+    def is_active(self, task_id: str) -> bool:
+        with self.db.session() as s:
+            return s.scalar(select(Task.id).where(Task.id == task_id, Task.state.in_(ACTIVE_STATES))) is not None
+
     def has_waiting(self) -> bool:
         with self.db.session() as s:
             return s.scalar(select(Task.id).where(Task.state == "waiting", Task.worker == "").limit(1)) is not None
+
+    # ------------------------------------------------------------------ queries for a tenant
+    def find(self, tenant_id: str, task_id: str) -> IngestionTask:
+        """One of the tenant's tasks (NotFound for another tenant's id too)."""
+        with self.db.session() as s:
+            row = s.execute(select(Task, Document).join(Document, Document.id == Task.doc_id)
+                            .where(Task.id == task_id, Task.tenant_id == tenant_id)).first() if task_id else None
+            if row is None:
+                raise NotFound(f"Task '{task_id}' not found", kind="task", ident=str(task_id))
+            return ingestion_task(*row)
+
+    def list_tasks(self, tenant_id: str, *, kb_id: str | None = None, states: tuple[str, ...] | None = None,
+                   latest: bool = False, limit: int = 1000) -> list[IngestionTask]:
+        """The tenant's tasks, newest first; with `kb_id` one knowledge base's, with `states` only those, with
+        `latest` only each document's latest."""
+        q = select(Task, Document).join(Document, Document.id == Task.doc_id).where(Task.tenant_id == tenant_id)
+        if latest:
+            q = q.where(Document.task_id == Task.id)
+        if kb_id is not None:
+            q = q.where(Task.kb_id == kb_id)
+        if states is not None:
+            q = q.where(Task.state.in_(states))
+        with self.db.session() as s:
+            rows = s.execute(q.order_by(Task.created_at.desc(), Task.id).limit(limit)).all()
+            return [ingestion_task(t, d) for t, d in rows]
 
     def active_count(self) -> int:
         with self.db.session() as s:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from core.ingestion.pipeline import Pipeline
 from core.ingestion.tasks import TaskQueue
@@ -26,6 +27,7 @@ class IngestionWorkers:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._busy = 0
+        self._holding: dict[int, str] = {}  # thread -> the task it is working on
         self._busy_lock = threading.Lock()
 
     @property
@@ -60,11 +62,22 @@ class IngestionWorkers:
         """New work was queued: wake idle threads now instead of at the next poll."""
         self._wake.set()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, grace: float = 1.0) -> None:
+        """Stop within `grace` seconds: threads finish the step they are in or are left behind (they are
+        daemons), and the tasks they still hold go back to the queue for any worker to resume."""
         self._stop.set()
         self._wake.set()
+        deadline = time.monotonic() + grace
         for t in self._threads:
-            t.join(timeout)
+            t.join(max(0.0, deadline - time.monotonic()))
+        with self._busy_lock:
+            unfinished = list(self._holding.values())
+        if unfinished:
+            try:
+                released = self.queue.release(unfinished)
+                log.info("stopping: %d unfinished ingestion task(s) back in the queue", released)
+            except Exception:  # noqa: BLE001 - recover() adopts them at the next start anyway
+                log.exception("could not hand back unfinished ingestion tasks")
         self._threads = []
 
     def _loop(self) -> None:
@@ -85,6 +98,7 @@ class IngestionWorkers:
             idle_rounds = 0
             with self._busy_lock:
                 self._busy += 1
+                self._holding[threading.get_ident()] = task.id
             done = threading.Event()
             beat = threading.Thread(target=self._heartbeat, args=(task.id, done), daemon=True)
             beat.start()
@@ -94,6 +108,7 @@ class IngestionWorkers:
                 done.set()
                 with self._busy_lock:
                     self._busy -= 1
+                    self._holding.pop(threading.get_ident(), None)
 
     def _heartbeat(self, task_id: str, done: threading.Event) -> None:
         # Reading a huge file can outlast STALE_AFTER without any progress update.
@@ -103,10 +118,25 @@ class IngestionWorkers:
             except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
                 log.warning("heartbeat for task %s failed", task_id)
 
-    def drain(self, timeout: float = 60.0) -> bool:
-        """Process waiting tasks in the calling thread until none are left (CLI and tests)."""
+    def run_now(self, task_ids: list[str], timeout: float = 120.0) -> bool:
+        """Process these tasks in the calling thread (a caller that must see them done before it answers); a task
+        another worker has claimed already is waited for. False when the time ran out first."""
         import time
 
+        deadline = time.monotonic() + timeout
+        for task_id in task_ids:
+            while time.monotonic() < deadline:
+                task = self.queue.claim(task_id)
+                if task is not None:
+                    self.pipeline.run(task)
+                    break
+                if not self.queue.is_active(task_id):
+                    break
+                time.sleep(0.05)  # another worker has it: it reports its progress in the database
+        return not any(self.queue.is_active(task_id) for task_id in task_ids)
+
+    def drain(self, timeout: float = 60.0) -> bool:
+        """Process waiting tasks in the calling thread until none are left (CLI and tests)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             task = self.queue.claim()

@@ -126,6 +126,9 @@ _NUMBERED = re.compile(r"^\s*\[1\]", re.M)
 
 def mock_answer(messages: list[dict]) -> str:
     """The deterministic reply of the mock model (also used by tests/mock_llm.py's server)."""
+    request = _variants_request(messages)
+    if request is not None:
+        return mock_query_variants(request)
     last = _question(messages)
     words = last.split()
     summary = " ".join(words[:30]) + (" ..." if len(words) > 30 else "")
@@ -136,6 +139,61 @@ def mock_answer(messages: list[dict]) -> str:
     said = [_text_of(m.get("content")).strip() for m in messages[_last_user(messages):] if m.get("role") == "tool"]
     results = "".join(f" Tool result: {' '.join(t.split())[:120]}." for t in said if t and not _NUMBERED.match(t))
     return f"Mock answer about: {summary or '(nothing)'}.{cite}{results}"
+
+
+# Query variants (core/query_expansion.py sends {"task": QUERY_VARIANTS_TASK, ...} as the user message): the mock
+# translates a fixed glossary of phrases between English and Chinese, deterministically.
+QUERY_VARIANTS_TASK = "query_variants"
+MOCK_PHRASES = (
+    ("knowledge base", "知识库"), ("dataset", "数据集"), ("tenant", "租户"), ("sub-account", "子账号"),
+    ("document", "文档"), ("refund", "退款"), ("order", "订单"), ("payment", "支付"), ("upload", "上传"),
+    ("file", "文件"), ("api key", "API 密钥"), ("access token", "访问令牌"), ("password", "密码"),
+    ("rate limit", "速率限制"), ("request", "请求"), ("error code", "错误码"), ("invoice", "发票"),
+    ("webhook", "回调"), ("retry", "重试"), ("signature", "签名"), ("export", "导出"), ("backup", "备份"),
+    ("audit log", "审计日志"), ("role", "角色"), ("permission", "权限"), ("deleted", "删除"), ("valid", "有效期"),
+    ("expire", "过期"), ("days", "天"), ("hours", "小时"), ("minutes", "分钟"), ("per day", "每天"),
+    ("how long", "多久"), ("how many", "多少"),
+)
+
+
+def _variants_request(messages: list[dict]) -> dict | None:
+    text = _question(messages).strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        request = json.loads(text)
+    except ValueError:
+        return None
+    return request if isinstance(request, dict) and request.get("task") == QUERY_VARIANTS_TASK else None
+
+
+def _phrase_pattern(phrase: str) -> str:
+    body = re.escape(phrase.casefold())
+    return rf"(?<![a-z]){body}(?:s|es)?(?![a-z])" if phrase.isascii() else body
+
+
+def mock_translate(query: str, target: str) -> str:
+    """The known phrases of `query` in the target language ("en" or "zh"), in the query's order; "" if none."""
+    pairs = [(en, zh) if target == "zh" else (zh, en) for en, zh in MOCK_PHRASES] if target in ("en", "zh") else []
+    text, found = query.casefold(), []
+    for source, translation in sorted(pairs, key=lambda p: -len(p[0])):
+        for m in re.finditer(_phrase_pattern(source), text):
+            found.append((m.start(), translation))
+            text = text[:m.start()] + " " * (m.end() - m.start()) + text[m.end():]
+    return " ".join(t for _, t in sorted(found))
+
+
+def mock_query_variants(request: dict) -> str:
+    """The mock's JSON reply to a query-variants request: translations and, when asked, keywords."""
+    query = str(request.get("query", ""))
+    languages = request.get("languages") or {}
+    translations = {code: t for code in languages if (t := mock_translate(query, code))}
+    reply: dict = {"translations": translations}
+    if request.get("keywords"):  # the query's longer words and its known phrases in the other language
+        other = mock_translate(query, "en" if re.search(r"[\u4e00-\u9fff]", query) else "zh").split()
+        words = [w for w in re.findall(r"\w+", query) if len(w) > 3]
+        reply["keywords"] = list(dict.fromkeys([*words, *other]))[:8]
+    return json.dumps(reply, ensure_ascii=False)
 
 
 _EXPRESSION = re.compile(r"[-(]*\d[\d.\s]*(?:[-+*/%^]\s*[(]*\s*\d[\d.\s]*[)]*\s*)+")

@@ -73,7 +73,8 @@ class BuiltinProvider:
 def _kb_search(call: Call) -> ToolResult:
     if not call.ctx.kb_ids:
         raise InvalidInput("This agent has no knowledge bases to search; add one in its settings.")
-    hits = call.retrieval.search(call.ctx.tenant_id, call.ctx.kb_ids, str(call.args["query"]), mode="hybrid",
+    hits = call.retrieval.search(call.ctx.tenant_id, call.ctx.kb_ids, str(call.args["query"]),
+                                 mode=str(call.params.get("mode") or "hybrid"),
                                  top_k=int(call.params["top_n"]), threshold=float(call.params["similarity_threshold"]),
                                  source="agent")
     if not hits:
@@ -246,6 +247,9 @@ _FETCH_PARAMS = [_number("max_bytes", "Size limit (bytes)", 1_000_000, 1024, 10_
                          "Larger responses are cut (http_request) or refused (web_reader)."),
                  _number("timeout", "Timeout (seconds)", 15, 1, 120, "How long to wait for the server.")]
 
+# When the built-in catalogue shipped (LLMOps lists a provider's creation time).
+CATALOGUE_SHIPPED = datetime(2026, 11, 21, 13, 39, 18)
+
 PROVIDERS: dict[str, BuiltinProvider] = {p.name: p for p in [
     BuiltinProvider(
         "knowledge", "Knowledge base", "Searches the agent's knowledge bases for relevant passages.", "knowledge",
@@ -257,7 +261,9 @@ PROVIDERS: dict[str, BuiltinProvider] = {p.name: p for p in [
                                     required=True)],
                   params=[_number("top_n", "Passages", DEFAULT_TOP_K, 1, 20, "How many passages to return at most."),
                           _number("similarity_threshold", "Similarity threshold", DEFAULT_THRESHOLD, 0, 1,
-                                  "Passages scoring below this are left out.")])],
+                                  "Passages scoring below this are left out."),
+                          _select("mode", "Search mode", [("hybrid", "Hybrid"), ("semantic", "Semantic"),
+                                                          ("full_text", "Full text")])])],
         {"kb_search": _kb_search}),
     BuiltinProvider(
         "calculator", "Calculator", "Exact arithmetic and common math functions.", "utility", "#FEF3C7",

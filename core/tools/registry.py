@@ -24,6 +24,7 @@ from core.tenants import DEFAULT_TENANT_ID
 from core.tools import binding, builtin, openapi
 from core.tools.base import BoundTool, ProviderInfo, ToolContext, ToolInfo, ToolRef
 from core.tools.refs import masked, unmask
+from core.visitors import current_visitor
 from storage.db import Database
 from storage.orm import ToolProvider
 
@@ -87,7 +88,8 @@ class ToolService:
     def _builtin_info(self, p: builtin.BuiltinProvider) -> ProviderInfo:
         return ProviderInfo(id=p.name, kind="builtin", name=p.name, label=p.label, description=p.description,
                             icon=f"tools/{p.name}.svg", background=p.background, category=p.category,
-                            tools=[t.model_copy(deep=True) for t in p.tools], needs_setup=p.setup(self.settings))
+                            tools=[t.model_copy(deep=True) for t in p.tools], needs_setup=p.setup(self.settings),
+                            created_at=builtin.CATALOGUE_SHIPPED)
 
     def builtin_providers(self) -> list[ProviderInfo]:
         return [self._builtin_info(p) for p in builtin.PROVIDERS.values()]
@@ -123,7 +125,7 @@ class ToolService:
     def _load(self, s: Session, tenant_id: str, provider_id: str, kind: str | None = None) -> ToolProvider:
         row = load_owned(s, ToolProvider, provider_id, tenant_id, "Tool provider")
         if kind and row.kind != kind:
-            raise NotFound(f"Tool provider '{provider_id}' not found")
+            raise NotFound(f"Tool provider '{provider_id}' not found", kind="tool_provider", ident=provider_id)
         return row
 
     def _save(self, s: Session, row: ToolProvider) -> ProviderInfo:
@@ -134,12 +136,14 @@ class ToolService:
             raise Conflict(f"A tool provider named '{row.name}' already exists") from exc
         return provider_info(row)
 
-    def get_provider(self, tenant_id: str, provider_id: str) -> ProviderInfo:
+    def get_provider(self, tenant_id: str, provider_id: str, kind: str | None = None) -> ProviderInfo:
+        """The tenant's API or MCP provider (with `kind`, only one of that kind)."""
         with self.db.session() as s:
-            return provider_info(self._load(s, tenant_id, provider_id))
+            return provider_info(self._load(s, tenant_id, provider_id, kind))
 
-    def get_provider_tool(self, tenant_id: str, provider_id: str, tool_name: str) -> tuple[ProviderInfo, ToolInfo]:
-        info = self.get_provider(tenant_id, provider_id)
+    def get_provider_tool(self, tenant_id: str, provider_id: str, tool_name: str,
+                          kind: str | None = None) -> tuple[ProviderInfo, ToolInfo]:
+        info = self.get_provider(tenant_id, provider_id, kind)
         tool = next((t for t in info.tools if t.name == tool_name), None)
         if tool is None:
             raise NotFound(f"Tool '{tool_name}' not found in provider '{info.name}'")
@@ -161,9 +165,9 @@ class ToolService:
                              .offset((page - 1) * page_size).limit(page_size)).all()
             return Page(items=[provider_info(r) for r in rows], total=total, page=page, page_size=page_size)
 
-    def delete_provider(self, tenant_id: str, provider_id: str) -> None:
+    def delete_provider(self, tenant_id: str, provider_id: str, kind: str | None = None) -> None:
         with self.db.session() as s:
-            s.delete(self._load(s, tenant_id, provider_id))
+            s.delete(self._load(s, tenant_id, provider_id, kind))
 
     # -------------------------------------------------------------------------------------- API providers
     def validate_openapi_schema(self, text: str) -> list[ToolInfo]:
@@ -231,7 +235,10 @@ class ToolService:
         return list(tools.values())
 
     def _check_stdio(self, tenant_id: str, transport: Any) -> None:
-        """A stdio server runs a command on this machine: the owner's right, other tenants' only if allowed."""
+        """A stdio server runs a command on this machine: the owner's right, other tenants' only if allowed,
+        and never a public demo's visitors' (they work in the owner's workspace)."""
+        if transport == "stdio" and self.settings.demo and current_visitor() is not None:
+            raise Forbidden("MCP servers that run a local command (stdio) are not available in this demo")
         if transport == "stdio" and tenant_id != DEFAULT_TENANT_ID and not self.settings.allow_mcp_stdio:
             raise Forbidden("MCP servers that run a local command (stdio) are reserved to the server's owner "
                             "(set ALMANAC_ALLOW_MCP_STDIO=true to allow every tenant)")

@@ -12,6 +12,7 @@ from core.errors import AlmanacError
 from core.providers.rerank import RERANKERS
 from pages.components.common import TENANT, attempt, link, services
 from pages.components.i18n import t
+from pages.components.query_variants import language_label
 
 AVATARS = ["🤖", "💬", "🧠", "📚", "🎓", "💼", "⚖️", "🏥", "🛠️", "💡", "🧾", "🌍", "🛒", "🦉", "🧑‍💻"]
 FALLBACKS = ("fixed_response", "model")
@@ -86,6 +87,18 @@ def problems(a: AssistantInfo | None, name: str, system: str, rerank: str) -> li
     return found
 
 
+def cross_language_choice(current: list[str] | None, key: str) -> list[str] | None:
+    """None (the knowledge bases' setting), ["auto"] (all their languages), [] (off), or a list set elsewhere."""
+    options = {"kb": None, "auto": ["auto"], "off": []}
+    if current is not None and current not in options.values():
+        options["custom"] = current
+    labels = {"kb": t("xlang.assistant.kb"), "auto": t("xlang.assistant.auto"), "off": t("xlang.assistant.off"),
+              "custom": ", ".join(language_label(c) for c in current or [])}
+    chosen = st.selectbox(t("xlang.assistant.languages"), list(options), format_func=labels.__getitem__,
+                          index=list(options.values()).index(current), help=t("xlang.assistant.help"), key=key)
+    return options[chosen]
+
+
 def assistant_form(a: AssistantInfo | None, on_cancel: Callable[[], None]) -> AssistantInfo | None:
     """Render the form; returns the created/updated assistant once saved, else None."""
     svc = services()
@@ -146,6 +159,7 @@ def assistant_form(a: AssistantInfo | None, on_cancel: Callable[[], None]) -> As
             rerank = st.selectbox(t("assistants.form.rerank"), reranks, index=reranks.index(prompt.rerank_model),
                                   format_func=lambda r: r or t("assistants.form.rerank_kb"), accept_new_options=True,
                                   help=t("assistants.form.rerank_help"), key=_key(a, "rerank"))
+            languages = cross_language_choice(prompt.query_languages, _key(a, "query_languages"))
             empty = st.text_area(t("assistants.form.empty_response"), value=prompt.empty_response, height=68,
                                  help=t("assistants.form.empty_response_help"), key=_key(a, "empty"))
             opener = st.text_area(t("assistants.form.opener"), value=prompt.opener, height=68,
@@ -184,7 +198,7 @@ def assistant_form(a: AssistantInfo | None, on_cancel: Callable[[], None]) -> As
             "prompt": {"system": system, "similarity_threshold": round(threshold, 4),
                        "keywords_similarity_weight": round(keyword_weight, 4), "top_n": int(top_n),
                        "top_k": int(top_k), "rerank_model": (rerank or "").strip(), "empty_response": empty.strip(),
-                       "opener": opener.strip(), "show_quote": show_quote},
+                       "opener": opener.strip(), "show_quote": show_quote, "query_languages": languages},
             "strategy": {"max_rounds": int(max_rounds), "query_rewrite": rewrite, "fallback_strategy": fallback,
                          "fallback_response": fallback_text.strip()},
         }

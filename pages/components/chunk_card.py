@@ -26,6 +26,9 @@ CARD_CSS = """
 _TAGS_AND_ENTITIES = re.compile(r"(<[^>]+>|&#?\w+;)")
 
 
+LOW_OCR_CONFIDENCE = 0.8  # below this, recognised text often has wrong characters: worth checking
+
+
 def inject_css(extra: str = "") -> None:
     """Page-wide styles for chunk text (and e.g. a highlighted card); takes no space."""
     st.html(CARD_CSS + (f"<style>{extra}</style>" if extra else ""))
@@ -66,7 +69,8 @@ def keyword_badges(keywords: list[str]) -> str:
 
 
 def meta_badges(meta: dict[str, Any]) -> str:
-    """Where the chunk came from: page(s) and the heading path, when the reader knew them."""
+    """Where the chunk came from (page, slide, chapter, attachment, heading path) and whether its
+    text was recognised by OCR, when the reader knew them."""
     parts = []
     pages = meta.get("pages")
     if isinstance(pages, list) and pages:
@@ -74,13 +78,34 @@ def meta_badges(meta: dict[str, Any]) -> str:
         parts.append(badge("📄 " + t("chunks.meta_pages", first=first, last=last), "violet"))
     elif meta.get("page") is not None:
         parts.append(badge("📄 " + t("chunks.meta_page", page=meta["page"]), "violet"))
+    slides = meta.get("slides")
+    if isinstance(slides, list) and slides:
+        parts.append(badge("🖼 " + t("chunks.meta_slides", first=slides[0], last=slides[-1]), "violet"))
+    elif meta.get("slide") is not None:
+        parts.append(badge("🖼 " + t("chunks.meta_slide", n=meta["slide"]), "violet"))
+    parts.append(ocr_badge(meta.get("ocr")))
+    for key, icon in (("chapter", "📖"), ("attachment", "📎")):
+        if meta.get(key):
+            parts.append(badge(f"{icon} {str(meta[key])[:60]}", "gray"))
     headings = meta.get("headings")
     if isinstance(headings, list) and headings:
         trail = " › ".join(str(h) for h in headings[-3:])
         parts.append(badge(f"§ {trail[:80]}", "gray"))
     if meta.get("sheet"):
         parts.append(badge(f"🗂 {meta['sheet']}" + (f" · {meta['row']}" if meta.get("row") else ""), "gray"))
-    return " ".join(parts)
+    return " ".join(p for p in parts if p)
+
+
+def ocr_badge(entries: object) -> str:
+    """'OCR p. 2, 3 · 96%' when text was recognised from an image: the lowest confidence, orange when low."""
+    if not isinstance(entries, list) or not entries:
+        return ""
+    scores = [float(e.get("confidence", 0)) for e in entries if isinstance(e, dict)]
+    where = sorted({e.get("page") or e.get("slide") for e in entries if isinstance(e, dict)} - {None})
+    confidence = f"{min(scores, default=0):.0%}"
+    text = (t("chunks.meta_ocr_pages", pages=", ".join(map(str, where[:6])), confidence=confidence) if where
+            else t("chunks.meta_ocr", confidence=confidence))
+    return badge("🔍 " + text, "orange" if min(scores, default=0) < LOW_OCR_CONFIDENCE else "green")
 
 
 def split_keywords(text: str) -> list[str]:

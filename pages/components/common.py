@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -11,6 +12,7 @@ import streamlit as st
 from core.container import Services, get_services
 from core.errors import AlmanacError
 from core.tenants import DEFAULT_TENANT_ID
+from core.visitors import set_visitor
 from pages.components.i18n import t
 
 T = TypeVar("T")
@@ -23,6 +25,7 @@ PAGES = {
     "documents": "pages/documents.py",
     "chunks": "pages/chunks.py",
     "hit_testing": "pages/hit_testing.py",
+    "evaluation": "pages/evaluation.py",
     "chat": "pages/chat.py",
     "assistants": "pages/assistants.py",
     "models": "pages/models.py",
@@ -34,6 +37,7 @@ STATUS_COLORS = {"unstart": "gray", "waiting": "orange", "parsing": "blue", "spl
 
 
 def services() -> Services:
+    set_visitor(st.context.ip_address)  # whoever uses the UI is a visitor to a public demo (core/visitors.py)
     return get_services()
 
 
@@ -70,6 +74,14 @@ def show_flash() -> None:
     message = st.session_state.pop(FLASH, None)
     if message:
         st.toast(message, icon="✅")
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~$:])")
+
+
+def md(text: str) -> str:
+    """Text shown literally inside Markdown (file names may contain *, _, [ ...)."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def status_badge(status: str) -> str:

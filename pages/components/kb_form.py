@@ -14,6 +14,7 @@ from core.providers.embeddings import available_models
 from core.schemas import ChunkConfig, KnowledgeBaseInfo, RetrievalConfig
 from pages.components.common import TENANT, attempt, services
 from pages.components.i18n import t
+from pages.components.query_variants import LANGUAGE_CHOICES, language_label
 
 ICONS = ["📘", "📗", "📕", "📙", "📚", "📖", "📒", "🗂️", "📁", "🧠", "💡", "🔬", "⚖️", "💼", "🏥",
          "🛠️", "💰", "🎓", "🌍", "🧾", "🤖", "🛒"]
@@ -134,6 +135,12 @@ def kb_form(kb: KnowledgeBaseInfo | None, on_cancel: Callable[[], None]) -> Know
                                   help=t("kb.form.threshold_help"), key=_key(kb, "threshold"))
         weight = w_col.slider(t("kb.form.vector_weight"), 0.0, 1.0, float(ret_cfg.vector_weight), step=0.05,
                               help=t("kb.form.vector_weight_help"), key=_key(kb, "weight"))
+        lang_col, kw_col = st.columns([2, 1], vertical_alignment="bottom")
+        languages = lang_col.multiselect(t("xlang.form.languages"), LANGUAGE_CHOICES, default=ret_cfg.query_languages,
+                                         format_func=language_label, help=t("xlang.form.languages_help"),
+                                         key=_key(kb, "query_languages"), placeholder=t("xlang.none"))
+        model_keywords = kw_col.checkbox(t("xlang.form.keywords"), value=ret_cfg.model_keywords,
+                                         help=t("xlang.form.keywords_help"), key=_key(kb, "model_keywords"))
 
         with st.container(horizontal=True, gap="small"):
             submitted = st.form_submit_button(t("kb.form.save") if kb else t("kb.form.create"), type="primary",
@@ -146,8 +153,11 @@ def kb_form(kb: KnowledgeBaseInfo | None, on_cancel: Callable[[], None]) -> Know
                     "keywords_per_chunk": int(keywords), "separators": parse_separators(separators),
                     "preprocess": rules}
         retrieval = {"mode": mode, "top_k": int(top_k), "threshold": round(float(threshold), 4),
-                     "vector_weight": round(float(weight), 4)}
+                     "vector_weight": round(float(weight), 4), "query_languages": languages,
+                     "model_keywords": model_keywords}
         problems = check(kb, name, chunking)
+        if "auto" in languages and len(languages) > 1:
+            problems.append(t("xlang.form.auto_alone"))
         if problems:
             st.error(t("kb.err.fix") + "\n\n" + "\n".join(f"- {p}" for p in problems), icon="⚠️")
             return None

@@ -6,13 +6,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.ragflow import build_router
+from api.mount import mount_dialects
 
 
 @pytest.fixture
 def api_app(svc) -> FastAPI:
     app = FastAPI()
-    app.include_router(build_router())
+    mount_dialects(app)
     app.state.services = svc
     return app
 
@@ -30,4 +30,19 @@ def other_client(api_app, svc) -> TestClient:
     tenant = svc.tenants.create_tenant("other")
     key = svc.tenants.create_api_key(tenant)
     with TestClient(api_app, headers={"Authorization": f"Bearer {key}"}) as c:
+        yield c
+
+
+@pytest.fixture
+def weknora(api_app, svc) -> TestClient:
+    """WeKnora's way in: the admin key as X-API-Key."""
+    with TestClient(api_app, headers={"X-API-Key": svc.admin_api_key}) as c:
+        yield c
+
+
+@pytest.fixture
+def weknora_other(api_app, svc) -> TestClient:
+    """A second tenant's key as X-API-Key."""
+    key = svc.tenants.create_api_key(svc.tenants.create_tenant("stranger"))
+    with TestClient(api_app, headers={"X-API-Key": key}) as c:
         yield c

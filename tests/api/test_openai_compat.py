@@ -8,12 +8,11 @@ import json
 import openai
 import pytest
 
-from api import openai_compat
 from core.config import Settings
 from core.container import build_services
 from core.tenants import DEFAULT_TENANT_ID as T
 from tests.conftest import ingest
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import free_port, start_server, stop_process
 from tests.mock_llm import MockOpenAIServer, Reply
 
 POLICY = (b"Hotel costs above two hundred euros per night need approval from the budget office.\n\n"
@@ -25,10 +24,9 @@ HISTORY = [{"role": "system", "content": "Ignored: the assistant's prompt govern
 
 
 @pytest.fixture(autouse=True)
-def with_v1(api_app, monkeypatch):
+def no_env_model(monkeypatch):
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ALMANAC_LLM_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    api_app.include_router(openai_compat.router)
 
 
 @pytest.fixture
@@ -115,7 +113,7 @@ def test_models_are_the_runnable_assistants(client, svc, chat, other_client):
     assert other_client.get("/v1/models").json()["data"] == []
     bad = client.get("/v1/models", headers={"Authorization": "Bearer wrong"})
     assert bad.status_code == 401 and bad.json() == {"error": {
-        "message": "Authentication error: API key is invalid!", "type": "invalid_request_error", "param": None,
+        "message": "Invalid API key", "type": "invalid_request_error", "param": None,
         "code": "invalid_api_key"}}
 
 
@@ -158,12 +156,15 @@ def test_v1_errors(client, svc, chat, llm, other_client):
         "message": "Only text content is supported (got a 'image_url' part)", "type": "invalid_request_error",
         "param": None, "code": None})
     assert sessions(svc, chat.id) == 0
+    # The model failing before its first word: the assistant still answers, quoting its passages (issue 14, point 2).
     llm.script([Reply(status=500, error_message="upstream down")])
-    status, err = post({"model": chat.id, "messages": HISTORY})
-    assert status == 502 and "upstream down" in err["message"] and err["type"] == "server_error"
+    res = client.post("/v1/chat/completions", json={"model": chat.id, "messages": HISTORY})
+    answer = res.json()["choices"][0]["message"]["content"]
+    assert res.status_code == 200 and "could not be reached" in answer and "budget office" in answer
     llm.script([Reply(status=500, error_message="upstream down")])
     res = client.post("/v1/chat/completions", json={"model": chat.id, "messages": HISTORY, "stream": True})
-    assert "upstream down" in json.loads(events(res)[-2])["error"]["message"] and events(res)[-1] == "[DONE]"
+    text = "".join(json.loads(e)["choices"][0]["delta"].get("content") or "" for e in events(res)[:-1])
+    assert "could not be reached" in text and events(res)[-1] == "[DONE]"
 
 
 # ------------------------------------------------------------------ the openai client, live
@@ -191,8 +192,7 @@ def live(tmp_path_factory):
         try:
             yield {"url": f"http://127.0.0.1:{port}", "mock": mock, "chat": chat.id, "agent": agent.id}
         finally:
-            proc.terminate()
-            proc.wait(30)
+            stop_process(proc)
 
 
 def test_openai_client_on_ragflow_chats_openai(live):
@@ -222,9 +222,9 @@ def test_openai_client_on_v1(live):
         client.chat.completions.create(model=live["chat"], messages=HISTORY[:3])
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(api_key="wrong", base_url=f"{live['url']}/v1").models.list()
-    live["mock"].script([Reply(status=500, error_message="upstream down")])
-    with pytest.raises(openai.APIError, match="upstream down"):
-        list(client.chat.completions.create(model=live["chat"], messages=HISTORY, stream=True))
+    live["mock"].script([Reply(status=500, error_message="upstream down")])  # answered from the passages instead
+    chunks = client.chat.completions.create(model=live["chat"], messages=HISTORY, stream=True)
+    assert "could not be reached" in "".join(c.choices[0].delta.content or "" for c in chunks)
 
 
 def test_openapi_lists_the_agent_and_openai_routes(live):

@@ -13,7 +13,7 @@ from core.config import Settings
 from core.container import build_services
 from core.tenants import DEFAULT_TENANT_ID as T
 from tests.conftest import ingest
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import free_port, start_server, stop_process
 from tests.mock_llm import MockOpenAIServer, Reply
 
 DOCS = [("cats.txt", b"Cats purr when they are content and sleep sixteen hours a day."),
@@ -216,8 +216,7 @@ def live(tmp_path_factory):
         try:
             yield f"http://127.0.0.1:{port}", mock
         finally:
-            proc.terminate()
-            proc.wait(30)
+            stop_process(proc)
 
 
 def test_sdk_lists_agents_and_asks_a_session(live):

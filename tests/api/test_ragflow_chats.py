@@ -61,7 +61,12 @@ def test_chat_errors(client, svc, dataset, other_client):
     assert client.post("/api/v1/chats", json={}).json()["code"] == 102
     assert client.post("/api/v1/chats", json={"name": "x", "dataset_ids": ["nope"]}).json()["code"] == 102
     assert client.post("/api/v1/chats", json={"name": "x", "llm": {"model_name": "nope"}}).json()["code"] == 102
-    assert client.post("/api/v1/chats", json={"name": "x", "prompt": {"top_n": 0}}).json()["code"] == 101
+    assert client.post("/api/v1/chats", json={"name": "x", "prompt": {"top_n": -1}}).json()["code"] == 101
+    assert client.post("/api/v1/chats", json={"name": "x", "prompt": {"prompt": "Hello"}}).json() == {
+        "code": 102, "message": "Parameter 'knowledge' is not used"}
+    unparsed = client.post("/api/v1/datasets", json={"name": "unparsed"}).json()["data"]["id"]
+    assert client.post("/api/v1/chats", json={"name": "x", "dataset_ids": [unparsed]}).json() == {
+        "code": 102, "message": f"The dataset {unparsed} doesn't own parsed file"}
     assert other_client.post("/api/v1/chats", json={"name": "x", "dataset_ids": [dataset]}).json()["code"] == 102
     assert svc.assistants.list(DEFAULT_TENANT_ID).total == 1
 
@@ -76,9 +81,16 @@ def test_update_list_delete_chats(client, svc, dataset, other_client):
     assert listed["code"] == 0 and [c["id"] for c in listed["data"]] == [chat["id"]]
     assert client.get("/api/v1/chats", params={"id": "nope"}).json() == {"code": 102,
                                                                         "message": "The chat doesn't exist"}
+    assert [c["id"] for c in client.get("/api/v1/chats", params={"page": 0}).json()["data"]] == [chat["id"]]
+    assert client.get("/api/v1/chats", params={"page_size": 0}).json() == {"code": 0, "data": []}
     assert other_client.put(f"/api/v1/chats/{chat['id']}", json={"name": "x"}).json()["code"] == 102
-    assert other_client.request("DELETE", "/api/v1/chats", json={"ids": [chat["id"]]}).json()["code"] == 102
-    assert client.request("DELETE", "/api/v1/chats", json={"ids": [chat["id"]]}).json() == {"code": 0}
+    assert other_client.request("DELETE", "/api/v1/chats", json={"ids": [chat["id"]]}).json() == {
+        "code": 102, "message": f"Assistant({chat['id']}) not found."}
+    assert client.put(f"/api/v1/chats/{chat['id']}", json={"prompt": {"prompt": "no slot"}}).json() == {
+        "code": 102, "message": "Parameter 'knowledge' is not used"}
+    assert client.request("DELETE", "/api/v1/chats", json={"ids": [chat["id"], chat["id"]]}).json() == {
+        "code": 0, "message": "Partially deleted 1 chats with 1 errors",
+        "data": {"success_count": 1, "errors": [f"Duplicate assistant ids: {chat['id']}"]}}
     assert client.get("/api/v1/chats").json() == {"code": 0, "data": []}
 
 
@@ -91,18 +103,21 @@ def test_sessions(client, dataset, other_client):
     assert s["chat_id"] == chat["id"] and s["name"] == "new session"
     assert s["messages"] == [{"role": "assistant", "content": "Hi! I am your assistant, can I help you?",
                               "id": s["messages"][0]["id"]}]
-    assert client.post(url, json={"name": " "}).json() == {"code": 102, "message": "Name cannot be empty."}
+    assert client.post(url, json={"name": " "}).json() == {"code": 102, "message": "`name` can not be empty."}
     assert client.put(f"{url}/{s['id']}", json={"name": "renamed"}).json() == {"code": 0}
     listed = client.get(url, params={"id": s["id"]}).json()["data"]
     assert [x["name"] for x in listed] == ["renamed"]
-    assert client.get(url, params={"id": "nope"}).json()["code"] == 102
+    assert client.get(url, params={"id": "nope"}).json() == {"code": 0, "data": []}  # no match: an empty list
     assert other_client.get(url).json()["code"] == 102
     second = client.post(url, json={}).json()["data"]
     assert second["name"] == "New session" and len(client.get(url).json()["data"]) == 2
-    assert client.request("DELETE", url, json={"ids": [s["id"], "nope"]}).json()["code"] == 102
-    assert client.request("DELETE", url, json={"ids": [s["id"]]}).json() == {"code": 0}
+    assert client.request("DELETE", url, json={"ids": ["nope"]}).json() == {
+        "code": 102, "message": "The chat doesn't own the session nope"}
+    partly = client.request("DELETE", url, json={"ids": [s["id"], "nope"]}).json()
+    assert partly == {"code": 0, "message": "Partially deleted 1 sessions with 1 errors",
+                      "data": {"success_count": 1, "errors": ["The chat doesn't own the session nope"]}}
     assert [x["id"] for x in client.get(url).json()["data"]] == [second["id"]]
-    assert client.request("DELETE", url).json() == {"code": 0}
+    assert client.request("DELETE", url, json={"ids": []}).json() == {"code": 0}  # empty: all
     assert client.get(url).json()["data"] == []
 
 

@@ -68,8 +68,11 @@ def test_add_chunk_with_keywords_and_searchable_questions(client, svc, parsed):
     found = retrieve(client, question="bicycle", dataset_ids=[kb], similarity_threshold=0.0)
     assert found["chunks"][0]["id"] == chunk["id"]
     assert client.post(chunks_url(kb, doc), json={}).json() == {"code": 102, "message": "`content` is required"}
-    assert client.post(chunks_url(kb, doc), json={"content": "x", "important_keywords": "notalist"}
-                       ).json()["code"] == 101
+    assert client.post(chunks_url(kb, doc), json={"content": "x", "important_keywords": "notalist"}).json() == {
+        "code": 102, "message": "`important_keywords` is required to be a list"}
+    verbatim = client.post(chunks_url(kb, doc), json={"content": "\n!?。；！？\"'", "important_keywords": ["", "a", "a"]}
+                           ).json()["data"]["chunk"]
+    assert verbatim["content"] == "\n!?。；！？\"'" and verbatim["important_keywords"] == ["", "a", "a"]  # as written
 
 
 def test_update_chunk(client, svc, parsed):
@@ -86,6 +89,8 @@ def test_update_chunk(client, svc, parsed):
     assert cid not in [c["id"] for c in found]  # a disabled chunk is never retrieved
     missing = client.put(f"{chunks_url(kb, doc)}/nope", json={"content": "x"}).json()
     assert missing == {"code": 102, "message": "Can't find this chunk nope"}
+    wrong_doc = client.put(f"/api/v1/datasets/{kb}/documents/nope/chunks/{cid}", json={"content": "x"}).json()
+    assert wrong_doc == {"code": 102, "message": "You don't own the document nope."}
     assert client.put(url, json={"content": "  "}).json()["code"] == 102
     assert svc.chunks.get(DEFAULT_TENANT_ID, cid).content == "ragflow123"
 
@@ -94,11 +99,15 @@ def test_delete_chunks(client, parsed):
     kb, doc = parsed
     ids = [c["id"] for c in list_chunks(client, kb, doc)["chunks"]]
     url = chunks_url(kb, doc)
-    assert client.request("DELETE", url, json={"chunk_ids": [ids[0], "nope"]}).json()["code"] == 102
-    assert list_chunks(client, kb, doc)["total"] == len(ids)  # nothing deleted
-    assert client.request("DELETE", url, json={"chunk_ids": [ids[0]]}).json() == {"code": 0}
+    # Partly invalid: the valid ones are deleted, the count reported as RAGFlow reports it.
+    assert client.request("DELETE", url, json={"chunk_ids": [ids[0], "nope"]}).json() == {
+        "code": 102, "message": "rm_chunk deleted chunks 1, expect 2"}
     assert list_chunks(client, kb, doc)["total"] == len(ids) - 1
-    assert client.request("DELETE", url).json() == {"code": 0}
+    twice = client.request("DELETE", url, json={"chunk_ids": [ids[1], ids[1]]}).json()
+    assert twice == {"code": 0, "message": "Partially deleted 1 chunks with 1 errors",
+                     "data": {"success_count": 1, "errors": [f"Duplicate chunk ids: {ids[1]}"]}}
+    assert client.request("DELETE", url, json={"chunk_ids": []}).json() == {  # empty: all
+        "code": 0, "message": f"deleted {len(ids) - 2} chunks"}
     data = list_chunks(client, kb, doc)
     assert data["total"] == 0 and data["doc"]["chunk_count"] == 0
 
@@ -128,8 +137,12 @@ def test_retrieval_scores_highlight_aggs_and_paging(client, parsed):
     page2 = retrieve(client, question="hotel approval", dataset_ids=[kb], similarity_threshold=0.0, page=2, page_size=1)
     assert page2["chunks"][0]["id"] == data["chunks"][1]["id"] and page2["total"] == data["total"]
     assert "highlight" not in page2["chunks"][0]
-    by_doc = retrieve(client, question="hotel", document_ids=[doc], similarity_threshold=0.0)  # no dataset_ids
+    by_doc = retrieve(client, question="hotel", dataset_ids=[kb], document_ids=[doc], similarity_threshold=0.0)
     assert by_doc["chunks"][0]["document_id"] == doc
+    one = retrieve(client, question="hotel approval", dataset_ids=[kb], similarity_threshold=0.0, top_k=1)
+    assert one["total"] == data["total"]  # top_k is a candidate pool; it never shortens a page
+    assert retrieve(client, question="hotel", dataset_ids=[kb], page=0, page_size=1)["chunks"] == \
+        retrieve(client, question="hotel", dataset_ids=[kb], page=1, page_size=1)["chunks"]
     strict = retrieve(client, question="hotel", dataset_ids=[kb], similarity_threshold=0.99)
     assert strict["total"] == 0 and strict["chunks"] == []
 
@@ -139,7 +152,13 @@ def test_retrieval_errors(client, parsed):
     assert client.post("/api/v1/retrieval", json={"dataset_ids": [kb]}).json() == {
         "code": 102, "message": "`question` is required."}
     assert client.post("/api/v1/retrieval", json={"question": "x"}).json() == {
-        "code": 102, "message": "`datasets` is required."}
+        "code": 102, "message": "`dataset_ids` is required."}
+    assert client.post("/api/v1/retrieval", json={"question": "x", "document_ids": [kb]}).json() == {
+        "code": 102, "message": "`dataset_ids` is required."}
+    assert client.post("/api/v1/retrieval", json={"question": "x", "dataset_ids": [kb], "document_ids": ["nope"]}
+                       ).json() == {"code": 102, "message": "The datasets don't own the document nope"}
+    assert client.post("/api/v1/retrieval", json={"question": "x", "dataset_ids": [kb], "top_k": 0}).json() == {
+        "code": 101, "message": "`top_k` must be greater than 0"}
     assert client.post("/api/v1/retrieval", json={"question": "x", "dataset_ids": ["nope"]}).json()["code"] == 102
     assert client.post("/api/v1/retrieval", json={"question": "x", "dataset_ids": [kb],
-                                                  "vector_similarity_weight": 2}).json()["code"] == 101
+                                                  "vector_similarity_weight": "heavy"}).json()["code"] == 101

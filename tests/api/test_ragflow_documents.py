@@ -41,7 +41,7 @@ def test_upload_stores_without_parsing(client, svc, dataset):
     assert [d["name"] for d in docs] == ["policy.txt", "notes.md"]
     d = docs[0]
     assert d["run"] == "UNSTART" and d["size"] == len(TEXT) and d["dataset_id"] == dataset
-    assert d["chunk_method"] == "naive" and d["parser_config"]["chunk_token_num"] == 128
+    assert d["chunk_method"] == "naive" and d["parser_config"]["chunk_token_num"] == 512  # the dataset's
     assert d["location"] == "policy.txt" and d["type"] == "doc" and d["progress"] == 0.0
     assert svc.documents.get(DEFAULT_TENANT_ID, d["id"]).task is None  # not queued
     assert listed(client, dataset)["total"] == 2
@@ -50,8 +50,8 @@ def test_upload_stores_without_parsing(client, svc, dataset):
 def test_upload_errors(client, svc, dataset, other_client):
     url = f"/api/v1/datasets/{dataset}/documents"
     assert client.post(url).json() == {"code": 101, "message": "No file part!"}
-    assert client.post(url, files=[("file", ("photo.exe", b"MZ\x90\x00binary", "application/octet-stream"))]
-                       ).json()["code"] == 101
+    exe = client.post(url, files=[("file", ("photo.exe", b"MZ\x90\x00binary", "application/octet-stream"))]).json()
+    assert exe == {"code": 500, "message": "photo.exe: This type of file has not been supported yet!"}
     theirs = other_client.post(url, files=[("file", ("a.txt", b"hello", "text/plain"))]).json()
     assert theirs["code"] == 102 and "You don't own the dataset" in theirs["message"]
     assert svc.documents.list(DEFAULT_TENANT_ID, dataset).total == 0
@@ -91,21 +91,56 @@ def test_failed_parse_shows_fail(client, svc, dataset):
     assert d["run"] == "FAIL" and d["progress"] == -1.0 and d["progress_msg"]
 
 
+def test_uploads_of_a_taken_name_are_numbered(client, dataset):
+    names = [d["name"] for d in upload(client, dataset, ("a.txt", b"one"), ("a.txt", b"two"))]
+    assert names == ["a.txt", "a(1).txt"]
+    assert [d["name"] for d in upload(client, dataset, ("a.txt", b"three"))] == ["a(2).txt"]
+
+
+def test_uploads_are_taken_by_extension(client, dataset):
+    docs = upload(client, dataset, ("slides.pptx", b"PK\x03\x04"), ("photo.png", b"\x89PNG"), ("mail.eml", b"From: a"))
+    assert [d["run"] for d in docs] == ["UNSTART"] * 3  # stored; parsing reports what it cannot read
+
+
 def test_update_document(client, svc, dataset):
     (doc,) = upload(client, dataset, ("policy.txt", TEXT))
     url = f"/api/v1/datasets/{dataset}/documents/{doc['id']}"
     res = client.put(url, json={"name": "manual.txt", "chunk_method": "manual",
-                                "parser_config": {"chunk_token_count": 128}, "meta_fields": {"team": "hr"}}).json()
+                                "parser_config": {"chunk_token_num": 128}, "meta_fields": {"team": "hr"}}).json()
     assert res["code"] == 0 and res["data"]["name"] == "manual.txt" and res["data"]["chunk_method"] == "manual"
     stored = svc.documents.get(DEFAULT_TENANT_ID, doc["id"])
     assert stored.name == "manual.txt" and stored.chunk_config.method == "markdown" and stored.meta == {"team": "hr"}
+    assert stored.chunk_config.chunk_size == 128
     assert client.put(url, json={"name": "manual.pdf"}).json() == {
-        "code": 102, "message": "The extension of file can't be changed"}
+        "code": 101, "message": "The extension of file can't be changed"}
+    assert client.put(url, json={"name": ""}).json()["message"] == "The extension of file can't be changed"
     upload(client, dataset, ("other.txt", b"other text"))
-    assert client.put(url, json={"name": "other.txt"}).json()["code"] == 102
-    assert client.put(url, json={"chunk_method": "nope"}).json()["code"] == 101
-    assert client.put(f"/api/v1/datasets/{dataset}/documents/missing", json={"name": "x.txt"}).json()["code"] == 102
+    assert client.put(url, json={"name": "other.txt"}).json() == {
+        "code": 102, "message": "Duplicated document name in the same dataset."}
+    assert client.put(url, json={"chunk_method": "nope"}).json() == {
+        "code": 102, "message": "`chunk_method` nope doesn't exist"}
+    assert client.put(url, json={"meta_fields": "x"}).json() == {"code": 102, "message": "meta_fields must be a "
+                                                                                          "dictionary"}
+    assert client.put(url, json={"chunk_count": 5}).json() == {"code": 102, "message": "Can't change `chunk_count`."}
+    assert client.put(f"/api/v1/datasets/{dataset}/documents/missing", json={"name": "x.txt"}).json() == {
+        "code": 102, "message": "The dataset doesn't own the document."}
     assert svc.documents.get(DEFAULT_TENANT_ID, doc["id"]).name == "manual.txt"
+
+
+def test_document_settings_read_back_as_written(client, svc, dataset):
+    (doc,) = upload(client, dataset, ("policy.txt", TEXT))
+    url = f"/api/v1/datasets/{dataset}/documents/{doc['id']}"
+    written = {"layout_recognize": "Naive", "delimiter": "`##`", "raptor": {"use_raptor": False}, "custom": [1, 2]}
+    assert client.put(url, json={"chunk_method": "naive", "parser_config": written}).json()["code"] == 0
+    (d,) = listed(client, dataset, id=doc["id"])["docs"]
+    assert all(d["parser_config"][k] == v for k, v in written.items())  # merged into the document's settings
+    assert d["parser_config"]["chunk_token_num"] == 512 and d["chunk_method"] == "naive"
+    assert svc.documents.get(DEFAULT_TENANT_ID, doc["id"]).chunk_config.separators == ["\\#\\#"]
+    assert client.put(url, json={"chunk_method": "naive", "parser_config": {}}).json()["code"] == 0
+    (d,) = listed(client, dataset, id=doc["id"])["docs"]
+    assert d["parser_config"]["layout_recognize"] == "DeepDOC"  # {}: the method's defaults
+    assert client.put(url, json={"chunk_method": "qa"}).json()["data"]["parser_config"] == {
+        "raptor": {"use_raptor": False}, "graphrag": {"use_graphrag": False}}
 
 
 def test_download_returns_the_original_bytes(client, dataset, other_client):
@@ -129,6 +164,10 @@ def test_list_filters_and_pages(client, dataset):
     assert listed(client, dataset, create_time_to=first["create_time"])["total"] >= 1
     assert client.get(f"/api/v1/datasets/{dataset}/documents", params={"id": "nope"}).json()["code"] == 102
     assert client.get(f"/api/v1/datasets/{dataset}/documents", params={"orderby": "size"}).json()["code"] == 101
+    assert [d["name"] for d in listed(client, dataset, page=0, page_size=1)["docs"]] == ["alphabet.txt"]  # 0 = 1
+    assert listed(client, dataset, page_size=0) == {"docs": [], "total": 3}
+    first = listed(client, dataset)["docs"][0]
+    assert listed(client, dataset, id=first["id"], name="beta.txt") == {"docs": [], "total": 0}
 
 
 def test_delete_documents(client, svc, dataset):
@@ -136,12 +175,29 @@ def test_delete_documents(client, svc, dataset):
     url = f"/api/v1/datasets/{dataset}/documents"
     assert client.request("DELETE", url, json={"ids": [a["id"]]}).json() == {"code": 0}
     assert listed(client, dataset)["total"] == 2
-    assert client.request("DELETE", url, json={"ids": [b["id"], "missing"]}).json()["code"] == 102
-    assert listed(client, dataset)["total"] == 2  # nothing deleted
     other = client.post("/api/v1/datasets", json={"name": "other_kb"}).json()["data"]["id"]
     # A document of another dataset cannot be deleted through this one.
     assert client.request("DELETE", f"/api/v1/datasets/{other}/documents", json={"ids": [b["id"]]}
-                          ).json()["code"] == 102
-    assert client.request("DELETE", url).json() == {"code": 0}
+                          ).json() == {"code": 102, "message": f"Documents not found: {[b['id']]}"}
+    # Partly invalid: the valid ones are deleted, the others reported.
+    assert client.request("DELETE", url, json={"ids": [b["id"], "missing"]}).json() == {
+        "code": 102, "message": "Documents not found: ['missing']"}
+    assert [d["name"] for d in listed(client, dataset)["docs"]] == ["c.txt"]
+    twice = client.request("DELETE", url, json={"ids": [c["id"], c["id"]]}).json()
+    assert twice == {"code": 0, "message": "Partially deleted 1 datasets with 1 errors",
+                     "data": {"success_count": 1, "errors": [f"Duplicate document ids: {c['id']}"]}}
+    upload(client, dataset, ("d.txt", b"ddd"), ("e.txt", b"eee"))
+    assert client.request("DELETE", url, json={"ids": []}).json() == {"code": 0}  # empty: all
     assert listed(client, dataset)["total"] == 0
-    assert c
+
+
+def test_parse_partly_invalid_ids(client, svc, dataset):
+    a, b = upload(client, dataset, ("a.txt", TEXT), ("b.txt", TEXT))
+    url = f"/api/v1/datasets/{dataset}/chunks"
+    res = client.post(url, json={"document_ids": [a["id"], "missing"]}).json()
+    assert res == {"code": 102, "message": "Documents not found: ['missing']"}
+    assert svc.documents.get(DEFAULT_TENANT_ID, a["id"]).task is not None  # queued all the same
+    assert svc.workers.drain(timeout=120)
+    twice = client.post(url, json={"document_ids": [b["id"], b["id"]]}).json()
+    assert twice["code"] == 0 and twice["data"] == {"success_count": 1,
+                                                    "errors": [f"Duplicate document ids: {b['id']}"]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ragflow_sdk import DataSet, RAGFlow
 
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import free_port, start_server, stop_process
 
 KEY = "almanac-sdk-test-key"
 TEXT = (b"The travel policy says employees book trains for trips under four hours.\n\n"
@@ -21,8 +21,7 @@ def server(tmp_path_factory):
         port = free_port()
         proc = start_server(tmp_path_factory.mktemp("sdk") / "data", port)
     yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(30)
+    stop_process(proc)
 
 
 def test_dataset_documents_chunks_and_retrieval(server):
@@ -30,10 +29,11 @@ def test_dataset_documents_chunks_and_retrieval(server):
     ds = rag.create_dataset(name="sdk_kb", chunk_method="naive",
                             parser_config=DataSet.ParserConfig(rag, {"chunk_token_num": 24}))
     assert ds.chunk_method == "naive" and ds.parser_config.chunk_token_num == 24
-    with pytest.raises(Exception, match="Duplicated"):
-        rag.create_dataset(name="SDK_KB")
-    assert [d.name for d in rag.list_datasets()] == ["sdk_kb"]
+    assert rag.create_dataset(name="SDK_KB").name == "SDK_KB(1)"  # a taken name is numbered, as in RAGFlow
+    assert [d.name for d in rag.list_datasets()] == ["SDK_KB(1)", "sdk_kb"]
     assert rag.get_dataset(name="sdk_kb").id == ds.id
+    with pytest.raises(Exception, match="lacks permission"):
+        rag.get_dataset(name="nope")
 
     (doc,) = ds.upload_documents([{"display_name": "policy.txt", "blob": TEXT}])
     assert doc.run == "UNSTART" and doc.dataset_id == ds.id
@@ -63,7 +63,7 @@ def test_dataset_documents_chunks_and_retrieval(server):
     assert rag.list_datasets(id=ds.id)[0].name == "sdk_kb_renamed"
     ds.delete_documents(ids=[doc.id])
     assert ds.list_documents() == []
-    rag.delete_datasets(ids=[ds.id])
+    rag.delete_datasets(ids=None)
     assert rag.list_datasets() == []
 
 

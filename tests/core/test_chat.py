@@ -161,7 +161,7 @@ def test_nothing_retrieved_gives_the_empty_response_without_calling_the_model(sv
     assert events[-1].data["content"] == "Sorry! No relevant content was found in the knowledge base!"
     assert last(svc, tenant, conv.id).mode == "empty" and mock_llm.chat_requests == []
     a = svc.assistants.create(tenant, "Fallback", kb_ids=[kb.id], prompt={"empty_response": ""},
-                              strategy={"fallback_strategy": "FIXED_RESPONSE", "fallback_response": "Ask HR."})
+                              strategy={"fallback_strategy": "fixed_response", "fallback_response": "Ask HR."})
     conv = svc.chat.create_session(tenant, assistant_id=a.id)
     assert events_of(svc.chat.answer(tenant, conv.id, "quantum chromodynamics"))[-1].data["content"] == "Ask HR."
     svc.assistants.update(tenant, a.id, strategy={"fallback_strategy": "model"})
@@ -396,7 +396,7 @@ def test_assistant_defaults_updates_and_validation(svc, tenant, kb):
     assert svc.assistants.find(tenant, "HELPER").id == a.id and svc.assistants.find(tenant, a.id).id == a.id
     with pytest.raises(Conflict):
         svc.assistants.create(tenant, "helper")
-    for bad in ({"llm": {"temperature": 5}}, {"prompt": {"top_n": 0}}, {"strategy": {"max_rounds": -1}},
+    for bad in ({"llm": {"temperature": 5}}, {"prompt": {"top_n": -1}}, {"strategy": {"max_rounds": -1}},
                 {"prompt": {"bogus": 1}}, {"prompt": {"system": "  "}}, {"kind": "robot"}):
         with pytest.raises(InvalidInput):
             svc.assistants.create(tenant, "Bad", **bad)

@@ -173,7 +173,7 @@ def test_the_same_content_twice_is_detected_and_the_caller_chooses(svc, tenant, 
     assert svc.documents.duplicates(tenant, other.id, [("refund.md", POLICY)]) == {}  # per knowledge base
     assert svc.documents.duplicates(tenant, other.id, [("a.md", b"x"), ("b.md", b"x")]) == {"b.md": "a.md"}
 
-    with pytest.raises(Conflict, match="'again.md' has the same content as 'refund.md'"):
+    with pytest.raises(Conflict, match="'again.md' is already in this knowledge base as 'refund.md'"):
         svc.documents.upload(tenant, kb.id, [("new.md", b"New text."), ("again.md", POLICY)], on_duplicate="error")
     assert svc.documents.list(tenant, kb.id).total == 1  # nothing stored, not even the new file
 

@@ -61,7 +61,8 @@ def make_xlsx() -> bytes:
 
 
 def test_supported_types():
-    assert set(SUPPORTED_TYPES) == {"txt", "md", "pdf", "docx", "html", "csv", "xlsx", "json"}
+    assert set(SUPPORTED_TYPES) == {"txt", "md", "pdf", "docx", "html", "csv", "xlsx", "json", "image", "pptx",
+                                    "eml", "epub"}
 
 
 def test_detect_by_content_before_extension():
@@ -120,8 +121,8 @@ def test_pdf_pages():
 
 
 def test_pdf_errors():
-    with pytest.raises(DocumentReadError, match=r"No text found in PDF \(scanned images are not supported yet\)"):
-        read_document("scan.pdf", make_pdf(["", ""]))
+    with pytest.raises(DocumentReadError, match=r"No text found in the PDF: .* text recognition \(OCR\) found none"):
+        read_document("scan.pdf", make_pdf(["", ""]))  # graphics only: rendered, recognised, nothing found
     with pytest.raises(DocumentReadError, match="password-protected"):
         read_document("locked.pdf", make_pdf(["secret"], user_password="pw"))
     # owner-only protection (empty user password) is readable

@@ -17,9 +17,10 @@ import pytest
 from core.config import Settings
 from core.container import build_services
 from tests.corpus import pdf_bytes
-from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, SHOTS, free_port, main_area, nav, no_exception, settle, \
-    start_server, toast
-from tests.helpers import shot as screenshot
+from tests.helpers import (
+    BROWSER_ARGS, CHROMIUM, SHOTS, free_port, main_area, nav, no_exception, screenshot, settle, start_server,
+    stop_process, toast,
+)
 
 KB_NAME = "Browser handbook"
 EDITED = "The zorblax protocol requires three signatures."
@@ -56,7 +57,7 @@ expect = sync_api.expect
 # ---- helpers --------------------------------------------------------------------------------------
 
 def shot(page, n: int, name: str) -> None:
-    screenshot(page, f"{n:02d}-{name}")
+    screenshot(page, SHOTS / f"{n:02d}-{name}.png")
 
 
 def commit(locator) -> None:
@@ -110,8 +111,7 @@ def test_new_user_flow_in_browser(tmp_path):
                 raise
             browser.close()
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_process(server)
 
     # Double-check through the services: everything the clicks did really happened (and was undone).
     check = build_services(Settings(data_dir=data, ingest_workers=0))

@@ -15,7 +15,9 @@ import pytest
 
 from core.config import Settings
 from core.container import build_services
-from tests.helpers import BROWSER_ARGS, CHROMIUM, SHOTS, free_port, nav, no_exception, settle, start_server, toast
+from tests.helpers import (
+    BROWSER_ARGS, CHROMIUM, SHOTS, free_port, nav, no_exception, settle, start_server, stop_process, toast,
+)
 from tests.mock_llm import MockOpenAIServer
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
@@ -104,8 +106,7 @@ def test_chat_retrieval_only_then_with_llm(tmp_path):
                     raise
                 browser.close()
         finally:
-            server.terminate()
-            server.wait(30)
+            stop_process(server)
         # The chat went through the mock with the saved key; the question reached the model.
         chats = llm.chat_requests
         assert chats and all(r["headers"].get("Authorization") == f"Bearer {API_KEY}" for r in chats)

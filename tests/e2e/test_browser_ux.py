@@ -11,7 +11,9 @@ import pytest
 
 from core.config import Settings
 from core.container import build_services
-from tests.helpers import BROWSER_ARGS, CHROMIUM, free_port, main_area, no_exception, settle, shot, start_server
+from tests.helpers import (
+    BROWSER_ARGS, CHROMIUM, free_port, main_area, no_exception, settle, shot, start_server, stop_process,
+)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -44,8 +46,7 @@ def site(tmp_path_factory):
     try:
         yield f"http://127.0.0.1:{port}/ui/", kb.id, ids
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_process(server)
 
 
 @pytest.fixture

@@ -45,7 +45,9 @@ def test_questions_find_the_passage_in_every_mode(built, question, answer):
     ranks = {}
     for mode in ("semantic", "full_text", "hybrid"):
         hits = json.loads(cli(data, "search", "company", question, "--mode", mode, "--k", "3", "--json").stdout)
-        assert set(hits[0]) == {"chunk_id", "document_name", "content", "score"} if hits else True
+        assert set(hits[0]) == {"chunk_id", "document_name", "content", "score", "found_by"} if hits else True
+        assert all(h["found_by"] == {"kind": "question", "query": question, "language": h["found_by"]["language"]}
+                   for h in hits)  # no model, no glossary: only the question as asked
         ranks[mode] = next((i for i, h in enumerate(hits) if answer in h["content"]), 99)
     assert ranks["hybrid"] <= min(ranks["semantic"], ranks["full_text"]), ranks
     assert ranks["hybrid"] < 3, ranks

@@ -6,7 +6,7 @@ import time
 from core.config import Settings
 from core.container import build_services
 from tests.corpus import write_corpus
-from tests.helpers import free_port, start_server
+from tests.helpers import free_port, start_server, stop_process
 
 
 def long_text(n: int) -> bytes:
@@ -20,7 +20,7 @@ def test_kill_during_ingestion_then_restart(tmp_path):
     kb = setup.knowledge.create("default", "crash", chunk_config={"chunk_size": 48, "chunk_overlap": 0})
     corpus = write_corpus(tmp_path / "corpus")
     files = [(p.name, p.read_bytes()) for p in sorted(corpus.rglob("*")) if p.is_file()]
-    files += [(f"long{i}.txt", long_text(400)) for i in range(3)]
+    files += [(f"long{i}.txt", long_text(200)) for i in range(3)]  # long enough to be killed mid-indexing
     docs = setup.documents.upload("default", kb.id, files)
     setup.close()
 
@@ -50,8 +50,7 @@ def test_kill_during_ingestion_then_restart(tmp_path):
             time.sleep(0.3)
         assert states == {"completed"}, states
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_process(server)
 
     # Same files ingested once, without interruption, give exactly the same chunks.
     ref = check.knowledge.create("default", "reference", chunk_config={"chunk_size": 48, "chunk_overlap": 0})

@@ -29,7 +29,7 @@ from public_chat import (
     sources_html,
 )
 from tests.conftest import ingest
-from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, free_port, start_server
+from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, free_port, start_server, stop_process
 from tests.mock_llm import MockOpenAIServer, Reply
 
 SCREENSHOT = ROOT / "test-artifacts" / "public_chat.png"
@@ -211,8 +211,7 @@ def test_public_chat_in_a_browser(tmp_path):
                 browser.close()
                 assert failed == []  # every asset and queue call of the page was served from /chat/<id>
         finally:
-            server.terminate()
-            server.wait(30)
+            stop_process(server)
         questions = [str(r["body"].get("messages")) for r in llm.chat_requests]
         assert any(QUESTION in q for q in questions) and any(AGENT_QUESTION in q for q in questions)
 
@@ -367,8 +366,7 @@ def test_public_chat_in_chinese_from_the_browser_language_with_a_switch(tmp_path
             expect(page.locator(".pc-notice")).to_contain_text("这个助手暂不可用")
             browser.close()
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_process(server)
 
 
 def test_a_published_agent_without_a_model_quotes_its_knowledge_bases_to_visitors(tmp_path):
@@ -401,7 +399,6 @@ def test_a_published_agent_without_a_model_quotes_its_knowledge_bases_to_visitor
             page.screenshot(path=str(SCREENSHOT.with_name("public_chat-agent-no-model.png")), full_page=True)
             browser.close()
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_process(server)
     for admin_words in ("Models page", "OPENAI_API_KEY", "Add one", "模型页面"):
         assert admin_words not in text

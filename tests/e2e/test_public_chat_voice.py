@@ -20,8 +20,8 @@ from core import audio
 from core.config import Settings
 from core.container import build_services
 from public_chat_voice import Heard, hear, read_aloud, speak, status_html
+from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, SHOTS, free_port, settle, start_server, stop_process
 from tests.e2e.test_public_chat import LEAVE_DOC, OPENER, QUESTION, seed
-from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, SHOTS, free_port, settle, start_server
 from tests.mock_llm import MockOpenAIServer
 from tests.voice.conftest import offline_settings, refused_url, require_espeak, spoken, wer  # noqa: F401
 
@@ -114,8 +114,7 @@ def test_voice_in_a_browser(tmp_path, question_wav, monkeypatch):
                     raise
                 browser.close()
         finally:
-            server.terminate()
-            server.wait(30)
+            stop_process(server)
 
     check = build_services(Settings(data_dir=data, ingest_workers=0))
     try:

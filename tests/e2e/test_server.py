@@ -2,7 +2,7 @@
 
 import httpx
 
-from tests.helpers import free_port, start_server
+from tests.helpers import free_port, start_server, stop_process
 
 
 def test_one_process_serves_health_ui_and_docs(tmp_path):
@@ -26,5 +26,4 @@ def test_one_process_serves_health_ui_and_docs(tmp_path):
         assert httpx.get(f"{base}/builtin-tools/nope/icon").status_code == 404
         assert (tmp_path / "data" / "admin_api_key").read_text().strip().startswith("almanac-")
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_process(server)

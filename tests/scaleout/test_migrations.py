@@ -16,6 +16,7 @@ from storage import keywords
 from storage.db import MIGRATIONS_DIR, Database, migrate
 from storage.orm import Base
 from tests.conftest import ingest
+from tests.helpers import communicate_or_kill, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,7 +95,11 @@ def test_processes_starting_together_on_a_fresh_database(pg_url, chroma_url, tmp
     env = {**os.environ, "ALMANAC_DATABASE_URL": pg_url, "ALMANAC_CHROMA_URL": chroma_url, "HF_HUB_OFFLINE": "1"}
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / f"host{i}")], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(3)]
-    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    try:
+        outputs = [communicate_or_kill(p, timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            stop_process(p)
     assert [p.returncode for p in procs] == [0] * 3, "\n".join(outputs)
     db = Database(pg_url)
     with db.engine.connect() as conn:

@@ -17,6 +17,7 @@ from sqlalchemy import event, func, select, update
 from core.ingestion.tasks import STALE_AFTER, TaskQueue
 from storage.db import Database
 from storage.orm import Chunk, Task, utcnow
+from tests.helpers import communicate_or_kill
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,8 +163,8 @@ def test_a_standalone_worker_process_shares_the_work(pg_svc, pg_settings, tenant
     finally:
         pg_svc.workers.stop()
         worker.send_signal(signal.SIGINT)
-        out = worker.communicate(timeout=30)[0]
-    assert "Worker" in out, out
+        out = communicate_or_kill(worker, timeout=15)
+    assert "Worker stopped (SIGINT)" in out, out
     with pg_svc.db.session() as s:
         per_doc = dict(s.execute(select(Chunk.doc_id, func.count(Chunk.id)).group_by(Chunk.doc_id)).all())
         attempts = set(s.scalars(select(Task.attempts)))

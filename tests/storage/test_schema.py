@@ -27,7 +27,7 @@ def test_migrations_are_idempotent_and_sqlite_uses_wal(tmp_path):
 def test_keyword_index_follows_chunk_rows(tmp_path):
     db = fresh(tmp_path)
     with db.session() as s:
-        for row in (Tenant(id="t", name="t"),
+        for row in (Tenant(id="t", name="t", number=7),
                     KnowledgeBase(id="kb", tenant_id="t", name="kb", name_key="kb", embedding_model="mock:x"),
                     Document(id="d", tenant_id="t", kb_id="kb", name="d.txt")):
             s.add(row)
@@ -68,3 +68,40 @@ def test_the_orm_matches_the_migrated_schema(tmp_path):
         diff = compare_metadata(MigrationContext.configure(c), Base.metadata)
     # The keyword index's FTS5 tables are made by raw SQL in a migration, not by the ORM.
     assert [d for d in diff if not (d[0] == "remove_table" and d[1].name.startswith("chunk_fts"))] == []
+
+
+def test_existing_conversations_and_messages_are_numbered_and_new_ones_continue(tmp_path):
+    """0010_nexent numbers the rows already there in creation order; new rows take the counter's next number."""
+    from alembic import command
+    from alembic.config import Config
+
+    from storage.orm import Conversation, Message
+
+    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0010_nexent-1")  # the revision before this one
+        conn.execute(text("INSERT INTO tenants (id, number, name, description, created_at, updated_at) "
+                          "VALUES ('t', 1, 't', '', '2024-01-01', '2024-01-01')"))
+        for cid, at in (("c2", "2024-01-03"), ("c1", "2024-01-02")):
+            conn.execute(text("INSERT INTO conversations (id, tenant_id, kb_ids, title, channel, summary, settings, "
+                              "extra, created_at, updated_at) VALUES (:id, 't', '[]', '', 'published', '', '{}', "
+                              "'{}', :at, :at)"), {"id": cid, "at": at})
+            conn.execute(text("INSERT INTO messages (id, tenant_id, conversation_id, role, content, \"references\", "
+                              "mode, prompt_tokens, completion_tokens, latency_ms, completed, error, feedback, trace, "
+                              "created_at) VALUES (:id, 't', :c, 'user', 'hi', '[]', '', 0, 0, 0, 1, '', 0, '[]', "
+                              ":at)"), {"id": "m" + cid, "c": cid, "at": at})
+    migrate(db.engine)
+    with db.session() as s:
+        assert [c.id for c in s.query(Conversation).order_by(Conversation.number)] == ["c1", "c2"]
+        assert sorted(m.number for m in s.query(Message)) == [1, 2]
+        s.add(Conversation(id="c3", tenant_id="t", title=""))
+    with db.session() as s:
+        assert s.get(Conversation, "c3").number == 3
+        s.delete(s.get(Conversation, "c3"))
+    with db.session() as s:
+        s.add(Conversation(id="c4", tenant_id="t", title=""))
+    with db.session() as s:
+        assert s.get(Conversation, "c4").number == 4  # a deleted conversation's number is never given again

@@ -317,3 +317,18 @@ def test_chinese_labels(ui, tenant):
     assert at.title[0].value.endswith("智能体") and "未发布" in text(at)
     at = open_page(PAGE, lang="zh", agent=a.id)
     assert at.text_input(key=k(a, "name")).label == "名称" and "尚未配置语言模型" in warnings(at)
+
+
+def test_the_workspace_agent_is_chosen_among_published_agents(ui, tenant):
+    ui.assistants.create(tenant, "Draft only", kind="agent")
+    live = ui.assistants.create(tenant, "Helper", kind="agent")
+    ui.assistants.publish(tenant, live.id)
+    at = open_page(PAGE)
+    box = at.selectbox(key="agent_workspace")
+    assert box.value == "" and box.options == ["Knowledge search over the workspace's knowledge bases (default)",
+                                                 "🤖 Helper"]  # published agents only
+    ok(box.set_value(live.id).run())
+    assert ui.workspace.default_agent(tenant).id == live.id
+    assert ok(open_page(PAGE)).selectbox(key="agent_workspace").value == live.id
+    ok(at.selectbox(key="agent_workspace").set_value("").run())
+    assert ui.workspace.default_agent(tenant) is None

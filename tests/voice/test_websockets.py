@@ -11,7 +11,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from core import audio
-from tests.e2e.test_crash_recovery import free_port, start_server
+from tests.helpers import free_port, start_server, stop_process
 from tests.voice.conftest import SENTENCES, refused_url, spoken, wer
 
 
@@ -32,8 +32,7 @@ def server(tmp_path_factory):
     try:
         yield {"url": f"ws://127.0.0.1:{port}", "key": (data / "admin_api_key").read_text().strip()}
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_process(proc)
 
 
 def open_ws(server, path: str, query: str = "", key: str | None = None):

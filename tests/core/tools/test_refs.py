@@ -21,7 +21,7 @@ def test_empty_and_convenient_forms(tools, tenant):
         ToolRef(type="builtin", provider="calculator", tool="calculator", params={}),
         ToolRef(type="builtin", provider="time", tool="current_time", params={"timezone": "UTC"}),
         ToolRef(type="builtin", provider="knowledge", tool="kb_search",
-                params={"top_n": 5, "similarity_threshold": 0.3}),
+                params={"top_n": 5, "similarity_threshold": 0.3, "mode": "hybrid"}),
         ToolRef(type="builtin", provider="images", tool="image_generation",
                 params={"size": "1024x1024", "style": "vivid"}),
     ]
@@ -32,13 +32,13 @@ def test_empty_and_convenient_forms(tools, tenant):
 def test_params_are_validated_against_the_tool(tools, tenant):
     ok = tools.check_refs(tenant, [{"provider": "knowledge", "tool": "kb_search",
                                     "params": {"top_n": "7", "similarity_threshold": 0.5}}])
-    assert ok[0].params == {"top_n": 7, "similarity_threshold": 0.5}
+    assert ok[0].params == {"top_n": 7, "similarity_threshold": 0.5, "mode": "hybrid"}
     for params, message in (({"top_n": 50}, "Setting 'top_n' of tool 'kb_search' must be between 1 and 20"),
                             ({"top_n": True}, "must be a number"),
                             ({"top_n": "many"}, "must be a number"),
                             ({"similarity_threshold": -0.1}, "between 0 and 1"),
                             ({"rerank": True}, ("Unknown setting 'rerank' for tool 'kb_search' (valid: top_n, "
-                                               "similarity_threshold)"))):
+                                               "similarity_threshold, mode)"))):
         with pytest.raises(InvalidInput) as err:
             tools.check_refs(tenant, [{"provider": "knowledge", "tool": "kb_search", "params": params}])
         assert message in err.value.message
