@@ -24,6 +24,10 @@ import re
 DEFAULT_VECTOR_WEIGHT = 0.7
 DEFAULT_THRESHOLD = 0.3
 DEFAULT_TOP_K = 5
+# The passages a chat answers from score at least this share of the best one. A short question whose key word is in
+# no document ("refund" over a travel handbook) otherwise lets a generic word ("get") or a loose cross-language match
+# lift unrelated chunks just over the threshold, and the answer cites them beside the one that answers it.
+RELATIVE_FLOOR = 0.5
 
 BAND_NAMES = ("en", "zh", "cross")
 # model id (or provider) -> language pair -> (lo, hi) of its cosine similarity (bench/calibration.py: 28
@@ -63,3 +67,8 @@ def semantic_score(model_id: str, cosine: float, query_chinese: bool, passage: s
     if bands is None:
         return min(1.0, max(0.0, cosine))
     return rescale(cosine, *bands[language_pair(query_chinese, is_chinese(passage))])
+
+
+def close_to_best(hits: list, floor: float = RELATIVE_FLOOR) -> list:
+    """The hits (best first, each with a `score`) that score at least `floor` times the best one."""
+    return [h for h in hits if h.score >= floor * hits[0].score] if hits else []

@@ -21,6 +21,7 @@ from sqlalchemy import delete
 
 from core.agents import AgentRun, tool_context, tool_refs
 from core.assistants import AssistantService, ChatSettings
+from core.calibration import close_to_best
 from core.conversations import ConversationInfo, Conversations, MessageInfo, conversation_info, message_info
 from core.errors import AlmanacError, Conflict, InvalidInput, ProviderError
 from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, REWRITE_SYSTEM, TITLE_SYSTEM, build_prompt,
@@ -381,6 +382,8 @@ class ChatService(Conversations):
         p = job.settings.prompt
         expansion = Expansion.of(p.query_languages, p.model_keywords, model_id=job.settings.llm.model_id)
         hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, **options, source="chat", expansion=expansion)
+        if options["threshold"] > 0:  # threshold 0 asks for every passage, near the best or not
+            hits = close_to_best(hits)
         return [passage(h) for h in hits[:top_n]]
 
     @staticmethod

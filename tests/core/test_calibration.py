@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.assistants import PromptSettings
-from core.calibration import BANDS, is_chinese, semantic_score
+from core.calibration import BANDS, close_to_best, is_chinese, semantic_score
 from core.config import Settings
 from core.container import build_services
 from core.schemas import RetrievalConfig
@@ -85,3 +85,35 @@ def test_mapping_by_language_pair_and_unknown_models():
     assert semantic_score("openai:text-embedding-3-small", 0.42, False, "x") == pytest.approx(0.42)
     assert semantic_score("openai:text-embedding-3-small", -0.1, False, "x") == 0.0
     assert is_chinese("年假制度：员工每年享有十五天带薪年假 (paid leave)") and not is_chinese("Refunds 退款 policy text")
+
+
+@pytest.fixture(scope="module")
+def demo_sample(tmp_path_factory):
+    """The demo's sample handbook (assets/demo) as demo mode seeds it, with the bundled e5 model."""
+    svc = build_services(Settings(data_dir=tmp_path_factory.mktemp("demo") / "data", ingest_workers=0, demo=True))
+    sample = svc.demo.ensure_sample()
+    assert svc.workers.drain(300)
+    yield svc, sample
+    svc.close()
+
+
+@pytest.mark.parametrize("question", ["How do I get a refund?", "How do I get a refund for a hotel I paid myself?",
+                                      "怎么申请退款？", "I want a refund for a book I bought"])
+def test_a_refund_question_over_the_sample_handbook_cites_no_unrelated_document(demo_sample, question):
+    """The walk's check: the sample's assistant at its defaults cites the expense rules or nothing, never the demo
+    notes, remote work or leave (a generic word and a loose cross-language match used to lift them)."""
+    svc, sample = demo_sample
+    session = svc.chat.create_session("default", assistant_id=sample.assistant_id)
+    done = next(e for e in svc.chat.answer("default", session.id, question) if e.type == "done")
+    sources = {r["document_name"] for r in done.data["references"]}
+    assert sources <= {"报销流程.md", "travel-and-expenses.md"}, sources
+    if question == "How do I get a refund?":
+        assert sources == {"报销流程.md"}
+
+
+def test_passages_close_to_the_best_one():
+    class Hit:
+        def __init__(self, score):
+            self.score = score
+    assert [h.score for h in close_to_best([Hit(0.7), Hit(0.59), Hit(0.35), Hit(0.32)])] == [0.7, 0.59, 0.35]
+    assert close_to_best([]) == []
