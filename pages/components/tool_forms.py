@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.tools.base import ProviderInfo, ToolInfo
-from pages.components.common import TENANT, attempt, services
+from pages.components.common import TENANT, attempt, flash, services
 from pages.components.i18n import t
 
 TRANSPORTS = ("http", "stdio")
@@ -211,3 +211,36 @@ def mcp_form(p: ProviderInfo | None, on_close: Callable[[], None]) -> ProviderIn
         if saved:
             reset_form(prefix)
         return saved
+
+
+# --- built-in providers that need an account ------------------------------------------------------------------------
+
+SETTING_FIELDS = {"serper": ("api_key", "url"), "images": ("api_key", "base_url", "model")}
+
+
+def builtin_settings_form(p: ProviderInfo) -> None:
+    """This workspace's key (stored sealed, shown masked) and endpoint of web search or image generation, over the
+    server's ALMANAC_* settings."""
+    fields = SETTING_FIELDS.get(p.id)
+    if not fields:
+        return
+    tools = services().tools
+    stored = attempt(lambda: tools.builtin_settings(TENANT, p.id)) or {}
+    # A new key per save: a field then shows what is stored (the key masked), not what the browser kept typed.
+    version = st.session_state.get(f"tfb_{p.id}_saved", 0)
+    with st.expander(f"🔑 {t('tools.builtin.setup')}", expanded=bool(p.needs_setup)), \
+            st.form(f"tfb_{p.id}", border=False):
+        values = {}
+        for field in fields:
+            secret = field == "api_key"
+            values[field] = st.text_input(t(f"tools.builtin.{field}"), value=stored.get(field, ""),
+                                          type="password" if secret else "default", key=f"tfb_{p.id}_{field}_{version}",
+                                          help=t(f"tools.builtin.{p.id}.{field}_help"))
+        clear = bool(stored.get("api_key")) and st.checkbox(t("tools.builtin.clear_key"),
+                                                            key=f"tfb_{p.id}_clear_{version}")
+        if st.form_submit_button(t("common.save"), type="primary", icon=":material/save:"):
+            saved = attempt(lambda: tools.configure_builtin(TENANT, p.id, values, clear_api_key=clear))
+            if saved is not None:
+                flash(t("tools.builtin.saved", name=p.label))
+                st.session_state[f"tfb_{p.id}_saved"] = version + 1
+                st.rerun()

@@ -188,3 +188,21 @@ def test_the_assistants_page_gives_a_copyable_share_link_that_opens_the_public_c
     shot(page, "ux-assistants-share-link")
     page.goto(url)
     expect(page.locator("#pc-header")).to_contain_text("Support desk")
+
+
+def test_web_search_is_set_up_in_the_browser_and_the_key_stays_masked(site, page):
+    """Point 8: web search gets a form on the Tools page (it took environment variables only)."""
+    base, _, _ = site
+    page.goto(f"{base}tools")
+    settle(page)
+    main = main_area(page)
+    main.get_by_role("tab", name=re.compile("Built-in tools")).click()
+    card = main.locator(".st-key-tfb_serper, [data-testid='stForm']").filter(has_text="Search endpoint").first
+    card.get_by_label("API key", exact=True).fill("serper-key-123456")
+    card.get_by_role("button", name="Save").click()
+    settle(page)
+    no_exception(page)
+    main.get_by_role("tab", name=re.compile("Built-in tools")).click()
+    field = main.get_by_label("API key", exact=True).first
+    expect(field).to_have_value("serp…3456")  # never the key in full
+    shot(page, "ux-tools-web-search-setup")
