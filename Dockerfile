@@ -3,10 +3,11 @@
 FROM python:3.11-slim
 
 # espeak-ng: offline text-to-speech. Noto CJK and colour emoji: Chinese text and emoji render.
-# libgomp1: OpenMP for the bundled embedding engine and faster-whisper.
+# libgomp1: OpenMP for the bundled embedding engine and faster-whisper. libgl1, libglib2.0-0: OpenCV (OCR).
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends espeak-ng fonts-noto-cjk fonts-noto-color-emoji libgomp1 \
+       libgl1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONUNBUFFERED=1 \

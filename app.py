@@ -1,34 +1,17 @@
-"""Almanac admin UI: login, sidebar (language), navigation, and the workspace home page."""
+"""Almanac admin UI: sign-in, sidebar (account, language), navigation, and the workspace home page."""
 
 from __future__ import annotations
 
-import hmac
 import html
 
 import streamlit as st
 
-from pages.components.common import PAGES, TENANT, fmt_time, link, services, status_badge
+from pages.components.account import gate, sidebar_box
+from pages.components.common import PAGES, fmt_time, link, services, status_badge, tenant
 from pages.components.demo import demo_notice
 from pages.components.i18n import LANGUAGES, initial_language, remember_language, t, write_language_cookie
 from pages.components.progress import inject_css as inject_progress_css
 from pages.components.progress import task_html
-
-
-def login_gate() -> bool:
-    """When ALMANAC_UI_PASSWORD is set, ask for it once per browser session."""
-    password = services().settings.ui_password
-    if not password or st.session_state.get("authenticated"):
-        return True
-    _, mid, _ = st.columns([1, 2, 1])
-    with mid, st.form("login"):
-        st.subheader(f"🔒 {t('login.title')}")
-        typed = st.text_input(t("login.password"), type="password")
-        if st.form_submit_button(t("login.submit"), type="primary", use_container_width=True):
-            if hmac.compare_digest(typed.encode(), password.encode()):
-                st.session_state.authenticated = True
-                st.rerun()
-            st.error(t("login.wrong"))
-    return False
 
 
 # A popover button's icons are swapped when it opens (the chevron flips). A click on one reached Streamlit's
@@ -37,14 +20,17 @@ def login_gate() -> bool:
 GLOBAL_CSS = "<style>[data-testid='stPopoverButton'] * { pointer-events: none; }</style>"
 
 
-def sidebar() -> None:
+def sidebar():  # noqa: ANN201 - a Streamlit container
+    """Name and language, also on the sign-in screen; returns the place of the account box (filled once signed in)."""
     with st.sidebar:
         st.html(GLOBAL_CSS)
         st.markdown(f"### 📚 {t('app.name')}")
         st.caption(t("app.tagline"))
+        account = st.container()
         codes = list(LANGUAGES)
         st.selectbox(t("sidebar.language"), codes, key="lang", format_func=LANGUAGES.get, on_change=remember_language)
         write_language_cookie()
+    return account
 
 
 def fmt_count(n: int) -> str:
@@ -60,7 +46,7 @@ def home() -> None:
     st.caption(t("home.caption"))
     if svc.settings.demo:
         demo_notice(svc)
-    kbs = svc.knowledge.list(TENANT, page_size=1000).items
+    kbs = svc.knowledge.list(tenant(), page_size=1000).items
     if not kbs:
         st.info(t("home.empty"), icon="👋")
         link("knowledge_bases", t("common.go_create_kb"), icon="➕")
@@ -97,7 +83,7 @@ def processing() -> None:
     """Re-runs every 2 s on its own, so progress moves without reloading the page."""
     inject_progress_css()
     st.subheader(t("home.latest_documents"))
-    docs = services().documents.recent(TENANT, limit=8)
+    docs = services().documents.recent(tenant(), limit=8)
     if not docs:
         st.caption(t("home.no_documents"))
     for d in docs:
@@ -114,7 +100,7 @@ def processing() -> None:
 
 def recent_queries(kb_names: dict[str, str]) -> None:
     st.subheader(t("home.recent_queries"))
-    entries = services().retrieval.recent_queries(TENANT, limit=8)
+    entries = services().retrieval.recent_queries(tenant(), limit=8)
     if not entries:
         st.caption(t("home.no_queries"))
     for q in entries:
@@ -127,10 +113,13 @@ def recent_queries(kb_names: dict[str, str]) -> None:
 st.set_page_config(page_title="Almanac", page_icon="📚", layout="wide")
 if "lang" not in st.session_state:
     st.session_state["lang"] = initial_language()
-if login_gate():
-    sidebar()
+account_box = sidebar()
+if gate():
+    with account_box:
+        sidebar_box()
     navigation = st.navigation({
-        t("nav.section.workspace"): [st.Page(home, title=t("nav.home"), icon="🏠", default=True)],
+        t("nav.section.workspace"): [st.Page(home, title=t("nav.home"), icon="🏠", default=True),
+                                     st.Page(PAGES["settings"], title=t("nav.settings"), icon="⚙️")],
         t("nav.section.knowledge"): [
             st.Page(PAGES["knowledge_bases"], title=t("nav.knowledge_bases"), icon="📚"),
             st.Page(PAGES["documents"], title=t("nav.documents"), icon="📄"),

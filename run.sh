@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/setup-venv.sh
+. scripts/debian-packages.sh  # espeak-ng (voice), libGL/GLib (OCR), a CJK font
 exec .venv/bin/python api_server.py "$@"

@@ -30,7 +30,7 @@ from starlette.types import Receive, Scope, Send
 from api.common.auth import read_credential
 from api.common.errors import Unauthenticated
 
-DIALECTS = ("ragflow", "openai", "weknora", "llmops", "nexent")
+DIALECTS = ("ragflow", "openai", "weknora", "llmops", "nexent", "agentchat")
 EXTRA_ROUTERS = ("api.files",)  # not part of a dialect package: signed file URLs
 SHARED_ROUTES: set[tuple[str, str]] = set()  # (method, path) served by two dialects, dispatched by credential
 SHARED_PREFIX = "/api/v1"

@@ -71,7 +71,7 @@ class AgentRun:
 
     def messages(self, summary: str) -> list[dict]:
         msgs = [{"role": "system", "content": self.system_prompt(summary)}, *self.job.history,
-                {"role": "user", "content": self.job.asked}]
+                {"role": "user", "content": self.job.prompt_question}]
         if self.job.resume:
             msgs += [{"role": "assistant", "content": self.job.resume},
                      {"role": "user", "content": "Continue your answer exactly where it stopped."}]

@@ -179,6 +179,11 @@ def run_config(a: Assistant, channel: str) -> dict[str, Any]:
     return config
 
 
+def _publish(a: Assistant) -> None:
+    if a.kind == "agent":
+        a.published, a.published_at = draft_of(a), utcnow()
+
+
 def assistant_info(a: Assistant) -> AssistantInfo:
     published = published_of(a)
     return AssistantInfo(
@@ -252,7 +257,8 @@ class AssistantService:
     def create(self, tenant_id: str, name: str, *, kind: str = "chat", avatar: str = "", description: str = "",
                kb_ids: list[str] | None = None, llm: dict | None = None, prompt: dict | None = None,
                strategy: dict | None = None, tools: list[str] | None = None,
-               extra: dict | None = None) -> AssistantInfo:
+               extra: dict | None = None, publish: bool = False) -> AssistantInfo:
+        """A new assistant; `publish` also publishes an agent at once (a live agent, as AgentChat's are)."""
         if kind not in KINDS:
             raise InvalidInput(f"Unknown assistant kind '{kind}' (valid: {', '.join(KINDS)})")
         llm_s = parse_config(LLMSettings, llm)
@@ -267,6 +273,8 @@ class AssistantService:
                           kb_ids=self._check_kbs(s, tenant_id, kb_ids), llm=llm_s.model_dump(),
                           prompt=prompt_s.model_dump(), strategy=strategy_s.model_dump(),
                           tools=self._check_tools(tenant_id, tools), extra=_check_extra(extra, {}))
+            if publish:
+                _publish(a)
             s.add(a)
             s.flush()
             return assistant_info(a)
@@ -312,9 +320,9 @@ class AssistantService:
                              .offset((page - 1) * page_size).limit(page_size)).all()
             return Page(items=[assistant_info(a) for a in rows], total=total, page=page, page_size=page_size)
 
-    def update(self, tenant_id: str, assistant_id: str, **changes: Any) -> AssistantInfo:
+    def update(self, tenant_id: str, assistant_id: str, *, publish: bool = False, **changes: Any) -> AssistantInfo:
         """llm / prompt / strategy are merged into the stored settings (omitted keys keep their value); so is
-        `extra`, by dialect (a dialect's entry is replaced whole)."""
+        `extra`, by dialect (a dialect's entry is replaced whole). `publish` also publishes an agent's new draft."""
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise InvalidInput(f"Cannot update: {', '.join(sorted(unknown))}")
@@ -337,6 +345,8 @@ class AssistantService:
             for field, value in changes.items():  # avatar, description
                 if value is not None:
                     setattr(a, field, str(value))
+            if publish:
+                _publish(a)
             s.flush()
             return assistant_info(a)
 
@@ -345,8 +355,7 @@ class AssistantService:
         """Freeze the draft: API sessions and the public page run this until the next publish."""
         with self.db.session() as s:
             a = load_assistant(s, tenant_id, assistant_id)
-            if a.kind == "agent":
-                a.published, a.published_at = draft_of(a), utcnow()
+            _publish(a)
             s.flush()
             return assistant_info(a)
 
@@ -375,10 +384,10 @@ class AssistantService:
                 raise NotFound("This assistant is not available")
             return assistant_info(a)
 
-    def delete(self, tenant_id: str, assistant_id: str) -> None:
-        """Its conversations and messages go with it (database cascade)."""
+    def delete(self, tenant_id: str, assistant_id: str, *, kind: str | None = None) -> None:
+        """Its conversations and messages go with it (database cascade); with `kind`, only one of that kind."""
         with self.db.session() as s:
-            s.delete(load_assistant(s, tenant_id, assistant_id))
+            s.delete(load_assistant(s, tenant_id, assistant_id, kind))
 
 
 def _check_extra(extra: Any, current: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -24,9 +24,10 @@ from core.assistants import AssistantService, ChatSettings
 from core.calibration import close_to_best
 from core.conversations import ConversationInfo, Conversations, MessageInfo, conversation_info, message_info
 from core.errors import AlmanacError, Conflict, InvalidInput, ProviderError
-from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, REWRITE_SYSTEM, TITLE_SYSTEM, build_prompt,
-                            cited_indexes, clean_title, heuristic_title, note, passage, retrieval_only_answer,
-                            transcript)
+from core.ingestion.readers import ReadLimits, read_document
+from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, REWRITE_SYSTEM, TITLE_SYSTEM, build_prompt, cited_indexes,
+                            clean_title, heuristic_title, note, passage, retrieval_only_answer, transcript,
+                            with_attachments)
 from core.providers.llm import LLM, ChatParams, LLMSpec, get_llm
 from core.query_expansion import Expansion
 from core.retrieval import RetrievalService
@@ -35,12 +36,25 @@ from core.visitors import VisitorPolicy
 from storage.db import Database
 from storage.orm import Conversation, Message, utcnow
 
-__all__ = ["ChatEvent", "ChatService", "ConversationInfo", "MessageInfo", "conversation_info", "message_info"]
+__all__ = ["Attachment", "ChatEvent", "ChatService", "ConversationInfo", "MessageInfo", "conversation_info", "message_info"]
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 20_000
 FLUSH_EVERY = 1.0  # seconds between saves of a streaming answer (a crash keeps what was said)
 LLM_CACHE_SIZE = 16
+MAX_ATTACHMENTS, MAX_ATTACHMENT_CHARS = 5, 20_000  # files per question; text of one file given to the model
+
+
+@dataclass
+class Attachment:
+    """A file a question comes with: its text is read once and goes to the model with the question (and with
+    the later questions of the conversation, as part of its history)."""
+
+    name: str
+    data: bytes = b""
+    file_id: str = ""  # its original in the file storage
+    text: str | None = None  # already read (a client's own description of a file); None: read `data`
+    mime_type: str = ""
 
 
 @dataclass
@@ -62,7 +76,7 @@ class _Job:
     settings: ChatSettings
     spec: LLMSpec | None
     summary: str = ""  # the session's long-term memory
-    context: str = ""  # what the model reads before the question (attached files); not part of the saved question
+    attachments: list[dict] = field(default_factory=list)  # {"name", "file_id", "text"} of the question's files
     passages: list[dict] | None = None  # None: retrieve; a list: the references of the answer being continued
     resume: str = ""  # the text an incomplete answer already has
     prompt_tokens: int = 0
@@ -71,9 +85,9 @@ class _Job:
     started: float = field(default_factory=time.perf_counter)
 
     @property
-    def asked(self) -> str:
-        """The question as the model reads it: with the attached files' text before it."""
-        return f"{self.context}\n\nThe question: {self.question}" if self.context else self.question
+    def prompt_question(self) -> str:
+        """The question as the model reads it: with the text of its attached files."""
+        return with_attachments(self.question, self.attachments)
 
 
 @dataclass
@@ -95,11 +109,12 @@ class ChatService(Conversations):
 
     def __init__(self, db: Database, retrieval: RetrievalService, assistants: AssistantService, models: Any,
                  llm_factory: Callable[[LLMSpec], LLM] = get_llm, tools: Any = None,
-                 visitors: VisitorPolicy | None = None):
+                 visitors: VisitorPolicy | None = None, read_limits: ReadLimits | None = None):
         super().__init__(db, models)
         self.retrieval, self.assistants, self.llm_factory = retrieval, assistants, llm_factory
         self.tools = tools  # ToolService: binds an agent's tools
         self.visitors = visitors  # a public demo's hourly budget of questions (core/visitors.py)
+        self.read_limits = read_limits or ReadLimits()  # for attached files
         self._llms: OrderedDict[LLMSpec, LLM] = OrderedDict()
         self._llms_lock = threading.Lock()
 
@@ -144,17 +159,17 @@ class ChatService(Conversations):
 
     # ------------------------------------------------------------------ answering
     def answer(self, tenant_id: str, conversation_id: str, question: str, *, regenerate: bool = False,
-               run_as: tuple[ChatSettings, list[str]] | None = None, context: str = "",
-               attachments: list[dict] | None = None) -> Iterator[ChatEvent]:
-        """Save the question and an empty answer, then return the event stream that fills it.
+               run_as: tuple[ChatSettings, list[str]] | None = None,
+               attachments: Sequence[Attachment] = ()) -> Iterator[ChatEvent]:
+        """Save the question (with the text of its attached files) and an empty answer, then return the event
+        stream that fills it.
 
         regenerate=True answers the last question again (its previous answers are deleted). `run_as` (settings,
-        knowledge base ids) answers with those instead of the conversation's own (the workspace agent); `context`
-        is text the model reads before the question (attached files), not saved with it; `attachments` describe
-        those files on the saved question."""
+        knowledge base ids) answers with those instead of the conversation's own (the workspace agent)."""
         question = (question or "").replace("\x00", "").strip()
         if len(question) > MAX_QUESTION_CHARS:
             raise InvalidInput(f"The question is longer than {MAX_QUESTION_CHARS} characters")
+        files = self._read_attachments(attachments)
         with self.db.session() as s:
             c = self._conv(s, tenant_id, conversation_id)
             settings, kb_ids = run_as or self._settings(s, c)
@@ -171,13 +186,14 @@ class ChatService(Conversations):
                 if stale:
                     s.execute(delete(Message).where(Message.id.in_(stale)))
                 question, prior = messages[last].content, messages[:last]
+                files = list(messages[last].attachments or [])
                 now = max(now, messages[last].created_at + timedelta(microseconds=1))
             else:
                 if not question:
                     raise InvalidInput("The question must not be empty")
                 prior = messages
                 s.add(Message(tenant_id=tenant_id, conversation_id=c.id, role="user", content=question,
-                              attachments=list(attachments or []), created_at=now))
+                              attachments=files, created_at=now))
                 now += timedelta(microseconds=1)  # the answer sorts after its question
             if self.visitors is not None:
                 self.visitors.check_question()  # after validation: bad input costs nothing (rolls back)
@@ -188,8 +204,27 @@ class ChatService(Conversations):
             c.updated_at = utcnow()
             s.flush()
             job = _Job(tenant_id, c.id, reply.id, question, self._history(prior, settings.strategy.max_rounds),
-                       kb_ids, settings, spec, summary=c.summary or "", context=context.replace("\x00", "").strip())
+                       kb_ids, settings, spec, summary=c.summary or "", attachments=files)
         return self._run(job)
+
+    def _read_attachments(self, attachments: Sequence[Attachment]) -> list[dict]:
+        """What the saved question records of each file, with its text (InvalidInput names an unreadable file)."""
+        if len(attachments) > MAX_ATTACHMENTS:
+            raise InvalidInput(f"A question can come with at most {MAX_ATTACHMENTS} files")
+        files = []
+        for a in attachments:
+            text = a.text
+            if text is None:
+                try:
+                    text = read_document(a.name, a.data, limits=self.read_limits).text
+                except InvalidInput as exc:
+                    raise InvalidInput(f"The attached file '{a.name}' cannot be read: {exc.message}") from None
+            text = text.replace("\x00", "").strip()
+            if len(text) > MAX_ATTACHMENT_CHARS:
+                text = text[:MAX_ATTACHMENT_CHARS] + "\n[... the rest of the file is left out]"
+            files.append({"name": a.name, "file_id": a.file_id, "text": text, "size": len(a.data),
+                          "mime_type": a.mime_type})
+        return files
 
     def continue_message(self, tenant_id: str, message_id: str) -> Iterator[ChatEvent]:
         """Resume an incomplete answer (a disconnect or an error): new text is appended to what it has."""
@@ -212,7 +247,7 @@ class ChatService(Conversations):
                        self._history(messages[:q], settings.strategy.max_rounds), kb_ids, settings, None,
                        passages=list(m.references or []) if m.content else None, resume=m.content,
                        prompt_tokens=m.prompt_tokens, completion_tokens=m.completion_tokens, latency_ms=m.latency_ms,
-                       summary=c.summary or "")
+                       summary=c.summary or "", attachments=list(messages[q].attachments or []))
             trace = list(m.trace or [])
         job.spec = self._spec(tenant_id, settings)
         return self._run(job, trace)
@@ -306,7 +341,7 @@ class ChatService(Conversations):
                                          else "")
             out.mode = "empty" if fixed else out.mode
             fixed = fixed or (None if llm else retrieval_only_answer([], job.question))
-        prompt = build_prompt(p.system, passages, job.history, job.asked,
+        prompt = build_prompt(p.system, passages, job.history, job.prompt_question,
                               context_window=job.settings.llm.context_window, max_tokens=job.settings.llm.max_tokens,
                               show_quote=p.show_quote)
         out.references = prompt.references

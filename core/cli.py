@@ -42,6 +42,7 @@ GROUPS = [
     ("key", "core.cli_tenants:key_app"),
     ("", "core.cli_voice:voice_app"),
     ("", "core.cli_eval:eval_app"),
+    ("user", "core.cli_users:users_app"),
 ]
 for _name, _target in GROUPS:
     _module, _, _attr = _target.partition(":")

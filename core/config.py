@@ -40,8 +40,13 @@ class Settings(BaseSettings):
     rerank_base_url: str = ""
     rerank_api_key: str = ""
     ui_password: str = ""
-    secret_key: str = Field("", description="Server secret for signed URLs and sealed values; empty = a random one "
-                                            "kept in the data dir (secret_key).")
+    secret_key: str = Field("", description="Server secret for signed URLs, sealed values and users' access tokens; "
+                                            "empty = a random one kept in the data dir (secret_key).")
+    # User accounts (core/users.py): sign-up, sign-in, access tokens.
+    allow_signup: bool = Field(True, description="Anyone may create an account, which comes with a workspace of "
+                                                 "its own; false = only the admin adds users.")
+    token_ttl_minutes: int = Field(1440, ge=5, le=525_600, description="How long a user's access token is valid.")
+    password_hash_rounds: int = Field(12, ge=4, le=16, description="bcrypt cost of stored passwords (2^n rounds).")
     # The file storage service (core/files.py): uploads kept for later use, served by expiring signed URLs.
     file_max_mb: int = Field(15, ge=1, description="Largest file accepted by the file storage service.")
     file_extensions: str = Field("txt,text,log,md,markdown,pdf,docx,pptx,eml,epub,html,htm,xhtml,csv,tsv,xlsx,xlsm,"
@@ -104,6 +109,11 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.resolved_data_dir / 'almanac.db'}"
+
+    @property
+    def signup_open(self) -> bool:
+        """A public demo's visitors share its workspace: an account of their own would lock the UI for the rest."""
+        return self.allow_signup and not self.demo
 
     @property
     def files_dir(self) -> Path:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from core.ingestion.readers import ReadLimits
     from core.tools import ToolService
     from core.upstream_models import UpstreamModels
+    from core.users import UserService
     from core.visitors import VisitorPolicy
     from core.voice import VoiceService
     from core.workspace import WorkspaceService
@@ -134,6 +135,12 @@ class Services:
         return TenantService(self.db, self.settings, self.sealer, lambda: (self.vectors, self.blobs))
 
     @lazy
+    def users(self) -> UserService:
+        from core.users import UserService
+
+        return UserService(self.db, self.settings, self.sealer, self.tenants)
+
+    @lazy
     def files(self) -> FileService:
         from core.files import FileService
 
@@ -209,7 +216,7 @@ class Services:
         from core.chat import ChatService
 
         return ChatService(self.db, self.retrieval, self.assistants, self.models, tools=self.tools,
-                           visitors=self.visitors)
+                           visitors=self.visitors, read_limits=self.read_limits)
 
     @lazy
     def voice(self) -> VoiceService:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.assistants import ChatSettings, load_assistant, run_config
 from core.errors import InvalidInput, NotFound
-from core.prompting import recent_rounds
+from core.prompting import recent_rounds, with_attachments
 from core.providers.llm import LLMSpec
 from core.schemas import Page
 from core.scope import check_paging, load_kb, load_owned, parse_config
@@ -57,7 +57,7 @@ class MessageInfo(BaseModel):
     error: str
     feedback: int
     trace: list[dict[str, Any]]  # an agent's tool calls and results, in order
-    attachments: list[dict[str, Any]]  # files sent with a question (name, size, file id ...)
+    attachments: list[dict[str, Any]]  # files sent with a question: {"name", "file_id", "size", "mime_type"}
     created_at: datetime
 
 
@@ -107,7 +107,8 @@ def message_info(m: Message) -> MessageInfo:
                        references=list(m.references or []), mode=m.mode, prompt_tokens=m.prompt_tokens,
                        completion_tokens=m.completion_tokens, latency_ms=m.latency_ms, completed=m.completed,
                        error=m.error, feedback=m.feedback, trace=list(m.trace or []),
-                       attachments=list(m.attachments or []), created_at=m.created_at)
+                       attachments=[{k: v for k, v in a.items() if k != "text"} for a in m.attachments or []],
+                       created_at=m.created_at)
 
 
 class Conversations:
@@ -153,7 +154,7 @@ class Conversations:
     @staticmethod
     def _history(messages: list[Message], max_rounds: int) -> list[dict]:
         """Earlier rounds as role/content, without the opener and answers that produced nothing."""
-        turns = [{"role": m.role, "content": m.content} for m in messages
+        turns = [{"role": m.role, "content": with_attachments(m.content, m.attachments)} for m in messages
                  if m.mode != "opener" and m.content.strip()]
         return recent_rounds(turns, max_rounds)
 
@@ -399,6 +400,30 @@ class Conversations:
             if conversation_id is not None:
                 self._conv(s, tenant_id, conversation_id)
             self._msg(s, tenant_id, message_id, conversation_id).deleted_at = utcnow()
+
+    def feedback_on_answer(self, tenant_id: str, answer: str, value: int, question: str = "") -> MessageInfo:
+        """Rate the tenant's latest answer that reads `answer` (after the question `question`, when given):
+        for clients that send the texts rather than a message id."""
+        answer = (answer or "").strip()
+        if not answer:
+            raise InvalidInput("The answer to rate must not be empty")
+        with self.db.session() as s:
+            found = s.scalars(select(Message).where(Message.tenant_id == tenant_id, Message.role == "assistant",
+                                                    Message.deleted_at.is_(None), Message.content.in_(
+                                                        {answer, " " + answer}))
+                              .order_by(Message.created_at.desc()).limit(20)).all()
+            if question.strip():
+                found = [m for m in found if self._question_of(s, m) == question.strip()] or found
+            if not found:
+                raise NotFound("No answer with this text was found", kind="message", ident="")
+            message_id = found[0].id
+        return self.feedback(tenant_id, message_id, value)
+
+    @staticmethod
+    def _question_of(s: Session, answer: Message) -> str:
+        q = select(Message.content).where(Message.conversation_id == answer.conversation_id, Message.role == "user",
+                                          Message.created_at < answer.created_at, Message.deleted_at.is_(None))
+        return (s.scalar(q.order_by(Message.created_at.desc()).limit(1)) or "").strip()
 
     def feedback(self, tenant_id: str, message_id: str, value: int) -> MessageInfo:
         """1 like, -1 dislike, 0 clears."""

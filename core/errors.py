@@ -58,10 +58,21 @@ class ProviderError(AlmanacError):
     status = 502
 
 
+class AuthenticationFailed(AlmanacError):
+    """A sign-in or access token that does not identify anyone (wording never says which part was wrong)."""
+
+    status = 401
+
+
 class RateLimited(AlmanacError):
-    """The caller used up an allowance (e.g. a demo visitor's questions per hour)."""
+    """Too many attempts or a used-up allowance (a demo visitor's questions per hour); `retry_after` seconds
+    until the next one is accepted."""
 
     status = 429
+
+    def __init__(self, message: str, retry_after: int = 60):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class NotConfigured(AlmanacError):

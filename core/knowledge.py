@@ -36,9 +36,10 @@ def assistant_counts(s: Session, tenant_id: str) -> Counter[str]:
 
 
 def kb_info(s: Session, kb: KnowledgeBase, assistants: Counter[str] | None = None) -> KnowledgeBaseInfo:
-    docs, chunks, tokens, chars = s.execute(
+    docs, chunks, tokens, chars, size = s.execute(
         select(func.count(Document.id), func.coalesce(func.sum(Document.chunk_count), 0),
-               func.coalesce(func.sum(Document.token_count), 0), func.coalesce(func.sum(Document.char_count), 0))
+               func.coalesce(func.sum(Document.token_count), 0), func.coalesce(func.sum(Document.char_count), 0),
+               func.coalesce(func.sum(Document.size), 0))
         .where(Document.kb_id == kb.id)
     ).one()
     return KnowledgeBaseInfo(
@@ -46,7 +47,8 @@ def kb_info(s: Session, kb: KnowledgeBase, assistants: Counter[str] | None = Non
         language=kb.language, permission=kb.permission, embedding_model=kb.embedding_model,
         embedding_dim=kb.embedding_dim, chunk_config=ChunkConfig.model_validate(kb.chunk_config),
         retrieval_config=RetrievalConfig.model_validate(kb.retrieval_config), extra=kb.extra or {},
-        document_count=docs, chunk_count=chunks, token_count=tokens, char_count=chars, hit_count=kb.hit_count,
+        document_count=docs, chunk_count=chunks, token_count=tokens, char_count=chars, size=size,
+        hit_count=kb.hit_count,
         assistant_count=(assistants if assistants is not None else assistant_counts(s, kb.tenant_id))[kb.id],
         created_at=kb.created_at, updated_at=kb.updated_at,
     )

@@ -154,6 +154,12 @@ def build_prompt(system: str, passages: list[dict], history: list[dict], questio
                   tokens=fixed + room - left, dropped=dropped)
 
 
+def with_attachments(text: str, attachments: list[dict] | None) -> str:
+    """A question followed by the text of the files it came with, each under its name."""
+    blocks = [f"[Attached file: {a.get('name', '')}]\n{a.get('text', '')}" for a in attachments or []]
+    return "\n\n".join([text, *blocks]) if blocks else text
+
+
 def recent_rounds(messages: list[dict], max_rounds: int) -> list[dict]:
     """The last `max_rounds` question/answer rounds of `messages` (role/content dicts, oldest first)."""
     if max_rounds <= 0:

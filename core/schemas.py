@@ -141,6 +141,7 @@ class KnowledgeBaseInfo(BaseModel):
     chunk_count: int = 0
     token_count: int = 0
     char_count: int = 0
+    size: int = 0  # bytes of its documents' original files
     hit_count: int = 0
     created_at: datetime
     updated_at: datetime

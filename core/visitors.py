@@ -105,7 +105,7 @@ class VisitorPolicy:
             if used + amount > budget:
                 wait = HOUR - (now - spent[0][0]) if spent else HOUR
                 raise RateLimited(f"This demo allows {budget} {what} per hour from one address; "
-                                  f"try again in {max(1, round(wait / 60))} min")
+                                  f"try again in {max(1, round(wait / 60))} min", retry_after=max(1, int(wait)))
             spent.append((now, amount))
             if len(self._spent) > 10_000:  # forget addresses that have been quiet for an hour
                 self._spent = {k: v for k, v in self._spent.items() if v and v[-1][0] > now - HOUR}

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.assistants import DEFAULT_AGENT_SYSTEM, AssistantInfo, ChatSettings
-from core.chat import ChatEvent, ConversationInfo
+from core.chat import Attachment, ChatEvent, ConversationInfo
 from core.errors import Conflict, InvalidInput, NotFound
 from core.ingestion.readers import ReadLimits, read_document
 from core.model_configs import ModelConfigInfo
@@ -33,7 +33,6 @@ from storage.orm import Tenant
 
 # role -> the model type it takes
 ROLES = {"llm": "llm", "llm_secondary": "llm", "embedding": "embedding", "rerank": "rerank", "stt": "stt", "tts": "tts"}
-MAX_FILES = 20  # files one question may bring
 
 
 class WorkspaceConfig(BaseModel):
@@ -152,7 +151,7 @@ class WorkspaceService:
         if not (question or "").strip():
             raise InvalidInput("The question must not be empty")
         run_as = self.run_as(tenant_id)
-        context, saved = self.read_attachments(tenant_id, attachments or [], run_as[0].llm.context_window // 2)
+        files = self.attachments(tenant_id, attachments or [])
         if conversation_id is not None:
             conversation = self.chat.get_session(tenant_id, conversation_id, channel="workspace")
         else:
@@ -160,8 +159,7 @@ class WorkspaceService:
         try:
             if history and not self.chat.list_messages(tenant_id, conversation.id, limit=1):
                 self.chat.add_turns(tenant_id, conversation.id, history)
-            events = self.chat.answer(tenant_id, conversation.id, question, run_as=run_as, context=context,
-                                      attachments=saved)
+            events = self.chat.answer(tenant_id, conversation.id, question, run_as=run_as, attachments=files)
         except Exception:
             if conversation_id is None:  # a refused question leaves no conversation behind
                 self.chat.delete_session(tenant_id, conversation.id)
@@ -173,30 +171,17 @@ class WorkspaceService:
         """A file's text as the ingestion readers read it (OCR for pictures), cut to `max_tokens`."""
         return truncate_tokens(read_document(name, data, limits=self.read_limits).text.strip(), max_tokens)
 
-    def read_attachments(self, tenant_id: str, attachments: list[dict], budget: int) -> tuple[str, list[dict]]:
-        """(the text the model reads, what the saved question records) for a question's files."""
-        if len(attachments) > MAX_FILES:
-            raise InvalidInput(f"A question may bring at most {MAX_FILES} files")
-        share = max(budget // max(len(attachments), 1), 64)
-        parts, saved = [], []
-        for item in attachments:
+    def attachments(self, tenant_id: str, items: list[dict]) -> list[Attachment]:
+        """A question's files: stored ones (`file_id`), read by the chat service, or a client's own `description`."""
+        files = []
+        for item in items:
             file_id = str(item.get("file_id") or "").strip()
-            name = str(item.get("name") or "")
             if file_id:
                 if self.files is None:
                     raise InvalidInput("File storage is not available in this process")
                 stored, data = self.files.read(tenant_id, file_id)
-                name = stored.name
-                text = self.file_text(stored.name, data, share)
-                saved.append({"file_id": stored.id, "name": stored.name, "size": stored.size,
-                              "mime_type": stored.mime_type})
-            else:
-                text = truncate_tokens(str(item.get("description") or "").strip(), share)
-                if not text:
-                    continue
-                saved.append({"name": name, "description": text})
-            parts.append(f"--- File: {name or 'unnamed'} ---\n{text}")
-        if not parts:
-            return "", saved
-        return "The user attached these files:\n\n" + "\n\n".join(parts), saved
+                files.append(Attachment(stored.name, data, stored.id, mime_type=stored.mime_type))
+            elif description := str(item.get("description") or "").strip():
+                files.append(Attachment(str(item.get("name") or ""), text=description))
+        return files
 

@@ -15,7 +15,6 @@ from pages.components.agent_form import agent_editor, problems, reset_editor, un
 from pages.components.chat_assistant_form import AVATARS
 from pages.components.chunk_card import badge
 from pages.components.common import (
-    TENANT,
     attempt,
     flash,
     fmt_time,
@@ -25,6 +24,7 @@ from pages.components.common import (
     param,
     services,
     show_flash,
+    tenant,
 )
 from pages.components.i18n import t
 from pages.components.share import share_controls
@@ -73,13 +73,13 @@ def set_deleting(agent_id: str | None) -> None:
 
 
 def delete_agent(a: AssistantInfo) -> None:
-    if attempt(lambda: svc.assistants.delete(TENANT, a.id) or True):
+    if attempt(lambda: svc.assistants.delete(tenant(), a.id) or True):
         flash(t("agents.deleted", name=a.name))
         close_agent()
 
 
 def unpublish(agent_id: str) -> None:
-    if attempt(lambda: svc.assistants.unpublish(TENANT, agent_id)):
+    if attempt(lambda: svc.assistants.unpublish(tenant(), agent_id)):
         flash(t("agents.unpublished"))
 
 
@@ -103,7 +103,7 @@ def create_form() -> None:
     if not name.strip():
         st.error(t("agents.err.name_empty"), icon="⚠️")
         return
-    a = attempt(lambda: svc.assistants.create(TENANT, name.strip(), kind="agent", avatar=(avatar or "🤖")[:16],
+    a = attempt(lambda: svc.assistants.create(tenant(), name.strip(), kind="agent", avatar=(avatar or "🤖")[:16],
                                               description=description.strip()))
     if a:
         toggle_creating(False)
@@ -115,13 +115,13 @@ def create_form() -> None:
 def model_badge(a: AssistantInfo) -> str:
     """When the agent cannot think, say so to the admin (its visitors get quoted passages, never instructions)."""
     try:
-        spec = svc.models.llm_spec(TENANT, a.llm.model_id or None)
+        spec = svc.models.llm_spec(tenant(), a.llm.model_id or None)
     except AlmanacError:  # its model was deleted
         spec = None
     if spec is None:
         return badge("🧠 " + t("agents.badge.no_model"), "orange")
-    model = attempt(lambda: svc.models.get(TENANT, a.llm.model_id)) if a.llm.model_id else \
-        svc.models.default(TENANT, "llm")
+    model = attempt(lambda: svc.models.get(tenant(), a.llm.model_id)) if a.llm.model_id else \
+        svc.models.default(tenant(), "llm")
     return badge("🔌 " + t("agents.badge.model_unreachable"), "red") if model and model.status == "error" else ""
 
 
@@ -146,15 +146,15 @@ def agent_card(a: AssistantInfo, kb_names: dict[str, str], tool_labels: dict[tup
 
 def set_workspace_agent() -> None:
     chosen = st.session_state.get("agent_workspace") or None
-    if attempt(lambda: svc.workspace.set_default_agent(TENANT, chosen) or True):
+    if attempt(lambda: svc.workspace.set_default_agent(tenant(), chosen) or True):
         flash(t("agents.workspace.saved"))
 
 
 def workspace_agent_box() -> None:
     """The workspace's default agent: what Nexent's /api/agent/run answers with ("" = knowledge search)."""
-    published = [a for a in svc.assistants.list(TENANT, kind="agent", page_size=1000).items if a.published]
+    published = [a for a in svc.assistants.list(tenant(), kind="agent", page_size=1000).items if a.published]
     labels = {"": t("agents.workspace.none"), **{a.id: f"{a.avatar or '🤖'} {a.name}" for a in published}}
-    current = attempt(lambda: svc.workspace.default_agent(TENANT))
+    current = attempt(lambda: svc.workspace.default_agent(tenant()))
     options = list(labels)
     with st.container(border=True):
         st.selectbox(t("agents.workspace.label"), options, key="agent_workspace", on_change=set_workspace_agent,
@@ -169,18 +169,18 @@ def list_view() -> None:
                   args=(True,))
     if st.session_state.get("agent_creating"):
         create_form()
-    total = svc.assistants.list(TENANT, kind="agent", page_size=1).total
+    total = svc.assistants.list(tenant(), kind="agent", page_size=1).total
     if not total:
         st.info(t("agents.empty"), icon="🤖")
         return
-    if attempt(lambda: svc.models.llm_spec(TENANT)) is None:
+    if attempt(lambda: svc.models.llm_spec(tenant())) is None:
         with st.container(border=True, horizontal=True, vertical_alignment="center"):
             st.warning(t("agents.no_model_banner"), icon="🧠", width="stretch")
             link("models", t("agents.go_models"), icon="🧠")
     cards = st.container()
     page = pager(total, PAGE_SIZE, "agent_page")
-    items = svc.assistants.list(TENANT, kind="agent", page=page, page_size=PAGE_SIZE).items
-    kb_names = {k.id: k.name for k in svc.knowledge.list(TENANT, page_size=1000).items}
+    items = svc.assistants.list(tenant(), kind="agent", page=page, page_size=PAGE_SIZE).items
+    kb_names = {k.id: k.name for k in svc.knowledge.list(tenant(), page_size=1000).items}
     catalogue = attempt(load_catalogue)
     known = catalogue.tools() if catalogue else {}
     tool_labels = {ident: tool.label or tool.name for ident, (_, tool) in known.items()}
@@ -216,7 +216,7 @@ def save(a: AssistantInfo, fields: dict) -> AssistantInfo | None:
     if found:
         st.error(t("agents.err.fix") + "\n\n" + "\n".join(f"- {p}" for p in found), icon="⚠️")
         return None
-    return attempt(lambda: svc.assistants.update(TENANT, a.id, **fields))
+    return attempt(lambda: svc.assistants.update(tenant(), a.id, **fields))
 
 
 def action_bar(a: AssistantInfo, fields: dict, dirty: bool) -> None:
@@ -234,7 +234,7 @@ def action_bar(a: AssistantInfo, fields: dict, dirty: bool) -> None:
     if save_clicked or publish_clicked:
         saved = save(a, fields) if dirty or save_clicked else a
         if saved and publish_clicked:
-            saved = attempt(lambda: svc.assistants.publish(TENANT, a.id))
+            saved = attempt(lambda: svc.assistants.publish(tenant(), a.id))
         if saved:
             reset_editor(a.id)
             flash(t("agents.published", name=saved.name) if publish_clicked else t("agents.saved", name=saved.name))
@@ -253,7 +253,7 @@ def delete_confirmation(a: AssistantInfo) -> None:
 
 def editor_view(agent_id: str) -> None:
     st.button(t("agents.back"), icon=":material/arrow_back:", key="agent_back", on_click=close_agent)
-    a = attempt(lambda: svc.assistants.get(TENANT, agent_id))
+    a = attempt(lambda: svc.assistants.get(tenant(), agent_id))
     if a is None or a.kind != "agent":
         st.info(t("agents.not_found"), icon="🔎")
         return

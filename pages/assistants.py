@@ -11,7 +11,6 @@ from core.assistants import AssistantInfo
 from pages.components.chat_assistant_form import assistant_form, reset_form
 from pages.components.chunk_card import badge
 from pages.components.common import (
-    TENANT,
     attempt,
     flash,
     fmt_time,
@@ -21,6 +20,7 @@ from pages.components.common import (
     param,
     services,
     show_flash,
+    tenant,
 )
 from pages.components.i18n import t
 from pages.components.share import share_controls
@@ -86,7 +86,7 @@ def create_view() -> None:
 
 def edit_view(assistant_id: str) -> None:
     back_button()
-    a = attempt(lambda: svc.assistants.get(TENANT, assistant_id))
+    a = attempt(lambda: svc.assistants.get(tenant(), assistant_id))
     if a is None:
         st.info(t("assistants.not_found"), icon="🔎")
         return
@@ -116,14 +116,14 @@ def delete_confirmation(a: AssistantInfo, sessions: int) -> None:
             confirmed = st.button(t("assistants.delete_confirm"), type="primary", icon=":material/delete_forever:",
                                   key=f"asst_del_go_{a.id}")
             st.button(t("common.cancel"), key=f"asst_del_cancel_{a.id}", on_click=cancel_delete)
-    if confirmed and attempt(lambda: svc.assistants.delete(TENANT, a.id) or True):
+    if confirmed and attempt(lambda: svc.assistants.delete(tenant(), a.id) or True):
         cancel_delete()
         flash(t("assistants.deleted", name=a.name))
         st.rerun()
 
 
 def assistant_card(a: AssistantInfo, kb_names: dict[str, str], models: dict[str, str]) -> None:
-    sessions = svc.chat.list_sessions(TENANT, assistant_id=a.id, page_size=1).total
+    sessions = svc.chat.list_sessions(tenant(), assistant_id=a.id, page_size=1).total
     with st.container(border=True):
         head, actions = st.columns([3, 2])
         with head:
@@ -154,7 +154,7 @@ def just_created_banner() -> None:
     assistant_id = st.session_state.pop("asst_just_created", None)
     if not assistant_id:
         return
-    found = svc.assistants.list(TENANT, assistant_id=assistant_id, page_size=1).items
+    found = svc.assistants.list(tenant(), assistant_id=assistant_id, page_size=1).items
     if found:
         with st.container(border=True, horizontal=True, vertical_alignment="center"):
             st.markdown(f":green[:material/check_circle:] {t('assistants.created_next', name=md(found[0].name))}")
@@ -165,17 +165,17 @@ def list_view() -> None:
     with st.container(horizontal=True, horizontal_alignment="right"):
         st.button(t("assistants.new"), type="primary", icon=":material/add:", key="asst_new", on_click=start_create)
     just_created_banner()
-    total = svc.assistants.list(TENANT, kind="chat", page_size=1).total
+    total = svc.assistants.list(tenant(), kind="chat", page_size=1).total
     if not total:
         st.info(t("assistants.empty"), icon="🤖")
-        if not svc.knowledge.list(TENANT, page_size=1).total:
+        if not svc.knowledge.list(tenant(), page_size=1).total:
             link("knowledge_bases", t("common.go_create_kb"), icon="📚")
         return
     cards = st.container()
     page = pager(total, PAGE_SIZE, "asst_page")
-    items = svc.assistants.list(TENANT, kind="chat", page=page, page_size=PAGE_SIZE).items
-    kb_names = {k.id: k.name for k in svc.knowledge.list(TENANT, page_size=1000).items}
-    models = {m.id: f"{m.name} · {m.model}" for m in svc.models.list(TENANT, "llm")}
+    items = svc.assistants.list(tenant(), kind="chat", page=page, page_size=PAGE_SIZE).items
+    kb_names = {k.id: k.name for k in svc.knowledge.list(tenant(), page_size=1000).items}
+    models = {m.id: f"{m.name} · {m.model}" for m in svc.models.list(tenant(), "llm")}
     with cards:
         for a in items:
             assistant_card(a, kb_names, models)

@@ -24,7 +24,7 @@ from pages.components.agent_trace import LiveTrace
 from pages.components.chat_message import show_message
 from pages.components.chat_target import Target, choose_target, set_params, target_header
 from pages.components.chunk_card import badge, inject_css
-from pages.components.common import TENANT, attempt, flash, page_header, param, services, show_flash
+from pages.components.common import attempt, flash, page_header, param, services, show_flash, tenant
 from pages.components.i18n import t
 from pages.components.voice import (
     answer_speech,
@@ -59,19 +59,19 @@ def open_session(conversation_id: str) -> None:
 
 def rename(conversation_id: str) -> None:
     title = st.session_state.get(f"chat_title_{conversation_id}", "")
-    if attempt(lambda: svc.chat.rename_session(TENANT, conversation_id, title)):
+    if attempt(lambda: svc.chat.rename_session(tenant(), conversation_id, title)):
         flash(t("chat.renamed"))
 
 
 def suggest_title(conversation_id: str) -> None:
-    c = attempt(lambda: svc.chat.generate_title(TENANT, conversation_id))
+    c = attempt(lambda: svc.chat.generate_title(tenant(), conversation_id))
     if c:
         st.session_state[f"chat_title_{conversation_id}"] = c.title
         flash(t("chat.renamed"))
 
 
 def delete_session(conversation_id: str) -> None:
-    if attempt(lambda: svc.chat.delete_session(TENANT, conversation_id) or True):
+    if attempt(lambda: svc.chat.delete_session(tenant(), conversation_id) or True):
         st.session_state.pop(DELETING, None)
         if param("session") == conversation_id:
             open_session("")
@@ -79,7 +79,7 @@ def delete_session(conversation_id: str) -> None:
 
 
 def give_feedback(message_id: str, value: int) -> None:
-    if attempt(lambda: svc.chat.feedback(TENANT, message_id, value)):
+    if attempt(lambda: svc.chat.feedback(tenant(), message_id, value)):
         flash(t("chat.thanks") if value else t("chat.feedback_cleared"))
 
 
@@ -103,9 +103,9 @@ def stopped() -> None:
 
 def sessions_of(target: Target) -> list[ConversationInfo]:
     if target.assistant:
-        items = svc.chat.list_sessions(TENANT, assistant_id=target.assistant.id, page_size=SESSIONS_SHOWN).items
+        items = svc.chat.list_sessions(tenant(), assistant_id=target.assistant.id, page_size=SESSIONS_SHOWN).items
         return [c for c in items if target.owns(c)]  # not an agent's debug sessions
-    everything = svc.chat.list_sessions(TENANT, page_size=SESSIONS_SHOWN * 5).items
+    everything = svc.chat.list_sessions(tenant(), page_size=SESSIONS_SHOWN * 5).items
     return [c for c in everything if target.owns(c)][:SESSIONS_SHOWN]
 
 
@@ -115,7 +115,7 @@ def current_session(target: Target, items: list[ConversationInfo]) -> str:
     if not wanted or any(c.id == wanted for c in items):
         return wanted
     try:
-        ok = target.owns(svc.chat.get_session(TENANT, wanted))
+        ok = target.owns(svc.chat.get_session(tenant(), wanted))
     except AlmanacError:
         ok = False
     if not ok:
@@ -162,8 +162,8 @@ def sessions_sidebar(items: list[ConversationInfo], current: str) -> None:
 def start(job: dict, conversation_id: str) -> Iterator[ChatEvent] | None:
     """Begin an answer; the service saves the question (and an empty answer) before this returns."""
     if job["kind"] == "continue":
-        return attempt(lambda: svc.chat.continue_message(TENANT, job["message_id"]))
-    return attempt(lambda: svc.chat.answer(TENANT, conversation_id, job.get("question", ""),
+        return attempt(lambda: svc.chat.continue_message(tenant(), job["message_id"]))
+    return attempt(lambda: svc.chat.answer(tenant(), conversation_id, job.get("question", ""),
                                            regenerate=job["kind"] == "regenerate"))
 
 
@@ -236,7 +236,7 @@ def conversation(target: Target, current: str) -> None:
         job = None
     if question and question.strip():
         if not current:
-            c = attempt(lambda: svc.chat.create_session(TENANT, assistant_id=target.assistant.id if target.assistant
+            c = attempt(lambda: svc.chat.create_session(tenant(), assistant_id=target.assistant.id if target.assistant
                                                         else None, kb_ids=None if target.assistant else [target.kb.id]))
             if c is None:
                 return
@@ -249,7 +249,7 @@ def conversation(target: Target, current: str) -> None:
         opener_preview(target)
         return
     limit = st.session_state.get(LIMIT, HISTORY_PAGE)
-    messages = attempt(lambda: svc.chat.list_messages(TENANT, current, limit=min(limit + 1, 1000)))
+    messages = attempt(lambda: svc.chat.list_messages(tenant(), current, limit=min(limit + 1, 1000)))
     if messages is None:
         return
     if len(messages) > limit:

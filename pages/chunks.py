@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.schemas import ChunkInfo, DocumentInfo
 from pages.components.chunk_card import badge, inject_css, keyword_badges, meta_badges, show_text, split_keywords
-from pages.components.common import TENANT, attempt, kb_picker, link, page_header, pager, param, services, status_badge
+from pages.components.common import attempt, kb_picker, link, page_header, pager, param, services, status_badge, tenant
 from pages.components.i18n import t
 
 PAGE_SIZES = (10, 20, 50)
@@ -26,7 +26,7 @@ def adopt_chunk_link() -> None:
     """A link with only `?chunk=`: find its knowledge base and document."""
     cid = param("chunk")
     if cid and not param("doc"):
-        found = attempt(lambda: svc.chunks.get(TENANT, cid))
+        found = attempt(lambda: svc.chunks.get(tenant(), cid))
         if found:
             st.query_params["kb"], st.query_params["doc"] = found.kb_id, found.doc_id
 
@@ -38,7 +38,7 @@ def _doc_changed(key: str) -> None:
 
 
 def doc_picker(kb_id: str) -> DocumentInfo | None:
-    docs = svc.documents.list(TENANT, kb_id, page_size=1000, order_by="name", desc=False).items
+    docs = svc.documents.list(tenant(), kb_id, page_size=1000, order_by="name", desc=False).items
     if not docs:
         st.info(t("chunks.no_documents"), icon="📄")
         link("documents", t("chunks.go_documents"), icon="📤", kb=kb_id)
@@ -73,7 +73,7 @@ def processing_notice(doc: DocumentInfo) -> None:
 
     @st.fragment(run_every=2)
     def watch() -> None:
-        now = attempt(lambda: svc.documents.get(TENANT, doc.id))
+        now = attempt(lambda: svc.documents.get(tenant(), doc.id))
         if now is None or not (now.task and now.task.active):
             st.rerun(scope="app")
         message = now.task.message or t("chunks.processing")
@@ -103,26 +103,26 @@ def run_pending_action() -> None:
     if kind == "save":
         content = st.session_state.get(f"chunks_text_{cid}", "")
         keywords = split_keywords(st.session_state.get(f"chunks_kw_{cid}", ""))
-        saved = attempt(lambda: svc.chunks.update(TENANT, cid, content=content, keywords=keywords),
+        saved = attempt(lambda: svc.chunks.update(tenant(), cid, content=content, keywords=keywords),
                         success=t("chunks.saved"))
         if saved:
             set_flag("edit", cid, False)
     elif kind == "toggle":
         enabled = bool(st.session_state.get(f"chunks_on_{cid}"))
-        attempt(lambda: svc.chunks.update(TENANT, cid, enabled=enabled),
+        attempt(lambda: svc.chunks.update(tenant(), cid, enabled=enabled),
                 success=t("chunks.enabled_done" if enabled else "chunks.disabled_done"))
     elif kind == "add":  # cid is the document here
         content, keywords = st.session_state.get("chunks_new_text", ""), st.session_state.get("chunks_new_kw", "")
         if not content.strip():
             st.warning(t("chunks.content_required"), icon="✍️")
             return
-        added = attempt(lambda: svc.chunks.add(TENANT, cid, content, keywords=split_keywords(keywords)),
+        added = attempt(lambda: svc.chunks.add(tenant(), cid, content, keywords=split_keywords(keywords)),
                         success=t("chunks.added"))
         if added:  # open the page the new chunk landed on, highlighted
             st.query_params["chunk"] = added.id
             st.session_state[FOCUSED] = None
     elif kind == "delete":
-        if attempt(lambda: svc.chunks.delete(TENANT, [cid]), success=t("chunks.deleted")) is not None:
+        if attempt(lambda: svc.chunks.delete(tenant(), [cid]), success=t("chunks.deleted")) is not None:
             set_flag("confirm", cid, False)
             if param("chunk") == cid:
                 del st.query_params["chunk"]
@@ -191,10 +191,10 @@ def focus_page(doc: DocumentInfo, size: int, page_key: str, search_key: str) -> 
         return ""
     if st.session_state.get(FOCUSED) != cid:
         st.session_state[FOCUSED] = cid
-        found = attempt(lambda: svc.chunks.get(TENANT, cid))
+        found = attempt(lambda: svc.chunks.get(tenant(), cid))
         if found is None or found.doc_id != doc.id:
             return ""
-        page = attempt(lambda: svc.chunks.page_of(TENANT, cid, size))
+        page = attempt(lambda: svc.chunks.page_of(tenant(), cid, size))
         if page:
             st.session_state[page_key] = page
             st.session_state[search_key] = ""
@@ -244,7 +244,7 @@ def chunk_list(doc: DocumentInfo) -> None:
     keyword = keyword.strip()
 
     def fetch(page: int):  # noqa: ANN202
-        return attempt(lambda: svc.chunks.list(TENANT, doc.id, keyword=keyword, page=page, page_size=size))
+        return attempt(lambda: svc.chunks.list(tenant(), doc.id, keyword=keyword, page=page, page_size=size))
 
     with st.spinner(t("chunks.loading"), show_time=True):  # a long document's page must not look empty
         result = fetch(st.session_state.get(page_key, 1))
@@ -279,7 +279,7 @@ if kb is not None:
     document = doc_picker(kb.id)
     if document is not None:
         run_pending_action()
-        document = attempt(lambda: svc.documents.get(TENANT, document.id)) or document  # counts after the action
+        document = attempt(lambda: svc.documents.get(tenant(), document.id)) or document  # counts after the action
         doc_summary(document)
         if document.task and document.task.active:
             processing_notice(document)

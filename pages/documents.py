@@ -11,7 +11,6 @@ from core.errors import AlmanacError
 from core.schemas import ACTIVE_STATES, DocumentInfo
 from pages.components.chunk_rules import processing_rules
 from pages.components.common import (
-    TENANT,
     attempt,
     flash,
     fmt_size,
@@ -24,6 +23,7 @@ from pages.components.common import (
     services,
     show_flash,
     status_badge,
+    tenant,
 )
 from pages.components.i18n import language, t
 from pages.components.progress import inject_css, task_line
@@ -64,13 +64,13 @@ def upload_files(kb_id: str, files: Sequence[Uploaded], chunk_config: dict | Non
                  parse: bool = True, on_duplicate: str = "keep") -> list[DocumentInfo] | None:
     """Store the uploaded files as documents (queued for processing unless `parse` is False)."""
     payload = [(f.name, f.getvalue()) for f in files]
-    return attempt(lambda: services().documents.upload(TENANT, kb_id, payload, parse=parse,
+    return attempt(lambda: services().documents.upload(tenant(), kb_id, payload, parse=parse,
                                                        chunk_config=chunk_config, on_duplicate=on_duplicate))
 
 
 def duplicates_of(kb_id: str, files: Sequence[Uploaded]) -> dict[str, str]:
     """The chosen files whose content the knowledge base already has: file name -> that document's name."""
-    return attempt(lambda: services().documents.duplicates(TENANT, kb_id, [(f.name, f.getvalue()) for f in files])
+    return attempt(lambda: services().documents.duplicates(tenant(), kb_id, [(f.name, f.getvalue()) for f in files])
                    ) or {}
 
 
@@ -79,7 +79,7 @@ def import_from_url(kb_id: str, url: str, chunk_config: dict | None = None, pars
         st.warning(t("docs.url_empty"), icon="🔗")
         return None
     try:
-        return services().documents.import_url(TENANT, kb_id, url.strip(), parse=parse, chunk_config=chunk_config)
+        return services().documents.import_url(tenant(), kb_id, url.strip(), parse=parse, chunk_config=chunk_config)
     except AlmanacError as exc:
         st.error(t("docs.url_failed", error=exc.message), icon="⚠️")
         return None
@@ -87,7 +87,7 @@ def import_from_url(kb_id: str, url: str, chunk_config: dict | None = None, pars
 
 def active_count(kb_id: str) -> int:
     docs = services().documents
-    return sum(docs.list(TENANT, kb_id, status=state, page_size=1).total for state in ACTIVE_STATES)
+    return sum(docs.list(tenant(), kb_id, status=state, page_size=1).total for state in ACTIVE_STATES)
 
 
 def refresh_interval(kb_id: str) -> int | None:
@@ -97,7 +97,7 @@ def refresh_interval(kb_id: str) -> int | None:
 
 def download_bytes(doc_id: str) -> bytes:
     try:
-        return services().documents.download(TENANT, doc_id)[1]
+        return services().documents.download(tenant(), doc_id)[1]
     except AlmanacError:
         return b""
 
@@ -198,14 +198,14 @@ def documents_table(kb_id: str, search: str, status: str, sort: str, running: bo
     svc = services()
     if running and not active_count(kb_id):
         st.rerun()  # everything finished: a full run updates the counts and stops the timer
-    total = svc.documents.list(TENANT, kb_id, search=search, status=status, page_size=1).total
+    total = svc.documents.list(tenant(), kb_id, search=search, status=status, page_size=1).total
     if not total:
         st.info(t("docs.no_match"), icon="🔎")
         return
     body = st.container()
     page = pager(total, PAGE_SIZE, "docs_page")
     order_by, desc = SORTS[sort]
-    docs = svc.documents.list(TENANT, kb_id, search=search, status=status, page=page, page_size=PAGE_SIZE,
+    docs = svc.documents.list(tenant(), kb_id, search=search, status=status, page=page, page_size=PAGE_SIZE,
                               order_by=order_by, desc=desc).items
     with body:
         header()
@@ -232,7 +232,7 @@ def document_row(d: DocumentInfo) -> None:
                                 disabled=not done, label_visibility="collapsed",
                                 help=None if done else t("docs.toggle_locked"))
             if enabled != d.enabled:
-                act(lambda: svc.documents.set_enabled(TENANT, d.id, enabled),
+                act(lambda: svc.documents.set_enabled(tenant(), d.id, enabled),
                     t("docs.enabled_done" if enabled else "docs.disabled_done", name=d.name))
         with cols[6]:
             actions(d)
@@ -249,17 +249,17 @@ def actions(d: DocumentInfo) -> None:
             name = st.text_input(t("docs.rename"), value=d.name, key=f"docs_name_{d.id}").strip()
             if st.form_submit_button(t("docs.rename_save"), icon="✏️", key=f"docs_rename_{d.id}",
                                      use_container_width=True) and name and name != d.name:
-                act(lambda: svc.documents.update(TENANT, d.id, name=name), t("docs.renamed", name=name))
+                act(lambda: svc.documents.update(tenant(), d.id, name=name), t("docs.renamed", name=name))
         st.divider()
         link("chunks", t("docs.open_chunks"), icon="🧩", kb=d.kb_id, doc=d.id)
         st.download_button(t("docs.download"), data=lambda: download_bytes(d.id), file_name=d.name,
                            on_click="ignore", icon="⬇️", key=f"docs_dl_{d.id}", use_container_width=True)
         label = "docs.parse" if d.task is None else "docs.reparse"
         if st.button(t(label), icon="🔄", key=f"docs_parse_{d.id}", disabled=active, use_container_width=True):
-            act(lambda: svc.documents.parse(TENANT, [d.id]), t("docs.parse_queued", name=d.name))
+            act(lambda: svc.documents.parse(tenant(), [d.id]), t("docs.parse_queued", name=d.name))
         if st.button(t("docs.cancel"), icon="⏹️", key=f"docs_cancel_{d.id}", disabled=not active,
                      use_container_width=True):
-            act(lambda: svc.documents.cancel(TENANT, [d.id]), t("docs.cancelled", name=d.name))
+            act(lambda: svc.documents.cancel(tenant(), [d.id]), t("docs.cancelled", name=d.name))
         st.button(t("common.delete"), icon="🗑️", key=f"docs_delete_{d.id}", use_container_width=True,
                   on_click=lambda: st.session_state.update(docs_confirm_delete=d.id))
 
@@ -270,7 +270,7 @@ def confirm_delete(d: DocumentInfo) -> None:
     if yes.button(t("common.delete"), type="primary", icon="🗑️", key=f"docs_delete_yes_{d.id}",
                   use_container_width=True):
         st.session_state.pop("docs_confirm_delete", None)
-        act(lambda: services().documents.delete(TENANT, [d.id]), t("docs.deleted", name=d.name))
+        act(lambda: services().documents.delete(tenant(), [d.id]), t("docs.deleted", name=d.name))
     no.button(t("common.cancel"), key=f"docs_delete_no_{d.id}", use_container_width=True,
               on_click=lambda: st.session_state.pop("docs_confirm_delete", None))
 
@@ -287,7 +287,7 @@ def main() -> None:
     if st.session_state.get("docs_kb") != kb.id:  # another knowledge base: start on its first page
         st.session_state["docs_kb"] = kb.id
         reset_page()
-    total = services().documents.list(TENANT, kb.id, page_size=1).total
+    total = services().documents.list(tenant(), kb.id, page_size=1).total
     add_documents(kb, expanded=not total)
     if not total:
         st.info(t("docs.empty"), icon="📤")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.components.common import TENANT, attempt, page_header, services, show_flash
+from pages.components.common import attempt, page_header, services, show_flash, tenant
 from pages.components.eval_results import GROUP_KEY, results_view
 from pages.components.eval_sets import SET_KEY, chat_models, kb_names, sets_view
 from pages.components.i18n import t
@@ -34,12 +34,12 @@ def configurations(modes: list[str], weights: list[float], top_k: int, threshold
 
 
 def rerank_models() -> list[str]:
-    return ["", *dict.fromkeys(f"{m.provider}:{m.model}" for m in services().models.list(TENANT, "rerank"))]
+    return ["", *dict.fromkeys(f"{m.provider}:{m.model}" for m in services().models.list(tenant(), "rerank"))]
 
 
 def run_view() -> None:
     svc = services()
-    sets = svc.evaluation.sets.list(TENANT)
+    sets = svc.evaluation.sets.list(tenant())
     if not sets:
         st.info(t("eval.no_sets"), icon="📋")
         return
@@ -75,7 +75,7 @@ def run_view() -> None:
         if not configs:
             st.warning(t("eval.need_mode"), icon="✍️")
             return
-        runs = attempt(lambda: svc.evaluation.start(TENANT, set_id, configs, kb_ids=kb_ids))
+        runs = attempt(lambda: svc.evaluation.start(tenant(), set_id, configs, kb_ids=kb_ids))
         if runs:
             st.session_state[GROUP_KEY] = runs[0].group_id
             st.session_state[NEXT_VIEW] = "results"  # the view switch is drawn already: switch on the rerun

@@ -14,7 +14,7 @@ import streamlit as st
 from core.assistants import AssistantInfo
 from core.schemas import KnowledgeBaseInfo, SearchHit
 from pages.components.chunk_card import badge, inject_css, keyword_badges, meta_badges, query_terms, show_text
-from pages.components.common import TENANT, attempt, fmt_time, kb_picker, link, page_header, param, services
+from pages.components.common import attempt, fmt_time, kb_picker, link, page_header, param, services, tenant
 from pages.components.i18n import t
 from pages.components.query_variants import CHOICES, expansion_for, found_by_badge, kb_setting, variants_box
 
@@ -109,7 +109,7 @@ def query_form(kb: KnowledgeBaseInfo) -> bool:
                        disabled=mode != "hybrid", help=t("hit_testing.vector_weight_help"))
         st.segmented_control(t("xlang.choice"), CHOICES, key=key("cross", kb.id), required=True,
                              format_func=lambda c: t("xlang.choice." + c), help=t("xlang.choice_help"))
-        st.caption(t("xlang.this_kb", setting=kb_setting(kb, svc.glossary.count(TENANT, kb.id))))
+        st.caption(t("xlang.this_kb", setting=kb_setting(kb, svc.glossary.count(tenant(), kb.id))))
         with st.container(horizontal=True, vertical_alignment="center"):
             run = st.button(t("hit_testing.run"), type="primary", icon="🎯", key="hit_testing_go")
             st.button(t("hit_testing.reset"), icon="🔄", key="hit_testing_reset", on_click=reset_settings, args=(kb,))
@@ -127,7 +127,7 @@ def run_search(kb: KnowledgeBaseInfo) -> None:
     threshold = float(st.session_state[key("threshold", kb.id)])
     started = time.perf_counter()
     found = attempt(lambda: svc.retrieval.search_expanded(
-        TENANT, [kb.id], query, mode=mode, top_k=int(st.session_state[key("top_k", kb.id)]), threshold=threshold,
+        tenant(), [kb.id], query, mode=mode, top_k=int(st.session_state[key("top_k", kb.id)]), threshold=threshold,
         vector_weight=float(st.session_state[key("weight", kb.id)]) if mode == "hybrid" else None, source="ui",
         expansion=expansion_for(st.session_state[key("cross", kb.id)] or "kb")))
     if found is not None:
@@ -139,7 +139,7 @@ def run_search(kb: KnowledgeBaseInfo) -> None:
 
 def retrieve_as_picker() -> AssistantInfo | None:
     """"Retrieve as": the knowledge base's settings, or a chat assistant's (`?assistant=` in the URL)."""
-    assistants = svc.assistants.list(TENANT, kind="chat", page_size=1000, order_by="name", desc=False).items
+    assistants = svc.assistants.list(tenant(), kind="chat", page_size=1000, order_by="name", desc=False).items
     if not assistants:
         return None
     by_id = {a.id: a for a in assistants}
@@ -159,7 +159,7 @@ def retrieve_as_picker() -> AssistantInfo | None:
 
 def as_assistant(a: AssistantInfo) -> None:
     """The query through the assistant's own search: its knowledge bases, threshold, weight, top N and reranker."""
-    names = {k.id: k.name for k in svc.knowledge.list(TENANT, page_size=1000).items}
+    names = {k.id: k.name for k in svc.knowledge.list(tenant(), page_size=1000).items}
     kb_ids = [k for k in a.kb_ids if k in names]
     scope, p = f"as_{a.id}", a.prompt
     with st.container(border=True):
@@ -180,7 +180,7 @@ def as_assistant(a: AssistantInfo) -> None:
         st.warning(t("hit_testing.need_query"), icon="✍️")
     elif run:
         started = time.perf_counter()
-        hits = attempt(lambda: svc.retrieval.search(TENANT, kb_ids, query.strip(), **p.search_options(),
+        hits = attempt(lambda: svc.retrieval.search(tenant(), kb_ids, query.strip(), **p.search_options(),
                                                     source="ui"))
         if hits is not None:
             st.session_state[RESULT] = {"kb": scope, "query": query.strip(), "mode": "hybrid", "hits": hits[:p.top_n],
@@ -252,7 +252,7 @@ def results(kb: KnowledgeBaseInfo | None, scope: str) -> None:
 
 def recent_queries(kb: KnowledgeBaseInfo) -> None:
     st.subheader(f"🕘 {t('hit_testing.recent')}")
-    entries = attempt(lambda: svc.retrieval.recent_queries(TENANT, kb.id, limit=30)) or []
+    entries = attempt(lambda: svc.retrieval.recent_queries(tenant(), kb.id, limit=30)) or []
     seen: set[tuple[str, str]] = set()
     shown = 0
     for q in entries:

@@ -9,7 +9,6 @@ import streamlit as st
 
 from core.schemas import KnowledgeBaseInfo
 from pages.components.common import (
-    TENANT,
     attempt,
     flash,
     fmt_time,
@@ -19,6 +18,7 @@ from pages.components.common import (
     param,
     services,
     show_flash,
+    tenant,
 )
 from pages.components.glossary_editor import glossary_section
 from pages.components.i18n import t
@@ -64,7 +64,7 @@ def create_view() -> None:
 
 def edit_view(kb_id: str) -> None:
     back_button()
-    kb = attempt(lambda: services().knowledge.get(TENANT, kb_id))
+    kb = attempt(lambda: services().knowledge.get(tenant(), kb_id))
     if kb is None:
         st.info(t("kb.not_found"), icon="🔎")
         return
@@ -106,7 +106,7 @@ def cancel_delete() -> None:
 
 
 def copy_kb(kb: KnowledgeBaseInfo) -> None:
-    copied = attempt(lambda: services().knowledge.copy(TENANT, kb.id))
+    copied = attempt(lambda: services().knowledge.copy(tenant(), kb.id))
     if copied:
         flash(t("kb.copied", name=copied.name))
         st.rerun()
@@ -122,7 +122,7 @@ def delete_confirmation(kb: KnowledgeBaseInfo) -> None:
             confirmed = st.button(t("kb.delete_confirm"), type="primary", icon=":material/delete_forever:",
                                   disabled=typed.strip() != kb.name, key=f"kb_del_go_{kb.id}")
             st.button(t("common.cancel"), key=f"kb_del_cancel_{kb.id}", on_click=cancel_delete)
-    if confirmed and attempt(lambda: services().knowledge.delete(TENANT, kb.id) or True):
+    if confirmed and attempt(lambda: services().knowledge.delete(tenant(), kb.id) or True):
         st.session_state.pop(f"kb_del_name_{kb.id}", None)
         cancel_delete()
         flash(t("kb.deleted", name=kb.name))
@@ -162,7 +162,7 @@ def just_created_banner() -> None:
     kb_id = st.session_state.pop("kb_just_created", None)
     if not kb_id:
         return
-    kbs = services().knowledge.list(TENANT, kb_id=kb_id, page_size=1).items
+    kbs = services().knowledge.list(tenant(), kb_id=kb_id, page_size=1).items
     if kbs:
         with st.container(border=True, horizontal=True, vertical_alignment="center"):
             st.markdown(f":green[:material/check_circle:] {t('kb.created_next', name=kbs[0].name)}")
@@ -178,7 +178,7 @@ def list_view() -> None:
                    key="kb_new", on_click=start_create)
     just_created_banner()
 
-    total = svc.knowledge.list(TENANT, search=query, page_size=1).total
+    total = svc.knowledge.list(tenant(), search=query, page_size=1).total
     if not total:
         if query:
             st.info(t("kb.no_match", q=query), icon="🔎")
@@ -187,7 +187,7 @@ def list_view() -> None:
         return
     cards = st.container()
     page = pager(total, PAGE_SIZE, "kb_page")
-    kbs = svc.knowledge.list(TENANT, search=query, page=page, page_size=PAGE_SIZE).items
+    kbs = svc.knowledge.list(tenant(), search=query, page=page, page_size=PAGE_SIZE).items
     with cards:
         for kb in kbs:
             kb_card(kb)

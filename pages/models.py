@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from core.model_configs import MODEL_TYPES, ModelConfigInfo
-from pages.components.common import TENANT, attempt, flash, fmt_time, page_header, services, show_flash
+from pages.components.common import attempt, flash, fmt_time, page_header, services, show_flash, tenant
 from pages.components.i18n import t
 from pages.components.model_form import model_form, reset_form
 
@@ -62,12 +62,12 @@ def llm_banners() -> bool:
 
     True when the retrieval-only banner was shown.
     """
-    spec = attempt(lambda: services().models.llm_spec(TENANT))
+    spec = attempt(lambda: services().models.llm_spec(tenant()))
     if env_llm() and spec is not None:
         has_key = bool(os.environ.get("OPENAI_API_KEY", "").strip())
         st.info(t("models.env_banner", model=md(spec.model), url=code(safe_url(spec.base_url)),
                   auth=t("models.env_key_set") if has_key else t("models.env_key_unset")), icon="🖥️")
-    elif spec is None and services().models.list(TENANT, "llm"):
+    elif spec is None and services().models.list(tenant(), "llm"):
         st.warning(f"**{t('models.no_default_title')}**  \n{t('models.no_default_body')}", icon="⭐")
         return True
     elif spec is None:
@@ -92,14 +92,14 @@ def cancel_delete() -> None:
 
 def check_model(m: ModelConfigInfo) -> None:
     with st.spinner(t("models.checking", name=m.name)):
-        checked = attempt(lambda: services().models.check(TENANT, m.id))
+        checked = attempt(lambda: services().models.check(tenant(), m.id))
     if checked is not None:
         flash(t("models.checked_ok", name=m.name) if checked.status == "ok" else t("models.checked_error", name=m.name))
         st.rerun()
 
 
 def set_default(m: ModelConfigInfo) -> None:
-    if attempt(lambda: services().models.set_default(TENANT, m.id)):
+    if attempt(lambda: services().models.set_default(tenant(), m.id)):
         flash(t("models.default_set", name=m.name, type=t(f"models.type.{m.type}")))
         st.rerun()
 
@@ -108,7 +108,7 @@ def users_of(m: ModelConfigInfo) -> list[str]:
     """Assistants that name this model explicitly (they fall back to the default when it goes)."""
     if m.type != "llm":
         return []
-    page = attempt(lambda: services().assistants.list(TENANT, page_size=1000))
+    page = attempt(lambda: services().assistants.list(tenant(), page_size=1000))
     return [a.name for a in (page.items if page else []) if a.llm.model_id == m.id]
 
 
@@ -126,7 +126,7 @@ def delete_confirmation(m: ModelConfigInfo) -> None:
             confirmed = st.button(t("models.delete_confirm"), type="primary", icon=":material/delete_forever:",
                                   key=f"models_del_go_{m.id}")
             st.button(t("common.cancel"), key=f"models_del_cancel_{m.id}", on_click=cancel_delete)
-    if confirmed and attempt(lambda: services().models.delete(TENANT, m.id) or True):
+    if confirmed and attempt(lambda: services().models.delete(tenant(), m.id) or True):
         cancel_delete()
         flash(t("models.deleted", name=m.name))
         st.rerun()
@@ -207,7 +207,7 @@ def group(type_: str, models: list[ModelConfigInfo], env_overrides: bool) -> Non
 def form_view(target: str) -> None:
     model = None
     if target != "new":
-        model = attempt(lambda: services().models.get(TENANT, target))
+        model = attempt(lambda: services().models.get(tenant(), target))
         if model is None:
             st.session_state.pop("models_form", None)
             return
@@ -224,7 +224,7 @@ def form_view(target: str) -> None:
 
 
 def list_view() -> None:
-    models = attempt(lambda: services().models.list(TENANT)) or []
+    models = attempt(lambda: services().models.list(tenant())) or []
     if not llm_banners() and not models:  # the no-LLM banner already says what to do first
         st.info(t("models.empty"), icon="🧠")
     by_type = {ty: [m for m in models if m.type == ty] for ty in MODEL_TYPES}

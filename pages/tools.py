@@ -11,7 +11,7 @@ import streamlit as st
 from core.tools.base import ProviderInfo
 from core.tools.builtin import icon_path
 from pages.components.chunk_card import badge
-from pages.components.common import TENANT, attempt, flash, fmt_time, page_header, pager, services, show_flash
+from pages.components.common import attempt, flash, fmt_time, page_header, pager, services, show_flash, tenant
 from pages.components.i18n import t
 from pages.components.tool_forms import api_form, builtin_settings_form, mcp_form, reset_form, tool_list
 from pages.components.tool_picker import CATEGORY_ICONS
@@ -41,13 +41,13 @@ def set_deleting(provider_id: str | None) -> None:
 
 
 def delete_provider(p: ProviderInfo) -> None:
-    if attempt(lambda: svc.tools.delete_provider(TENANT, p.id) or True):
+    if attempt(lambda: svc.tools.delete_provider(tenant(), p.id) or True):
         set_deleting(None)
         flash(t("tools.deleted", name=p.name))
 
 
 def refresh(p: ProviderInfo) -> None:
-    got = attempt(lambda: svc.tools.refresh_mcp_server(TENANT, p.id))
+    got = attempt(lambda: svc.tools.refresh_mcp_server(tenant(), p.id))
     if got is not None:
         flash(t("tools.mcp.refreshed", name=got.name, n=len(got.tools)) if got.status == "ok"
               else t("tools.mcp.refresh_failed", name=got.name))
@@ -137,13 +137,13 @@ def providers_tab(kind: str) -> None:
         saved = (api_form if kind == "api" else mcp_form)(None, on_close=close_form)
         if saved:
             saved_message(saved)
-    total = svc.tools.list_providers(TENANT, kind=kind, search_word=search.strip(), page_size=1).total
+    total = svc.tools.list_providers(tenant(), kind=kind, search_word=search.strip(), page_size=1).total
     if not total:
         st.info(t(f"tools.{kind}.empty") if not search.strip() else t("tools.no_match"), icon="🧰")
         return
     cards = st.container()
     page = pager(total, PAGE_SIZE, f"tools_page_{kind}")
-    items = svc.tools.list_providers(TENANT, kind=kind, search_word=search.strip(), page=page,
+    items = svc.tools.list_providers(tenant(), kind=kind, search_word=search.strip(), page=page,
                                      page_size=PAGE_SIZE).items
     with cards:
         for p in items:
@@ -170,7 +170,7 @@ def builtin_card(p: ProviderInfo) -> None:
 
 def builtin_tab() -> None:
     st.caption(t("tools.builtin.intro"))
-    providers = svc.tools.builtin_providers(TENANT)
+    providers = svc.tools.builtin_providers(tenant())
     for start in range(0, len(providers), 2):  # rows of two, so cards side by side share a height
         cols = st.columns(2)
         for col, p in zip(cols, providers[start:start + 2], strict=False):

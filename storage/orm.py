@@ -61,6 +61,45 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class User(Base):
+    """Someone who signs in (UI, AgentChat API, any dialect with a token); works in one workspace (tenant)."""
+
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)  # casefolded: one "Alice" only
+    email: Mapped[str] = mapped_column(String(255), default="")
+    password_hash: Mapped[str] = mapped_column(String(128))  # bcrypt; the password itself is never stored
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)  # older access tokens stop working
+    avatar: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    role: Mapped[str] = mapped_column(String(16), default="member")  # owner (made the workspace) | member
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class RevokedToken(Base):
+    """Access tokens signed out before they expire (by their `jti`); rows can go once the token has expired."""
+
+    __tablename__ = "revoked_tokens"
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class LoginFailure(Base):
+    """One failed sign-in, counted per user name and per address to slow down password guessing."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_time", "key", "created_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    key: Mapped[str] = mapped_column(String(128))  # "name:<casefolded name>" | "addr:<client address>"
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class KnowledgeBase(Base):
     __tablename__ = "knowledge_bases"
     __table_args__ = (Index("uq_kb_tenant_name", "tenant_id", "name_key", unique=True),)
@@ -321,7 +360,8 @@ class Message(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     feedback: Mapped[int] = mapped_column(Integer, default=0)  # 1 like, -1 dislike
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # agent steps
-    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # files sent with a question
+    # Files the question came with: [{"name", "file_id", "text", "size", "mime_type"}]; their text goes to the model with it.
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)  # soft delete: kept, no longer shown or sent
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -28,7 +28,8 @@ def no_env_llm(monkeypatch):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", ingest_workers=0, embedding_model="mock:words-64")
+    return Settings(data_dir=tmp_path / "data", ingest_workers=0, embedding_model="mock:words-64",
+                    password_hash_rounds=4)  # bcrypt's cheapest cost: tests sign in often
 
 
 @pytest.fixture

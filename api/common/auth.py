@@ -2,7 +2,8 @@
 
 A credential arrives as `Authorization: Bearer <key>` (RAGFlow, LLMOps, OpenAI, AgentChat), `X-API-Key: <key>`
 (WeKnora) or `?api_key=<key>` (WebSockets and links, where headers are awkward). Whatever the form, the same
-key names the same tenant, so every dialect accepts every form.
+key names the same tenant, so every dialect accepts every form. A signed-in user's access token (a JWT from
+AgentChat's /user/login) is accepted wherever a key is: it names the user's workspace, and the user.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.requests import HTTPConnection
 
 from api.common.errors import Unauthenticated
 from core.container import Services
-from core.errors import Forbidden
+from core.errors import AuthenticationFailed, Forbidden
 from core.tenants import DEFAULT_TENANT_ID
 
 
@@ -37,6 +38,7 @@ class Principal:
 
     tenant_id: str
     anonymous: bool = False  # no credential where one is optional: built-in, offline providers only
+    user_id: str = ""  # the signed-in user, when the credential is a user's access token (not an API key)
 
 
 def read_credential(conn: HTTPConnection) -> Credential | None:
@@ -56,6 +58,12 @@ def read_credential(conn: HTTPConnection) -> Credential | None:
 
 
 def authenticate(services: Services, credential: Credential) -> Principal:
+    if credential.is_jwt:
+        try:
+            user = services.users.resolve_token(credential.value)
+        except AuthenticationFailed as exc:
+            raise Unauthenticated(exc.message, "invalid") from None
+        return Principal(tenant_id=user.tenant_id, user_id=user.id)
     try:
         return Principal(tenant_id=services.tenants.resolve(credential.value))
     except Forbidden:

@@ -8,22 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, File, Request, UploadFile
 
 from api.common.auth import PrincipalDep, ServicesDep
+from api.common.uploads import absolute_url, read_limited
 from api.llmops.errors import LlmopsRoute, ok
 from api.llmops.views import file_view
-from core.container import Services
-from core.files import StoredFile
 
 router = APIRouter(tags=["LLMOps: upload files"], route_class=LlmopsRoute)
 FileField = Annotated[UploadFile, File(description="the file (one per request)")]
-
-
-def read_limited(svc: Services, upload: UploadFile) -> bytes:
-    """At most one byte more than the limit: enough for the service to refuse a file that is too large."""
-    return upload.file.read(svc.settings.file_max_bytes + 1)
-
-
-def absolute_url(request: Request, svc: Services, f: StoredFile) -> str:
-    return str(request.base_url).rstrip("/") + svc.files.signed_path(f)
 
 
 @router.post("/upload-files/file", summary="Upload a file for later use")

@@ -81,7 +81,7 @@ def message_view(m: MessageInfo) -> dict[str, Any]:
 
 def attachment_view(a: dict[str, Any]) -> dict[str, Any]:
     return {"object_name": a.get("file_id", ""), "name": a.get("name", ""), "type": a.get("mime_type", ""),
-            "size": a.get("size", 0), **({"description": a["description"]} if a.get("description") else {})}
+            "size": a.get("size", 0)}
 
 
 # ------------------------------------------------------------------ the agent's stream

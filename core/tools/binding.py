@@ -2,7 +2,8 @@
 
 A ref names a built-in provider by name, or one of the tenant's API / MCP providers by id (its
 name works too). For convenience a ref may also be written as "calculator" (a built-in tool
-name) or "provider/tool".
+name) or "provider/tool". The tool "*" of an API / MCP provider stands for all the tools the
+provider has when the agent runs (AgentChat binds whole tools and MCP servers this way).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_REFS = 64
+EVERY_TOOL = "*"
 
 
 def _builtin_names() -> str:
@@ -91,6 +93,30 @@ def resolve(s: Session, tenant_id: str, ref: ToolRef, typed: bool) -> tuple[Tool
     return ToolRef(type=row.kind, provider=row.id, tool=info.name, params=ref.params), info, row
 
 
+def _whole_provider(s: Session, tenant_id: str, ref: ToolRef, typed: bool) -> ToolRef:
+    """A ref to every tool of a custom provider, normalised to its type and id."""
+    row = _custom_row(s, tenant_id, ref.provider)
+    if row is None or (typed and row.kind != ref.type):
+        raise InvalidInput(f"Unknown tool provider '{ref.provider}'")
+    return ToolRef(type=row.kind, provider=row.id, tool=EVERY_TOOL)
+
+
+def _expanded(s: Session, tenant_id: str, refs: list[Any]) -> list[Any]:
+    """Refs with each whole-provider ref replaced by refs to the tools its provider has now."""
+    out: list[Any] = []
+    for i, item in enumerate(refs or []):
+        try:
+            ref, typed = _parse_item(item, i)
+        except InvalidInput:
+            out.append(item)  # reported (and skipped) by the caller
+            continue
+        if ref.tool != EVERY_TOOL:
+            out.append(item)
+        elif (row := _custom_row(s, tenant_id, ref.provider)) is not None and (not typed or row.kind == ref.type):
+            out += [ToolRef(type=row.kind, provider=row.id, tool=t.get("name", "")) for t in row.tools or []]
+    return out
+
+
 def normalise_refs(s: Session, tenant_id: str, refs: Any) -> list[ToolRef]:
     """Validated refs with their settings checked and defaults filled in; duplicates collapse to the first."""
     if refs is None:
@@ -103,8 +129,12 @@ def normalise_refs(s: Session, tenant_id: str, refs: Any) -> list[ToolRef]:
         raise InvalidInput(f"An agent can use at most {MAX_REFS} tools")
     out, seen = [], set()
     for i, item in enumerate(refs):
-        ref, info, _ = resolve(s, tenant_id, *_parse_item(item, i))
-        params = check_params(info, ref.params)
+        ref, typed = _parse_item(item, i)
+        if ref.tool == EVERY_TOOL and ref.provider:
+            ref, params = _whole_provider(s, tenant_id, ref, typed), {}
+        else:
+            ref, info, _ = resolve(s, tenant_id, ref, typed)
+            params = check_params(info, ref.params)
         key = (ref.type, ref.provider, ref.tool)
         if key not in seen:
             seen.add(key)
@@ -146,7 +176,7 @@ def _executor(service: ToolService, ref: ToolRef, info: ToolInfo, source: Any, p
 def bind_refs(service: ToolService, s: Session, refs: list[Any], ctx: ToolContext) -> list[BoundTool]:
     bound: list[BoundTool] = []
     taken: set[str] = set()
-    for i, item in enumerate(refs or []):
+    for i, item in enumerate(_expanded(s, ctx.tenant_id, refs)):
         try:
             ref, info, source = resolve(s, ctx.tenant_id, *_parse_item(item, i))
             params = check_params(info, ref.params)

@@ -72,7 +72,8 @@ def provider_info(row: ToolProvider) -> ProviderInfo:
     config = dict(row.config or {})
     if row.kind == "mcp":
         config["env"] = masked(config.get("env") or {})
-    return ProviderInfo(id=row.id, kind=row.kind, name=row.name, label=row.name, description=row.description,
+    return ProviderInfo(id=row.id, kind=row.kind, name=row.name, label=config.get("label") or row.name,
+                        description=row.description,
                         icon=row.icon, tools=[ToolInfo.model_validate(t) for t in row.tools or []],
                         headers=_pairs(masked(_stored_headers(row))), config=config, status=row.status,
                         status_message=row.status_message, created_at=row.created_at)
@@ -189,22 +190,29 @@ class ToolService:
     def validate_openapi_schema(self, text: str) -> list[ToolInfo]:
         return [op.info() for op in openapi.parse(text).operations]
 
-    def create_api_provider(self, tenant_id: str, name: str, icon: str = "", openapi_schema: str = "",
-                            headers: Any = None) -> ProviderInfo:
-        spec = openapi.parse(openapi_schema)
+    def create_api_provider(self, tenant_id: str, name: str, icon: str = "", openapi_schema: str | None = "",
+                            headers: Any = None, *, label: str = "", description: str | None = None) -> ProviderInfo:
+        """An OpenAPI provider: each operation of the schema is a tool. `openapi_schema=None` saves a provider
+        described only (name, label, description) whose tools come with a schema later; `label` is a display
+        name, `description` replaces the schema's."""
+        spec = openapi.parse(openapi_schema) if openapi_schema is not None else None
         header_map = clean_headers(headers)
+        config = {"openapi_schema": openapi_schema or "", **({"label": _text(label, "label", MAX_NAME)} if label else {})}
         with self.db.session() as s:
             row = ToolProvider(tenant_id=tenant_id, kind="api", name=self._check_name(s, tenant_id, name),
-                               icon=_icon(icon), description=spec.description,
-                               config={"openapi_schema": openapi_schema}, headers=_pairs(header_map),
-                               tools=[op.info().model_dump() for op in spec.operations], status="ok",
+                               icon=_icon(icon), config=config, headers=_pairs(header_map),
+                               description=_text(description, "description") if description is not None
+                               else spec.description if spec else "",
+                               tools=[op.info().model_dump() for op in spec.operations] if spec else [], status="ok",
                                status_message="")
             return self._save(s, row)
 
     def update_api_provider(self, tenant_id: str, provider_id: str, *, name: str | None = None,
                             icon: str | None = None, openapi_schema: str | None = None,
-                            headers: Any = None) -> ProviderInfo:
-        """Change any of the fields (None keeps it); a new schema replaces all of the provider's tools."""
+                            headers: Any = None, label: str | None = None,
+                            description: str | None = None) -> ProviderInfo:
+        """Change any of the fields (None keeps it); a new schema replaces all of the provider's tools (and its
+        description, unless one is given)."""
         spec = openapi.parse(openapi_schema) if openapi_schema is not None else None
         header_map = clean_headers(headers) if headers is not None else None
         with self.db.session() as s:
@@ -213,10 +221,16 @@ class ToolService:
                 row.name = self._check_name(s, tenant_id, name, exclude_id=row.id)
             if icon is not None:
                 row.icon = _icon(icon)
+            config = dict(row.config or {})
+            if label is not None:
+                config["label"] = _text(label, "label", MAX_NAME)
             if spec is not None:
-                row.config = {"openapi_schema": openapi_schema}
+                config["openapi_schema"] = openapi_schema
                 row.description = spec.description
                 row.tools = [op.info().model_dump() for op in spec.operations]
+            row.config = config
+            if description is not None:
+                row.description = _text(description, "description")
             if header_map is not None:
                 row.headers = _pairs(unmask(header_map, _stored_headers(row)))
             return self._save(s, row)

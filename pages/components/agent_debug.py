@@ -18,7 +18,7 @@ from core.chat import ChatEvent, ConversationInfo, MessageInfo
 from core.errors import AlmanacError
 from pages.components.agent_trace import LiveTrace
 from pages.components.chat_message import show_message
-from pages.components.common import TENANT, attempt, flash, link, services
+from pages.components.common import attempt, flash, link, services, tenant
 from pages.components.i18n import t
 
 ACTIVE = "agd_active"  # message id -> Event set once the run streaming it has closed (and saved) it
@@ -33,25 +33,25 @@ def memory_key(c: ConversationInfo) -> str:
 
 
 def new_session(agent_id: str) -> None:
-    if attempt(lambda: services().chat.debug_session(TENANT, agent_id, new=True)):
+    if attempt(lambda: services().chat.debug_session(tenant(), agent_id, new=True)):
         flash(t("agents.debug.restarted"))
 
 
 def delete_message(message_id: str) -> None:
-    if attempt(lambda: services().chat.delete_message(TENANT, message_id) or True):
+    if attempt(lambda: services().chat.delete_message(tenant(), message_id) or True):
         flash(t("agents.debug.message_deleted"))
 
 
 def save_memory(c: ConversationInfo) -> None:
     text = st.session_state.get(memory_key(c), "")
-    if attempt(lambda: services().chat.set_memory(TENANT, c.id, text)):
+    if attempt(lambda: services().chat.set_memory(tenant(), c.id, text)):
         flash(t("agents.debug.memory_saved"))
 
 
 def model_hint(a: AssistantInfo) -> None:
     """Without a model the agent can only say that it needs one: tell the user before they ask."""
     try:
-        spec = services().models.llm_spec(TENANT, a.llm.model_id or None)
+        spec = services().models.llm_spec(tenant(), a.llm.model_id or None)
     except AlmanacError as exc:
         st.warning(t("chat.model_missing", message=exc.message), icon="🧠")
         return
@@ -119,7 +119,7 @@ def debug_pane(a: AssistantInfo, unsaved_changes: bool) -> None:
     if unsaved_changes:
         st.warning(t("agents.debug.unsaved"), icon="💾")
     model_hint(a)
-    c = attempt(lambda: svc.chat.debug_session(TENANT, a.id))
+    c = attempt(lambda: svc.chat.debug_session(tenant(), a.id))
     if c is None:
         return
     if a.strategy.memory_mode == "long_term_memory":
@@ -130,8 +130,8 @@ def debug_pane(a: AssistantInfo, unsaved_changes: bool) -> None:
     wait_for_interrupted()
     stream = None
     if question and question.strip():
-        stream = attempt(lambda: svc.chat.answer(TENANT, c.id, question.strip()))
-    messages = attempt(lambda: svc.chat.list_messages(TENANT, c.id, limit=HISTORY)) or []
+        stream = attempt(lambda: svc.chat.answer(tenant(), c.id, question.strip()))
+    messages = attempt(lambda: svc.chat.list_messages(tenant(), c.id, limit=HISTORY)) or []
     streaming = messages[-1].id if stream is not None and messages else None
     with box:
         if not messages:

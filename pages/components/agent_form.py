@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.assistants import AssistantInfo
 from pages.components.chat_assistant_form import AVATARS, model_options, sampling_fields
-from pages.components.common import TENANT, link, services
+from pages.components.common import link, services, tenant
 from pages.components.i18n import t
 from pages.components.tool_picker import Catalogue, ToolPicker, normalized
 
@@ -57,7 +57,7 @@ def model_section(a: AssistantInfo) -> dict[str, Any]:
 
 
 def tools_section(a: AssistantInfo, catalogue: Catalogue) -> tuple[list[str], list[dict]]:
-    kb_list = services().knowledge.list(TENANT, page_size=1000, order_by="name", desc=False).items
+    kb_list = services().knowledge.list(tenant(), page_size=1000, order_by="name", desc=False).items
     kbs = {k.id: f"{k.icon or '📘'} {k.name}" for k in kb_list}
     kb_ids = st.multiselect(t("agents.form.kbs"), list(kbs), default=[k for k in a.kb_ids if k in kbs],
                             format_func=kbs.__getitem__, help=t("agents.form.kbs_help"),

@@ -10,7 +10,7 @@ import streamlit as st
 from core.assistants import AssistantInfo, LLMSettings, PromptSettings, StrategySettings
 from core.errors import AlmanacError
 from core.providers.rerank import RERANKERS
-from pages.components.common import TENANT, attempt, link, services
+from pages.components.common import attempt, link, services, tenant
 from pages.components.i18n import t
 from pages.components.query_variants import language_label
 
@@ -49,7 +49,7 @@ def reset_form(assistant_id: str | None = None) -> None:
 def default_model_label() -> str:
     """What "workspace default" means right now: the environment's or the saved default LLM, or none."""
     try:
-        spec = services().models.llm_spec(TENANT)
+        spec = services().models.llm_spec(tenant())
     except AlmanacError:
         spec = None
     return t("assistants.model_default", model=spec.model) if spec else t("assistants.model_default_none")
@@ -57,7 +57,7 @@ def default_model_label() -> str:
 
 def model_options(current: str) -> dict[str, str]:
     options = {"": default_model_label()}
-    for m in services().models.list(TENANT, "llm"):
+    for m in services().models.list(tenant(), "llm"):
         options[m.id] = f"{m.name} · {m.model}" + (f"  ({t('assistants.model_is_default')})" if m.is_default else "")
     if current and current not in options:
         options[current] = t("assistants.model_gone")
@@ -65,7 +65,7 @@ def model_options(current: str) -> dict[str, str]:
 
 
 def rerank_options(current: str) -> list[str]:
-    saved = [f"{m.provider}:{m.model}" for m in services().models.list(TENANT, "rerank")]
+    saved = [f"{m.provider}:{m.model}" for m in services().models.list(tenant(), "rerank")]
     return list(dict.fromkeys(["", *saved, current]))
 
 
@@ -76,7 +76,7 @@ def problems(a: AssistantInfo | None, name: str, system: str, rerank: str) -> li
     if not name:
         found.append(t("assistants.err.name_empty"))
     else:
-        same = services().assistants.find(TENANT, name, kind="chat")
+        same = services().assistants.find(tenant(), name, kind="chat")
         if same and (a is None or same.id != a.id) and same.name.casefold() == name.casefold():
             found.append(t("assistants.err.name_taken", name=name))
     if not system.strip():
@@ -106,7 +106,7 @@ def assistant_form(a: AssistantInfo | None, on_cancel: Callable[[], None]) -> As
         llm, prompt, strategy = a.llm, a.prompt, a.strategy
     else:
         llm, prompt, strategy = LLMSettings(), PromptSettings(), StrategySettings()
-    kb_list = svc.knowledge.list(TENANT, page_size=1000, order_by="name", desc=False).items
+    kb_list = svc.knowledge.list(tenant(), page_size=1000, order_by="name", desc=False).items
     kbs = {k.id: f"{k.icon or '📘'} {k.name}" for k in kb_list}
     models = model_options(llm.model_id)
     reranks = rerank_options(prompt.rerank_model)
@@ -203,5 +203,5 @@ def assistant_form(a: AssistantInfo | None, on_cancel: Callable[[], None]) -> As
                          "fallback_response": fallback_text.strip()},
         }
         if a is None:
-            return attempt(lambda: svc.assistants.create(TENANT, **fields))
-        return attempt(lambda: svc.assistants.update(TENANT, a.id, **fields))
+            return attempt(lambda: svc.assistants.create(tenant(), **fields))
+        return attempt(lambda: svc.assistants.update(tenant(), a.id, **fields))

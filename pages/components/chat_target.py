@@ -12,7 +12,7 @@ from core.chat import ConversationInfo
 from core.errors import AlmanacError
 from core.schemas import KnowledgeBaseInfo
 from pages.components.chunk_card import badge
-from pages.components.common import TENANT, link, param, services
+from pages.components.common import link, param, services, tenant
 from pages.components.i18n import t
 
 
@@ -85,10 +85,10 @@ def switch_kb() -> None:
 
 def choose_target() -> Target | None:
     svc = services()
-    assistants = svc.assistants.list(TENANT, kind="chat", page_size=1000, order_by="name", desc=False).items
-    agents = svc.assistants.list(TENANT, kind="agent", page_size=1000, order_by="name", desc=False).items
+    assistants = svc.assistants.list(tenant(), kind="chat", page_size=1000, order_by="name", desc=False).items
+    agents = svc.assistants.list(tenant(), kind="agent", page_size=1000, order_by="name", desc=False).items
     assistants += [a for a in agents if a.published is not None]  # an unpublished agent runs only in its debug chat
-    kbs = svc.knowledge.list(TENANT, page_size=1000, order_by="name", desc=False).items
+    kbs = svc.knowledge.list(tenant(), page_size=1000, order_by="name", desc=False).items
     if not assistants and not kbs:
         st.info(t("chat.nothing_yet"), icon="💬")
         with st.container(horizontal=True):
@@ -143,7 +143,7 @@ def target_header(target: Target) -> None:
 
 def model_badge(target: Target) -> None:
     try:
-        spec = services().models.llm_spec(TENANT, target.model_id or None)
+        spec = services().models.llm_spec(tenant(), target.model_id or None)
     except AlmanacError as exc:
         st.warning(t("chat.model_missing", message=exc.message), icon="🧠")
         if target.assistant:

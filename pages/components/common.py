@@ -13,10 +13,11 @@ from core.container import Services, get_services
 from core.errors import AlmanacError
 from core.tenants import DEFAULT_TENANT_ID
 from core.visitors import set_visitor
+from core.users import UserInfo
 from pages.components.i18n import t
 
 T = TypeVar("T")
-TENANT = DEFAULT_TENANT_ID  # the UI manages the default workspace
+SIGNED_IN = "signed_in_user"  # this browser session's UserInfo, checked again on every run (components/account.py)
 
 # Page name -> script path; st.navigation registers exactly these.
 PAGES = {
@@ -31,6 +32,7 @@ PAGES = {
     "models": "pages/models.py",
     "agents": "pages/agents.py",
     "tools": "pages/tools.py",
+    "settings": "pages/settings.py",
 }
 STATUS_COLORS = {"unstart": "gray", "waiting": "orange", "parsing": "blue", "splitting": "blue",
                  "indexing": "violet", "completed": "green", "error": "red", "cancelled": "gray"}
@@ -39,6 +41,17 @@ STATUS_COLORS = {"unstart": "gray", "waiting": "orange", "parsing": "blue", "spl
 def services() -> Services:
     set_visitor(st.context.ip_address)  # whoever uses the UI is a visitor to a public demo (core/visitors.py)
     return get_services()
+
+
+def current_user() -> UserInfo | None:
+    """The signed-in user, or None on a single-user install (no accounts: the UI is the admin's)."""
+    return st.session_state.get(SIGNED_IN)
+
+
+def tenant() -> str:
+    """The workspace every page works on: the signed-in user's, else the default one."""
+    user = current_user()
+    return user.tenant_id if user else DEFAULT_TENANT_ID
 
 
 def goto(page: str, **params: str) -> None:
@@ -113,7 +126,7 @@ def param(name: str) -> str:
 def kb_picker(key: str = "kb") -> Any:
     """The knowledge base named in the URL (`?kb=`), or a picker; None (with guidance) when there is none."""
     svc = services()
-    kbs = svc.knowledge.list(TENANT, page_size=1000, order_by="name", desc=False).items
+    kbs = svc.knowledge.list(tenant(), page_size=1000, order_by="name", desc=False).items
     if not kbs:
         st.info(t("common.no_kbs"), icon="📚")
         link("knowledge_bases", t("common.go_create_kb"), icon="➕")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.container import Services
-from pages.components.common import TENANT, fmt_time, link
+from pages.components.common import fmt_time, link, tenant
 from pages.components.i18n import t
 
 
@@ -22,7 +22,7 @@ def demo_notice(svc: Services) -> None:
                 link("chat", t("demo.try_chat"), icon="💬", assistant=sample.assistant_id)
             cols[2].markdown(f"🌐 [{t('demo.public_assistant')}](/chat/{sample.assistant_id})")
             cols[3].markdown(f"🤖 [{t('demo.public_agent')}](/chat/{sample.agent_id})")
-            if any(d.task and d.task.active for d in svc.documents.list(TENANT, sample.kb_id, page_size=100).items):
+            if any(d.task and d.task.active for d in svc.documents.list(tenant(), sample.kb_id, page_size=100).items):
                 st.caption(f"⏳ {t('demo.ingesting')}")
         next_reset = svc.demo.next_reset()
         st.caption(t("demo.limits", files=settings.demo_max_files, mb=settings.demo_max_upload_mb,

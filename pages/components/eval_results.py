@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.evaluation.schemas import QuestionResult, RunInfo
 from pages.components.chunk_card import inject_css, query_terms, show_text
-from pages.components.common import TENANT, attempt, fmt_time, link, md, services
+from pages.components.common import attempt, fmt_time, link, md, services, tenant
 from pages.components.i18n import t
 
 GROUP_KEY = "eval_group"
@@ -26,7 +26,7 @@ def group_label(runs: list[RunInfo], set_names: dict[str, str]) -> str:
 def progress(runs: list[RunInfo], running: bool) -> None:
     """Refreshes itself every few seconds while a run of the comparison is active."""
     svc = services()
-    fresh = [svc.evaluation.get_run(TENANT, r.id) for r in runs]
+    fresh = [svc.evaluation.get_run(tenant(), r.id) for r in runs]
     if running and not any(r.active for r in fresh):
         st.rerun()  # all done: a full run draws the results and stops the timer
     for run in fresh:
@@ -36,7 +36,7 @@ def progress(runs: list[RunInfo], running: bool) -> None:
         text = t("eval.progress", done=run.finished, total=run.total)
         cols[1].progress(share, text=f"{text} · {run.message}" if run.active else text)
         if run.active and cols[2].button(t("common.cancel"), icon="⏹️", key=f"eval_cancel_{run.id}"):
-            attempt(lambda r=run: svc.evaluation.cancel(TENANT, [r.id]))
+            attempt(lambda r=run: svc.evaluation.cancel(tenant(), [r.id]))
 
 
 def status_badge_run(state: str) -> str:
@@ -150,11 +150,11 @@ def drill_down(runs: list[RunInfo], results: dict[str, list[QuestionResult]]) ->
 
 def results_view() -> None:
     svc = services()
-    groups = svc.evaluation.groups(TENANT)
+    groups = svc.evaluation.groups(tenant())
     if not groups:
         st.info(t("eval.no_runs"), icon="📊")
         return
-    set_names = {s.id: s.name for s in svc.evaluation.sets.list(TENANT)}
+    set_names = {s.id: s.name for s in svc.evaluation.sets.list(tenant())}
     ids = [g[0].group_id for g in groups]
     if st.session_state.get(GROUP_KEY) not in ids:
         st.session_state[GROUP_KEY] = ids[0]
@@ -173,7 +173,7 @@ def results_view() -> None:
     st.dataframe(comparison_frame(done), hide_index=True, width="stretch",
                  column_config={m: st.column_config.NumberColumn(m, format="%.3f") for m in HEADLINE + GENERATION})
     st.caption(t("eval.metrics_help", k=done[0].config.top_k))
-    results = {r.id: svc.evaluation.results(TENANT, r.id) for r in done}
+    results = {r.id: svc.evaluation.results(tenant(), r.id) for r in done}
     st.markdown(f"**{t('eval.chart_metrics')}**")
     st.altair_chart(metric_chart(done), width="stretch", height=340)
     st.markdown(f"**{t('eval.chart_heatmap')}**")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.evaluation.questionsets import dump_jsonl
 from core.evaluation.schemas import QuestionSetInfo
-from pages.components.common import TENANT, attempt, flash, services
+from pages.components.common import attempt, flash, services, tenant
 from pages.components.i18n import t
 
 SET_KEY = "eval_set"  # the selected question set's id
@@ -17,12 +17,12 @@ SEP = " | "  # how lists (relevant documents, passages) are shown and typed in t
 
 
 def kb_names() -> dict[str, str]:
-    return {k.id: k.name for k in services().knowledge.list(TENANT, page_size=1000, order_by="name", desc=False).items}
+    return {k.id: k.name for k in services().knowledge.list(tenant(), page_size=1000, order_by="name", desc=False).items}
 
 
 def chat_models() -> dict[str, str]:
     """Chat model choices: none (retrieval only), the default, and each saved LLM."""
-    saved = {m.id: m.name for m in services().models.list(TENANT, "llm")}
+    saved = {m.id: m.name for m in services().models.list(tenant(), "llm")}
     return {"": t("eval.chat.none"), "default": t("eval.chat.default"), **saved}
 
 
@@ -45,7 +45,7 @@ def upload_form(kbs: dict[str, str]) -> None:
     kb_id = cols[0].selectbox(t("eval.for_kb"), list(kbs), format_func=kbs.get, key="eval_upload_kb")
     name = cols[1].text_input(t("eval.set_name"), key="eval_upload_name", placeholder=t("eval.set_name_placeholder"))
     if st.button(t("eval.import"), type="primary", icon="📥", key="eval_import", disabled=file is None or not kb_id):
-        report = attempt(lambda: services().evaluation.sets.import_file(TENANT, file.getvalue(), file.name,
+        report = attempt(lambda: services().evaluation.sets.import_file(tenant(), file.getvalue(), file.name,
                                                                         name=name.strip(), kb_id=kb_id))
         if report:
             st.session_state["eval_uploader_n"] = n + 1
@@ -64,7 +64,7 @@ def generate_form(kbs: dict[str, str]) -> None:
     model = cols[2].selectbox(t("eval.generate_with"), list(models), format_func=models.get, key="eval_gen_model")
     if st.button(t("eval.generate"), type="primary", icon="✨", key="eval_generate", disabled=not kb_id):
         with st.spinner(t("eval.generating")):
-            qset = attempt(lambda: services().evaluation.generate_set(TENANT, kb_id, int(count), chat_model_id=model))
+            qset = attempt(lambda: services().evaluation.generate_set(tenant(), kb_id, int(count), chat_model_id=model))
         if qset:
             flash(t("eval.generated", n=qset.question_count))
             choose(qset.id)
@@ -74,7 +74,7 @@ def generate_form(kbs: dict[str, str]) -> None:
 def sample_form() -> None:
     st.caption(t("eval.sample_help"))
     if st.button(t("eval.install_sample"), icon="📦", key="eval_sample"):
-        installed = attempt(lambda: services().evaluation.install_sample(TENANT))
+        installed = attempt(lambda: services().evaluation.install_sample(tenant()))
         if installed:
             flash(t("eval.sample_installed", kb=installed[0].name, n=installed[1].question_count))
             choose(installed[1].id)
@@ -109,7 +109,7 @@ def as_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def editor(qset: QuestionSetInfo) -> None:
-    questions = services().evaluation.sets.questions(TENANT, qset.id)
+    questions = services().evaluation.sets.questions(tenant(), qset.id)
     frame = pd.DataFrame([{"question": q.question, "answer": q.answer, "relevant_docs": SEP.join(q.relevant_docs),
                            "relevant_text": SEP.join(q.relevant_text)} for q in questions])
     st.caption(t("eval.editor_help"))
@@ -122,7 +122,7 @@ def editor(qset: QuestionSetInfo) -> None:
                                                                              width="large")})
     with st.container(horizontal=True):
         if st.button(t("eval.save_set"), type="primary", icon="💾", key="eval_save"):
-            if attempt(lambda: services().evaluation.sets.replace_questions(TENANT, qset.id, as_rows(edited))):
+            if attempt(lambda: services().evaluation.sets.replace_questions(tenant(), qset.id, as_rows(edited))):
                 flash(t("eval.saved", n=len(as_rows(edited))))
                 st.rerun()
         st.download_button(t("eval.download"), data=dump_jsonl(questions), file_name=f"{qset.name}.jsonl",
@@ -134,13 +134,13 @@ def editor(qset: QuestionSetInfo) -> None:
         st.warning(t("eval.delete_confirm", name=qset.name), icon="🗑️")
         if st.button(t("common.delete"), type="primary", key="eval_delete_yes"):
             st.session_state.pop("eval_confirm_delete")
-            if attempt(lambda: services().evaluation.sets.delete(TENANT, qset.id) or True):
+            if attempt(lambda: services().evaluation.sets.delete(tenant(), qset.id) or True):
                 flash(t("eval.deleted", name=qset.name))
                 st.rerun()
 
 
 def sets_view() -> None:
-    sets = services().evaluation.sets.list(TENANT)
+    sets = services().evaluation.sets.list(tenant())
     add_set(expanded=not sets)
     if not sets:
         st.info(t("eval.no_sets"), icon="📋")

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.schemas import KnowledgeBaseInfo
-from pages.components.common import TENANT, attempt, flash, services
+from pages.components.common import attempt, flash, services, tenant
 from pages.components.i18n import t
 
 COLUMNS = ["term", "translation"]
@@ -24,7 +24,7 @@ def _pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:
 
 def editor(kb: KnowledgeBaseInfo) -> None:
     svc = services()
-    pairs = svc.glossary.list(TENANT, kb.id)
+    pairs = svc.glossary.list(tenant(), kb.id)
     frame = pd.DataFrame([{"term": p.term, "translation": p.translation} for p in pairs], columns=COLUMNS)
     edited = st.data_editor(frame, num_rows="dynamic", hide_index=True, width="stretch", key=_key(kb, "table"),
                             column_config={
@@ -33,11 +33,11 @@ def editor(kb: KnowledgeBaseInfo) -> None:
                                                                            width="medium")})
     with st.container(horizontal=True, vertical_alignment="center"):
         if st.button(t("xlang.glossary.save"), type="primary", icon=":material/save:", key=_key(kb, "save")):
-            saved = attempt(lambda: svc.glossary.add(TENANT, kb.id, _pairs(edited), replace=True))
+            saved = attempt(lambda: svc.glossary.add(tenant(), kb.id, _pairs(edited), replace=True))
             if saved is not None:
                 flash(t("xlang.glossary.saved", n=saved.total))
                 st.rerun()
-        st.download_button(t("xlang.glossary.export"), svc.glossary.export_csv(TENANT, kb.id),
+        st.download_button(t("xlang.glossary.export"), svc.glossary.export_csv(tenant(), kb.id),
                            icon=":material/download:", file_name=f"{kb.name}-glossary.csv", mime="text/csv",
                            key=_key(kb, "export"))
         st.caption(t("xlang.glossary.count", n=len(pairs)))
@@ -49,7 +49,7 @@ def importer(kb: KnowledgeBaseInfo) -> None:
     replace = st.checkbox(t("xlang.glossary.replace"), key=_key(kb, "replace"))
     if st.button(t("xlang.glossary.import_go"), icon=":material/upload:", disabled=upload is None,
                  key=_key(kb, "import_go")):
-        report = attempt(lambda: services().glossary.import_csv(TENANT, kb.id, upload.getvalue(), replace=replace))
+        report = attempt(lambda: services().glossary.import_csv(tenant(), kb.id, upload.getvalue(), replace=replace))
         if report is not None:
             flash(t("xlang.glossary.imported", added=report.added, skipped=report.skipped))
             st.rerun()
@@ -59,7 +59,7 @@ def suggestions(kb: KnowledgeBaseInfo) -> None:
     st.caption(t("xlang.glossary.suggest_caption"))
     found = st.session_state.get(_key(kb, "suggestions"))
     if st.button(t("xlang.glossary.suggest"), icon=":material/auto_awesome:", key=_key(kb, "suggest")):
-        found = attempt(lambda: services().glossary.suggest(TENANT, kb.id)) or []
+        found = attempt(lambda: services().glossary.suggest(tenant(), kb.id)) or []
         st.session_state[_key(kb, "suggestions")] = found
     if found is None:
         return
@@ -78,7 +78,7 @@ def suggestions(kb: KnowledgeBaseInfo) -> None:
     if st.button(t("xlang.glossary.add_accepted"), type="primary", icon=":material/playlist_add:",
                  key=_key(kb, "accept_go")):
         accepted = _pairs(chosen[chosen["accept"]][COLUMNS])
-        report = attempt(lambda: services().glossary.add(TENANT, kb.id, accepted))
+        report = attempt(lambda: services().glossary.add(tenant(), kb.id, accepted))
         if report is not None:
             st.session_state.pop(_key(kb, "suggestions"), None)
             flash(t("xlang.glossary.imported", added=report.added, skipped=report.skipped))

@@ -12,7 +12,7 @@ from core.ingestion.cleaning import PREPROCESS_RULES
 from core.ingestion.splitting import SPLIT_METHODS
 from core.providers.embeddings import available_models
 from core.schemas import ChunkConfig, KnowledgeBaseInfo, RetrievalConfig
-from pages.components.common import TENANT, attempt, services
+from pages.components.common import attempt, services, tenant
 from pages.components.i18n import t
 from pages.components.query_variants import LANGUAGE_CHOICES, language_label
 
@@ -49,7 +49,7 @@ def check(kb: KnowledgeBaseInfo | None, name: str, chunking: dict[str, Any]) -> 
     if not name:
         problems.append(t("kb.err.name_empty"))
     else:
-        same = services().knowledge.list(TENANT, name=name, page_size=1).items
+        same = services().knowledge.list(tenant(), name=name, page_size=1).items
         if same and (kb is None or same[0].id != kb.id):
             problems.append(t("kb.err.name_taken", name=name))
     if chunking["chunk_overlap"] >= chunking["chunk_size"]:
@@ -164,7 +164,7 @@ def kb_form(kb: KnowledgeBaseInfo | None, on_cancel: Callable[[], None]) -> Know
         fields = {"name": name.strip(), "description": description.strip(), "icon": icon,
                   "chunk_config": chunking, "retrieval_config": retrieval}
         if kb is None:
-            return attempt(lambda: svc.knowledge.create(TENANT, embedding_model=model, **fields))
+            return attempt(lambda: svc.knowledge.create(tenant(), embedding_model=model, **fields))
         if not locked and model != kb.embedding_model:
             fields["embedding_model"] = model
-        return attempt(lambda: svc.knowledge.update(TENANT, kb.id, **fields))
+        return attempt(lambda: svc.knowledge.update(tenant(), kb.id, **fields))

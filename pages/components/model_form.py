@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from core.model_configs import MODEL_TYPES, PROVIDERS, ModelConfigInfo
-from pages.components.common import TENANT, attempt, services
+from pages.components.common import attempt, services, tenant
 from pages.components.i18n import t
 
 # name -> (types it applies to, integer?, min, max)
@@ -83,7 +83,7 @@ def _keep_verdict(fid: str, fingerprint: str, saved: ModelConfigInfo | None) -> 
     if saved is None or not stored or stored[0] != fingerprint or stored[1] is None:
         return saved
     ok, message, ms = stored[1]
-    return attempt(lambda: services().models.record_check(TENANT, saved.id, ok, message, ms)) or saved
+    return attempt(lambda: services().models.record_check(tenant(), saved.id, ok, message, ms)) or saved
 
 
 def _tested(fid: str, fingerprint: str, run_test) -> tuple[bool, str, int] | None:  # noqa: ANN001
@@ -153,7 +153,7 @@ def model_form(model: ModelConfigInfo | None, type_: str = "llm") -> ModelConfig
 
         def run_test():  # noqa: ANN202
             return services().models.verify(typed.type_, typed.provider, typed.model, typed.base_url, typed.api_key,
-                                            typed.params, tenant_id=TENANT, stored_key_of=reuse)
+                                            typed.params, tenant_id=tenant(), stored_key_of=reuse)
 
         if test:
             with st.spinner(t("models.testing")):
@@ -237,9 +237,9 @@ def _submit(fid: str, model: ModelConfigInfo | None, typed: Typed, run_test) -> 
         changes["is_default"] = True
     svc = services()
     if model is None:
-        saved = attempt(lambda: svc.models.create(TENANT, type=typed.type_, name=typed.name, **{
+        saved = attempt(lambda: svc.models.create(tenant(), type=typed.type_, name=typed.name, **{
             k: v for k, v in changes.items() if k != "name"}))
         return _keep_verdict(fid, fingerprint, saved)
     if not changes:
         return model
-    return _keep_verdict(fid, fingerprint, attempt(lambda: svc.models.update(TENANT, model.id, **changes)))
+    return _keep_verdict(fid, fingerprint, attempt(lambda: svc.models.update(tenant(), model.id, **changes)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.assistants import AssistantInfo
-from pages.components.common import TENANT, attempt, flash, services
+from pages.components.common import attempt, flash, services, tenant
 from pages.components.i18n import t
 
 
@@ -21,7 +21,7 @@ def share_link(a: AssistantInfo) -> str:
 
 def set_access(assistant_id: str) -> None:
     wanted = st.session_state.get(f"share_token_{assistant_id}", False)
-    if attempt(lambda: services().assistants.set_access(TENANT, assistant_id, require_token=wanted)):
+    if attempt(lambda: services().assistants.set_access(tenant(), assistant_id, require_token=wanted)):
         flash(t("share.token_on") if wanted else t("share.token_off"))
 
 

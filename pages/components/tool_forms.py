@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.tools.base import ProviderInfo, ToolInfo
-from pages.components.common import TENANT, attempt, flash, services
+from pages.components.common import attempt, flash, services, tenant
 from pages.components.i18n import t
 
 TRANSPORTS = ("http", "stdio")
@@ -130,8 +130,8 @@ def api_form(p: ProviderInfo | None, on_close: Callable[[], None]) -> ProviderIn
             return None
         fields = {"name": name.strip(), "icon": icon.strip(), "openapi_schema": schema, "headers": headers}
         tools = services().tools
-        saved = attempt(lambda: tools.update_api_provider(TENANT, p.id, **fields) if p
-                        else tools.create_api_provider(TENANT, **fields))
+        saved = attempt(lambda: tools.update_api_provider(tenant(), p.id, **fields) if p
+                        else tools.create_api_provider(tenant(), **fields))
         if saved:
             reset_form(prefix)
         return saved
@@ -204,9 +204,9 @@ def mcp_form(p: ProviderInfo | None, on_close: Callable[[], None]) -> ProviderIn
             return None
         tools = services().tools
         with st.spinner(t("tools.mcp.connecting")):
-            saved = attempt(lambda: tools.update_mcp_server(TENANT, p.id, name=name.strip(),
+            saved = attempt(lambda: tools.update_mcp_server(tenant(), p.id, name=name.strip(),
                                                             description=description.strip(), **fields) if p
-                            else tools.create_mcp_server(TENANT, name.strip(), description=description.strip(),
+                            else tools.create_mcp_server(tenant(), name.strip(), description=description.strip(),
                                                          **fields))
         if saved:
             reset_form(prefix)
@@ -225,7 +225,7 @@ def builtin_settings_form(p: ProviderInfo) -> None:
     if not fields:
         return
     tools = services().tools
-    stored = attempt(lambda: tools.builtin_settings(TENANT, p.id)) or {}
+    stored = attempt(lambda: tools.builtin_settings(tenant(), p.id)) or {}
     # A new key per save: a field then shows what is stored (the key masked), not what the browser kept typed.
     version = st.session_state.get(f"tfb_{p.id}_saved", 0)
     with st.expander(f"🔑 {t('tools.builtin.setup')}", expanded=bool(p.needs_setup)), \
@@ -239,7 +239,7 @@ def builtin_settings_form(p: ProviderInfo) -> None:
         clear = bool(stored.get("api_key")) and st.checkbox(t("tools.builtin.clear_key"),
                                                             key=f"tfb_{p.id}_clear_{version}")
         if st.form_submit_button(t("common.save"), type="primary", icon=":material/save:"):
-            saved = attempt(lambda: tools.configure_builtin(TENANT, p.id, values, clear_api_key=clear))
+            saved = attempt(lambda: tools.configure_builtin(tenant(), p.id, values, clear_api_key=clear))
             if saved is not None:
                 flash(t("tools.builtin.saved", name=p.label))
                 st.session_state[f"tfb_{p.id}_saved"] = version + 1

@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.tools.base import ProviderInfo, ToolInfo, ToolParam
 from pages.components.chunk_card import badge
-from pages.components.common import TENANT, link, services
+from pages.components.common import link, services, tenant
 from pages.components.i18n import t
 
 CATEGORY_ICONS = {"knowledge": "📚", "utility": "🧮", "web": "🌐", "search": "🔎", "image": "🎨"}
@@ -40,9 +40,9 @@ class Catalogue:
 def load_catalogue() -> Catalogue:
     tools = services().tools
     return Catalogue(
-        builtin=tools.builtin_providers(TENANT),
-        api=tools.list_providers(TENANT, kind="api", page_size=MAX_CUSTOM_PROVIDERS).items,
-        mcp=tools.list_providers(TENANT, kind="mcp", page_size=MAX_CUSTOM_PROVIDERS).items,
+        builtin=tools.builtin_providers(tenant()),
+        api=tools.list_providers(tenant(), kind="api", page_size=MAX_CUSTOM_PROVIDERS).items,
+        mcp=tools.list_providers(tenant(), kind="mcp", page_size=MAX_CUSTOM_PROVIDERS).items,
     )
 
 
@@ -57,11 +57,24 @@ def effective_params(tool: ToolInfo | None, params: dict | None) -> dict[str, An
     return values
 
 
+def expanded(refs: list[dict], catalogue: Catalogue) -> list[dict]:
+    """Refs with a whole-provider ref (tool "*", as AgentChat saves them) replaced by one ref per tool it has."""
+    out = []
+    for ref in refs:
+        kind, provider, tool = ref_key(ref)
+        if tool != "*":
+            out.append(ref)
+            continue
+        out += [{"type": kind, "provider": provider, "tool": t.name} for p in getattr(catalogue, kind, [])
+                if p.id == provider for t in p.tools]
+    return out
+
+
 def normalized(refs: list[dict], catalogue: Catalogue) -> list[tuple]:
     """Refs in a comparable form (order and omitted defaults do not count as a change)."""
     known = catalogue.tools()
     out = []
-    for ref in refs:
+    for ref in expanded(refs, catalogue):
         tool = known.get(ref_key(ref), (None, None))[1]
         out.append((*ref_key(ref), tuple(sorted(effective_params(tool, ref.get("params")).items()))))
     return sorted(out, key=repr)
@@ -99,7 +112,7 @@ class ToolPicker:
 
     def __init__(self, prefix: str, current: list[dict], catalogue: Catalogue):
         self.prefix, self.catalogue = prefix, catalogue
-        self.current = {ref_key(r): r for r in current}
+        self.current = {ref_key(r): r for r in expanded(current, catalogue)}
         self.picked: list[dict] = []
 
     def _key(self, kind: str, provider: str, tool: str, suffix: str = "") -> str:

@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.errors import AlmanacError
 from core.text import speakable
-from pages.components.common import TENANT, services
+from pages.components.common import services, tenant
 from pages.components.i18n import t
 
 AUDIO_TYPES = ["wav", "mp3", "m4a", "webm", "ogg", "flac"]
@@ -58,7 +58,7 @@ class VoiceKeys:
 def transcribe_clip(keys: VoiceKeys, data: bytes, filename: str) -> None:
     """Transcribe one recording into the editable transcript, or say why not (bad audio, no speech)."""
     try:
-        heard = services().voice.transcribe(TENANT, data, filename=filename)
+        heard = services().voice.transcribe(tenant(), data, filename=filename)
     except AlmanacError as exc:
         st.session_state[keys.status] = ("error", exc.message)
         return
@@ -151,7 +151,7 @@ def answer_speech(prefix: str, message_id: str, text: str, *, fresh: bool) -> No
         if st.session_state.get(f"{prefix}_read_aloud") and speakable(text):
             with st.spinner(t("chat.voice.speaking")):
                 try:
-                    speech = services().voice.synthesize(TENANT, speakable(text), format="mp3")
+                    speech = services().voice.synthesize(tenant(), speakable(text), format="mp3")
                 except AlmanacError as exc:
                     st.warning(t("chat.voice.speak_failed", message=exc.message), icon="🔇")
                     return

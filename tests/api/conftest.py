@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -46,3 +48,20 @@ def weknora_other(api_app, svc) -> TestClient:
     key = svc.tenants.create_api_key(svc.tenants.create_tenant("stranger"))
     with TestClient(api_app, headers={"X-API-Key": key}) as c:
         yield c
+
+
+@pytest.fixture
+def sign_up(api_app):
+    """sign_up(name) registers and signs in a user over AgentChat's API and returns a client sending their token
+    (the user's workspace id is `client.workspace`)."""
+    with ExitStack() as stack:
+        def make(name: str, password: str = "pass-1234") -> TestClient:
+            c = stack.enter_context(TestClient(api_app))
+            registered = c.post("/api/v1/user/register", json={"user_name": name, "user_password": password})
+            assert registered.status_code == 200, registered.text
+            token = c.post("/api/v1/user/login", json={"user_name": name, "user_password": password})
+            c.headers["Authorization"] = f"Bearer {token.json()['data']['access_token']}"
+            c.workspace = registered.json()["data"]["workspace_id"]
+            return c
+
+        yield make

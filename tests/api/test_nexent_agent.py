@@ -93,7 +93,7 @@ def test_description_only_files_reach_the_model(client, llm):
     files = [{"object_name": "", "name": "notes.txt", "description": "File notes.txt content: the code is 4711"}]
     _, headers = run(client, query="What is the code?", minio_files=files)
     question = llm.chat_requests[-1]["body"]["messages"][-1]["content"]
-    assert "the code is 4711" in question and question.endswith("What is the code?")
+    assert "the code is 4711" in question and question.startswith("What is the code?")
     [saved, _] = client.get(f"/api/conversation/{headers['x-conversation-id']}").json()["data"]["message"]
     assert saved["message"] == "What is the code?" and saved["minio_files"][0]["name"] == "notes.txt"
 

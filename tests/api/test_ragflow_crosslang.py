@@ -22,7 +22,7 @@ def test_cross_languages_and_keyword_in_process(client, svc, tenant, llm):
     kb = svc.knowledge.create(tenant, "bilingual")
     ingest(svc, tenant, kb.id, files())
     ask = {"question": "How many sub-accounts can a tenant create?", "dataset_ids": [kb.id], "page_size": 5,
-           "similarity_threshold": 0.0, "highlight": True}
+           "similarity_threshold": 0.01, "highlight": True}  # ties at 0 fall in any order
     assert "子账号.txt" not in names(client.post("/api/v1/retrieval", json=ask).json()["data"])  # the KB sets none
     crossed = client.post("/api/v1/retrieval", json={**ask, "cross_languages": ["Chinese"]}).json()["data"]
     answer = next(c for c in crossed["chunks"] if c["document_keyword"] == "子账号.txt")

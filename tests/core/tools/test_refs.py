@@ -157,3 +157,21 @@ def test_masking():
     stored = {"Authorization": "Bearer sk-1234567890abcdef"}
     assert refs.unmask({"authorization": "Bearer sk-1…cdef"}, stored) == {"authorization": stored["Authorization"]}
     assert refs.unmask({"Authorization": "Bearer other"}, stored) == {"Authorization": "Bearer other"}
+
+
+def test_a_whole_provider_ref_binds_the_tools_the_provider_has_when_the_agent_runs(tools, tenant):
+    described = tools.create_api_provider(tenant, "Notes", "", None, [], label="笔记", description="Keeps notes")
+    assert described.tools == [] and described.label == "笔记" and described.description == "Keeps notes"
+    checked = tools.check_refs(tenant, ["calculator", {"type": "api", "provider": described.id, "tool": "*"}])
+    assert checked[1] == ToolRef(type="api", provider=described.id, tool="*", params={})
+    assert [b.name for b in tools.bind(checked, ToolContext(tenant_id=tenant))] == ["calculator"]
+    tools.update_api_provider(tenant, described.id, openapi_schema=schema_text())  # the tools arrive later
+    assert [b.name for b in tools.bind(checked, ToolContext(tenant_id=tenant))] == \
+        ["calculator", "YoudaoSuggest", "AddNote"]
+    assert tools.get_provider(tenant, described.id).description == "An English dictionary"  # the schema's now
+    with pytest.raises(InvalidInput, match="Unknown tool provider"):
+        tools.check_refs(tenant, [{"type": "mcp", "provider": described.id, "tool": "*"}])  # not an MCP server
+    with pytest.raises(InvalidInput, match="Unknown tool provider"):
+        tools.check_refs("someone-else", [{"type": "api", "provider": described.id, "tool": "*"}])
+    tools.delete_provider(tenant, described.id)
+    assert [b.name for b in tools.bind(checked, ToolContext(tenant_id=tenant))] == ["calculator"]
