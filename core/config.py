@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     ingest_workers: int = Field(2, ge=0, le=32, description="Concurrent ingestion tasks in this process (0 = none).")
     eval_workers: int = Field(1, ge=0, le=8, description="Concurrent evaluation runs in this process (0 = none).")
     max_upload_mb: int = Field(100, ge=1)
+    warm_up: bool = Field(True, description="Load the splitting, keyword and embedding models in the background "
+                                            "when ingestion workers start, so the first document is not slow.")
     # Bounds on one document (core/ingestion/readers): a small file must not hold a worker for long.
     max_expanded_mb: int = Field(200, ge=1, description="Largest unpacked size of a zip-based document "
                                                         "(docx, xlsx, pptx, epub).")

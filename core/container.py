@@ -203,7 +203,7 @@ class Services:
     def tools(self) -> ToolService:
         from core.tools import ToolService
 
-        return ToolService(self.db, self.settings, self.retrieval)
+        return ToolService(self.db, self.settings, self.retrieval, self.sealer)
 
     @lazy
     def assistants(self) -> AssistantService:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.assistants import AssistantInfo
+from core.errors import AlmanacError
 from pages.components.agent_debug import debug_pane
 from pages.components.agent_form import agent_editor, problems, reset_editor, unsaved
 from pages.components.chat_assistant_form import AVATARS
@@ -26,6 +27,7 @@ from pages.components.common import (
     tenant,
 )
 from pages.components.i18n import t
+from pages.components.share import share_controls
 from pages.components.tool_picker import load_catalogue, ref_key
 
 PAGE_SIZE = 10
@@ -45,16 +47,6 @@ def state_badge(a: AssistantInfo) -> str:
     if a.draft_changed:
         return badge("✎ " + t("agents.state.draft_changed"), "orange")
     return badge("● " + t("agents.state.published"), "green")
-
-
-def share_link(a: AssistantInfo) -> str:
-    """The public chat page: same host as this UI (served under /ui/), else a relative path."""
-    path = f"/chat/{a.id}" + (f"?token={a.access_token}" if a.access_token else "")
-    url = st.context.url or ""
-    if "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://{rest.split('/', 1)[0]}{path}"
-    return path
 
 
 # --- actions (button callbacks run before the page, so it renders the new state) ------------------------------
@@ -84,12 +76,6 @@ def delete_agent(a: AssistantInfo) -> None:
     if attempt(lambda: svc.assistants.delete(tenant(), a.id) or True):
         flash(t("agents.deleted", name=a.name))
         close_agent()
-
-
-def set_access(agent_id: str) -> None:
-    wanted = st.session_state.get(f"agent_token_{agent_id}", False)
-    if attempt(lambda: svc.assistants.set_access(tenant(), agent_id, require_token=wanted)):
-        flash(t("agents.share.token_on") if wanted else t("agents.share.token_off"))
 
 
 def unpublish(agent_id: str) -> None:
@@ -126,12 +112,25 @@ def create_form() -> None:
         st.rerun()
 
 
+def model_badge(a: AssistantInfo) -> str:
+    """When the agent cannot think, say so to the admin (its visitors get quoted passages, never instructions)."""
+    try:
+        spec = svc.models.llm_spec(tenant(), a.llm.model_id or None)
+    except AlmanacError:  # its model was deleted
+        spec = None
+    if spec is None:
+        return badge("🧠 " + t("agents.badge.no_model"), "orange")
+    model = attempt(lambda: svc.models.get(tenant(), a.llm.model_id)) if a.llm.model_id else \
+        svc.models.default(tenant(), "llm")
+    return badge("🔌 " + t("agents.badge.model_unreachable"), "red") if model and model.status == "error" else ""
+
+
 def agent_card(a: AssistantInfo, kb_names: dict[str, str], tool_labels: dict[tuple, str]) -> None:
     with st.container(border=True):
         head, actions = st.columns([3, 2])
         with head:
             st.markdown(f"#### {a.avatar or '🤖'} {md(a.name)}")
-            st.markdown(state_badge(a))
+            st.markdown(" ".join(b for b in (state_badge(a), model_badge(a)) if b))
             st.caption(md(a.description) if a.description else f"_{t('agents.no_description')}_")
         with actions, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
             if a.published is not None:
@@ -174,6 +173,10 @@ def list_view() -> None:
     if not total:
         st.info(t("agents.empty"), icon="🤖")
         return
+    if attempt(lambda: svc.models.llm_spec(tenant())) is None:
+        with st.container(border=True, horizontal=True, vertical_alignment="center"):
+            st.warning(t("agents.no_model_banner"), icon="🧠", width="stretch")
+            link("models", t("agents.go_models"), icon="🧠")
     cards = st.container()
     page = pager(total, PAGE_SIZE, "agent_page")
     items = svc.assistants.list(tenant(), kind="agent", page=page, page_size=PAGE_SIZE).items
@@ -202,9 +205,7 @@ def share_box(a: AssistantInfo) -> None:
     with st.expander(f"🔗 {t('agents.share.title')}", expanded=False):
         if a.published is None:
             st.caption(t("agents.share.unpublished"))
-        st.toggle(t("agents.share.require_token"), value=bool(a.access_token), key=f"agent_token_{a.id}",
-                  on_change=set_access, args=(a.id,), help=t("agents.share.require_token_help"))
-        st.code(share_link(a), language=None, wrap_lines=True)
+        share_controls(a)
         if a.published is not None:
             st.button(t("agents.unpublish"), icon=":material/unpublished:", key=f"agent_unpublish_{a.id}",
                       type="tertiary", on_click=unpublish, args=(a.id,))
