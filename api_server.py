@@ -69,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         print(banner(settings, services.admin_api_key), flush=True)
         async with ui.lifespan()(app):
             one_request_log()
+            if settings.warm_up:
+                services.workers.warm_up()  # serving already: the first document then finds everything loaded
             yield
         services.close()
         set_services(None)

@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
 from pages.components.account import gate, sidebar_box
 from pages.components.common import PAGES, fmt_time, link, services, status_badge, tenant
 from pages.components.demo import demo_notice
-from pages.components.i18n import LANGUAGES, t
+from pages.components.i18n import LANGUAGES, initial_language, remember_language, t, write_language_cookie
+from pages.components.progress import inject_css as inject_progress_css
+from pages.components.progress import task_html
+
+
+# A popover button's icons are swapped when it opens (the chevron flips). A click on one reached Streamlit's
+# "click outside closes" check after the swap whenever drawing the menu took over 50 ms, so the menu shut at
+# once: let clicks land on the button itself, which stays.
+GLOBAL_CSS = "<style>[data-testid='stPopoverButton'] * { pointer-events: none; }</style>"
 
 
 def sidebar():  # noqa: ANN201 - a Streamlit container
     """Name and language, also on the sign-in screen; returns the place of the account box (filled once signed in)."""
     with st.sidebar:
+        st.html(GLOBAL_CSS)
         st.markdown(f"### 📚 {t('app.name')}")
         st.caption(t("app.tagline"))
         account = st.container()
         codes = list(LANGUAGES)
-        st.session_state.setdefault("lang", "en")
-        st.selectbox(t("sidebar.language"), codes, key="lang", format_func=LANGUAGES.get)
+        st.selectbox(t("sidebar.language"), codes, key="lang", format_func=LANGUAGES.get, on_change=remember_language)
+        write_language_cookie()
     return account
+
+
+def fmt_count(n: int) -> str:
+    """A figure that fits a narrow column: 4,213 · 98,304 · 1.2M."""
+    if n < 1_000_000:
+        return f"{n:,}"
+    return f"{n / 1_000_000:.1f}M" if n < 1_000_000_000 else f"{n / 1_000_000_000:.1f}B"
 
 
 def home() -> None:
@@ -40,14 +58,16 @@ def home() -> None:
     totals[3].metric(t("home.hits"), sum(k.hit_count for k in kbs))
 
     st.subheader(t("home.kbs"))
+    # The figures of a card are smaller than the totals above: "1,234,567 characters" must fit, not show "4,…".
+    st.html("<style>[class*='st-key-home_kb_'] [data-testid='stMetricValue'] { font-size: 1.35rem; }</style>")
     for kb in kbs[:12]:
-        with st.container(border=True):
-            cols = st.columns([4, 1, 1, 1, 1, 3])
+        with st.container(border=True, key=f"home_kb_{kb.id}"):
+            cols = st.columns([3.2, 1, 1, 1.4, 0.8, 2.6])
             cols[0].markdown(f"**{kb.icon or '📘'} {kb.name}**  \n:gray[{kb.description or kb.embedding_model}]")
-            cols[1].metric(t("home.documents"), kb.document_count)
-            cols[2].metric(t("home.chunks"), kb.chunk_count)
-            cols[3].metric(t("home.characters"), f"{kb.char_count:,}")
-            cols[4].metric(t("home.hits"), kb.hit_count)
+            cols[1].metric(t("home.documents"), fmt_count(kb.document_count))
+            cols[2].metric(t("home.chunks"), fmt_count(kb.chunk_count))
+            cols[3].metric(t("home.characters"), fmt_count(kb.char_count), help=f"{kb.char_count:,}")
+            cols[4].metric(t("home.hits"), fmt_count(kb.hit_count))
             with cols[5]:
                 link("documents", t("home.open_documents"), icon="📄", kb=kb.id)
                 link("hit_testing", t("home.open_hit_testing"), icon="🎯", kb=kb.id)
@@ -61,6 +81,7 @@ def home() -> None:
 @st.fragment(run_every=2)
 def processing() -> None:
     """Re-runs every 2 s on its own, so progress moves without reloading the page."""
+    inject_progress_css()
     st.subheader(t("home.latest_documents"))
     docs = services().documents.recent(tenant(), limit=8)
     if not docs:
@@ -69,12 +90,12 @@ def processing() -> None:
         cols = st.columns([4, 2, 4])
         cols[0].markdown(f"**{d.name}**")
         cols[1].markdown(status_badge(d.status) + ("" if d.enabled else f" :gray-badge[{t('home.disabled')}]"))
-        if d.task and d.task.active:
-            cols[2].progress(d.task.progress, text=d.task.message)
-        elif d.task and d.task.state == "error":
-            cols[2].markdown(f":red[{d.task.error}]")
+        # One element whatever the state (see pages/components/progress.py), from the same DocumentInfo.
+        if d.task and (d.task.active or d.task.state == "error"):
+            cols[2].markdown(task_html(d, with_timeline=False), unsafe_allow_html=True)
         else:
-            cols[2].caption(t("home.doc_summary", n=d.chunk_count, time=fmt_time(d.updated_at)))
+            summary = t("home.doc_summary", n=d.chunk_count, time=fmt_time(d.updated_at))
+            cols[2].markdown(f"<div class='almanac-task'>{html.escape(summary)}</div>", unsafe_allow_html=True)
 
 
 def recent_queries(kb_names: dict[str, str]) -> None:
@@ -90,6 +111,8 @@ def recent_queries(kb_names: dict[str, str]) -> None:
 
 
 st.set_page_config(page_title="Almanac", page_icon="📚", layout="wide")
+if "lang" not in st.session_state:
+    st.session_state["lang"] = initial_language()
 account_box = sidebar()
 if gate():
     with account_box:

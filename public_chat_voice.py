@@ -16,6 +16,7 @@ import gradio as gr
 
 from core.container import Services
 from core.errors import AlmanacError
+from core.i18n import translate
 from core.text import speakable
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ VOICE_CSS = """
 #pc-mic:not(:has(button))::after { content: "🎙️ The microphone is back when the answer is complete";
   position: absolute; inset: 0; display: flex; align-items: center; justify-content: center;
   color: #9CA3AF; font-size: .88rem; }
+html[lang="zh"] #pc-mic:not(:has(button))::after { content: "🎙️ 回答完成后即可再次使用麦克风"; }
 #pc-mic .top-panel { display: none !important; }  /* "clear": a recording is sent and cleared at once */
 #pc-speak { flex: 0 0 auto !important; width: auto !important; border: none !important; box-shadow: none !important;
   background: transparent !important; padding: 0 4px !important; }
@@ -43,24 +45,25 @@ class Heard:
     text: str = ""
     problem: str = ""
     note: str = ""
+    silent: bool = False  # no speech in it: a warning rather than an error
 
 
-def hear(svc: Services, tenant_id: str, recording: str) -> Heard:
+def hear(svc: Services, tenant_id: str, recording: str, lang: str = "en") -> Heard:
     """Transcribe the visitor's recording (a file Gradio saved); bad audio and silence are explained."""
     try:
         data = Path(recording).read_bytes()
     except OSError:
-        return Heard(problem="The recording could not be read. Please record it again.")
+        return Heard(problem=translate(lang, "public.voice.unreadable"))
     try:
         heard = svc.voice.transcribe(tenant_id, data, filename=Path(recording).name)
     except AlmanacError as exc:
         return Heard(problem=exc.message)
     except Exception:  # the page must stay usable; the operator gets the traceback
         log.exception("Public chat transcription failed")
-        return Heard(problem="The recording could not be transcribed. Please try again or type your question.")
+        return Heard(problem=translate(lang, "public.voice.failed"))
     if not heard.text.strip():
-        return Heard(problem=f"No speech was detected in this {heard.duration_s:.1f} s recording. "
-                             "Speak closer to the microphone and try again.")
+        return Heard(problem=translate(lang, "public.voice.no_speech", seconds=f"{heard.duration_s:.1f}"),
+                     silent=True)
     return Heard(text=heard.text.strip(), note=heard.note)
 
 
@@ -68,12 +71,12 @@ def status_html(heard: Heard | None) -> str:
     if heard is None:
         return ""
     if heard.problem:
-        css = "pc-voice-warn" if heard.problem.startswith("No speech") else "pc-voice-error"
+        css = "pc-voice-warn" if heard.silent else "pc-voice-error"
         return f'<div class="{css}">🎙️ {html.escape(heard.problem)}</div>'
     return f'<div class="pc-voice-note">{html.escape(heard.note)}</div>' if heard.note else ""
 
 
-def speak(svc: Services, tenant_id: str, answer: str) -> tuple[bytes | None, str]:
+def speak(svc: Services, tenant_id: str, answer: str, lang: str = "en") -> tuple[bytes | None, str]:
     """(mp3 bytes, "") for an answer, or (None, why not) when it could not be spoken."""
     text = speakable(answer)
     if not text:
@@ -81,17 +84,18 @@ def speak(svc: Services, tenant_id: str, answer: str) -> tuple[bytes | None, str
     try:
         return svc.voice.synthesize(tenant_id, text, format="mp3").audio, ""
     except AlmanacError as exc:
-        return None, f"The answer could not be read aloud: {exc.message}"
+        return None, translate(lang, "public.voice.cannot_speak_because", message=exc.message)
     except Exception:
         log.exception("Public chat speech failed")
-        return None, "The answer could not be read aloud."
+        return None, translate(lang, "public.voice.cannot_speak")
 
 
-def read_aloud(services: Callable[[], Services], answer: str, wanted: bool, visit: dict | None, status: str):
+def read_aloud(services: Callable[[], Services], answer: str, wanted: bool, visit: dict | None, status: str,
+               lang: str = "en"):
     """After an answer: its speech, autoplaying, when "Speak answers" is ticked (else the player hides)."""
     if not (wanted and answer and visit):
         return gr.update(value=None, visible=False), status
-    audio, problem = speak(services(), visit["tenant_id"], answer)
+    audio, problem = speak(services(), visit["tenant_id"], answer, lang)
     if audio is None:
         return gr.update(value=None, visible=False), status_html(Heard(problem=problem)) if problem else status
     return gr.update(value=audio, visible=True), status
@@ -100,16 +104,17 @@ def read_aloud(services: Callable[[], Services], answer: str, wanted: bool, visi
 def voice_controls() -> tuple[gr.Audio, gr.Checkbox, gr.HTML]:
     """The row under the question box: the microphone (or an upload), "Speak answers", and a status line."""
     with gr.Row(equal_height=True, elem_id="pc-voice"):
-        mic = gr.Audio(sources=["microphone", "upload"], type="filepath", label="Ask by voice", show_label=False,
+        mic = gr.Audio(sources=["microphone", "upload"], type="filepath", label=translate("en", "public.voice.ask"),
+                       show_label=False,
                        elem_id="pc-mic", scale=6, editable=False, buttons=[],
                        waveform_options=gr.WaveformOptions(show_recording_waveform=True, sample_rate=16_000))
-        speak_box = gr.Checkbox(label="🔊 Speak answers", value=False, elem_id="pc-speak", scale=0, min_width=170,
-                                container=False)
+        speak_box = gr.Checkbox(label=translate("en", "public.voice.speak_answers"), value=False, elem_id="pc-speak",
+                                scale=0, min_width=170, container=False)
     status = gr.HTML(elem_id="pc-voice-status")
     return mic, speak_box, status
 
 
 def speech_player() -> gr.Audio:
     """Where a spoken answer plays (by itself); hidden until there is one."""
-    return gr.Audio(label="Spoken answer", elem_id="pc-speech", autoplay=True, interactive=False, visible=False,
-                    buttons=["download"])
+    return gr.Audio(label=translate("en", "public.voice.spoken_answer"), elem_id="pc-speech", autoplay=True,
+                    interactive=False, visible=False, buttons=["download"])

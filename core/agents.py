@@ -27,8 +27,6 @@ KB_TOOL = ToolRef(type="builtin", provider="knowledge", tool="kb_search")
 KB_MAX_PASSAGES = 20  # the kb_search tool's top_n limit
 TOOL_OUTPUT_TOKENS = 3000  # what one tool result may add to the prompt
 TRACE_CHARS = 4000  # what the trace keeps of one tool result
-NO_LLM = ("This agent needs a language model to think and use its tools, and none is configured. "
-          "Add one on the Models page (or set OPENAI_API_KEY) and ask again.")
 LAST_STEP = "You have used all your tool calls. Answer the question now with what you have found."
 CITE = ("Passages from the knowledge bases are numbered like [1]; when you use one, cite its number in "
         "square brackets right after the sentence it supports.")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.calibration import DEFAULT_THRESHOLD, DEFAULT_TOP_K, DEFAULT_VECTOR_WEIGHT
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.languages import parse_languages
 from core.providers.llm import ChatParams
@@ -45,6 +46,7 @@ DEFAULT_AGENT_SYSTEM = (
 )
 DEFAULT_OPENER = "Hi! I'm your assistant, what can I do for you?"
 DEFAULT_EMPTY_RESPONSE = "Sorry! No relevant content was found in the knowledge base!"
+RERANK_POOL = 64  # candidates a reranker sees at most: it costs per passage
 
 
 class LLMSettings(BaseModel):
@@ -66,9 +68,10 @@ class LLMSettings(BaseModel):
 class PromptSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     system: str = DEFAULT_SYSTEM  # RAGFlow's `prompt`; {knowledge} is replaced by the numbered passages
-    similarity_threshold: float = Field(0.2, ge=0.0, le=1.0)
+    # The same defaults as knowledge bases and Hit testing (core/calibration.py); vector weight = 1 - keywords'.
+    similarity_threshold: float = Field(DEFAULT_THRESHOLD, ge=0.0, le=1.0)
     search_mode: Literal["semantic", "full_text", "hybrid"] = "hybrid"
-    keywords_similarity_weight: float = Field(0.7, ge=0.0, le=1.0)  # vector weight = 1 - this
+    keywords_similarity_weight: float = Field(round(1 - DEFAULT_VECTOR_WEIGHT, 4), ge=0.0, le=1.0)
     top_n: int = Field(6, ge=0, le=100)  # passages given to the model (0: none, as RAGFlow allows)
     top_k: int = Field(1024, ge=1, le=10_000)  # candidate pool for the reranker
     rerank_model: str = ""  # "" = the knowledge base's setting
@@ -91,6 +94,14 @@ class PromptSettings(BaseModel):
     @classmethod
     def _known_languages(cls, v: Any) -> list[str] | None:
         return None if v is None else parse_languages(v)
+
+    def search_options(self) -> dict[str, Any]:
+        """RetrievalService.search arguments of a chat with these settings (Hit testing "as this assistant" too);
+        the first `top_n` hits are the passages."""
+        pool = min(self.top_k, max(self.top_n, RERANK_POOL)) if self.rerank_model else self.top_n
+        return {"mode": self.search_mode, "top_k": min(max(pool, 1), 1000), "threshold": self.similarity_threshold,
+                "vector_weight": round(1 - self.keywords_similarity_weight, 4),
+                "rerank_model": self.rerank_model or None}
 
 
 class StrategySettings(BaseModel):
@@ -137,6 +148,17 @@ class ChatSettings(BaseModel):
     prompt: PromptSettings = Field(default_factory=PromptSettings)
     strategy: StrategySettings = Field(default_factory=StrategySettings)
     tools: list[dict[str, Any]] = Field(default_factory=list)
+
+    def search_options(self) -> tuple[dict[str, Any], int]:
+        """How this assistant searches its knowledge bases: (RetrievalService.search arguments, passages kept).
+        An agent searches as its kb_search tool does (its settings, the knowledge bases' semantic weight)."""
+        if self.kind != "agent":
+            return self.prompt.search_options(), self.prompt.top_n
+        params = next((t.get("params") or {} for t in self.tools
+                       if t.get("provider") == "knowledge" and t.get("tool") == "kb_search"), {})
+        top_n = int(params.get("top_n", DEFAULT_TOP_K))
+        return {"mode": str(params.get("mode") or "hybrid"), "top_k": top_n,
+                "threshold": float(params.get("similarity_threshold", DEFAULT_THRESHOLD))}, top_n
 
 
 def draft_of(a: Assistant) -> dict[str, Any]:

@@ -19,14 +19,15 @@ from typing import Any
 
 from sqlalchemy import delete
 
-from core.agents import NO_LLM, AgentRun, tool_context, tool_refs
+from core.agents import AgentRun, tool_context, tool_refs
 from core.assistants import AssistantService, ChatSettings
+from core.calibration import close_to_best
 from core.conversations import ConversationInfo, Conversations, MessageInfo, conversation_info, message_info
 from core.errors import AlmanacError, Conflict, InvalidInput, ProviderError
 from core.ingestion.readers import ReadLimits, read_document
-from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, NOTHING_TO_QUOTE, REWRITE_SYSTEM, TITLE_SYSTEM,
-                            build_prompt, cited_indexes, clean_title, heuristic_title, passage, retrieval_only_answer,
-                            transcript, with_attachments)
+from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, REWRITE_SYSTEM, TITLE_SYSTEM, build_prompt, cited_indexes,
+                            clean_title, heuristic_title, note, passage, retrieval_only_answer, transcript,
+                            with_attachments)
 from core.providers.llm import LLM, ChatParams, LLMSpec, get_llm
 from core.query_expansion import Expansion
 from core.retrieval import MAX_QUERY_CHARS, RetrievalService
@@ -40,7 +41,6 @@ __all__ = ["Attachment", "ChatEvent", "ChatService", "ConversationInfo", "Messag
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 20_000
 FLUSH_EVERY = 1.0  # seconds between saves of a streaming answer (a crash keeps what was said)
-RERANK_POOL = 64  # candidates a reranker sees at most: it costs per passage
 LLM_CACHE_SIZE = 16
 MAX_ATTACHMENTS, MAX_ATTACHMENT_CHARS = 5, 20_000  # files per question; text of one file given to the model
 
@@ -99,6 +99,7 @@ class _Output:
     completion_tokens: int = 0
     first_token_ms: float | None = None
     error: str = ""
+    model_error: str = ""  # the model failed before its first word and the answer quotes passages instead
     saved: bool = False
     trace: list[dict] = field(default_factory=list)
 
@@ -278,7 +279,8 @@ class ChatService(Conversations):
         yield ChatEvent("done", {
             "conversation_id": job.conversation_id, "message_id": job.message_id, "content": out.content,
             "references": out.references, "cited": cited_indexes(out.content, len(out.references)),
-            "mode": out.mode, "model": job.spec.model if job.spec else "", "trace": out.trace,
+            "mode": out.mode, "model": job.spec.model if job.spec else "", "model_error": out.model_error,
+            "trace": out.trace,
             "prompt_tokens": job.prompt_tokens + out.prompt_tokens,
             "completion_tokens": job.completion_tokens + out.completion_tokens,
             "latency_ms": self._latency(job), "first_token_ms": out.first_token_ms})
@@ -286,19 +288,24 @@ class ChatService(Conversations):
             self._remember(job, out)
 
     def _agent(self, job: _Job, out: _Output) -> Iterator[ChatEvent]:
-        """Tools in a loop (core/agents.py); without an LLM the agent says it needs one."""
+        """Tools in a loop (core/agents.py). Without a model, or when it fails before a word of the answer, the
+        agent answers as a chat assistant does without one: quoting its knowledge bases."""
         if job.spec is None:
-            out.mode = "no_llm"
-            yield from self._emit(job, out, NO_LLM if not job.resume else "")
+            yield from self._knowledge_chat(job, out)
             return
         out.mode = "agent"
         tools = self.tools.bind(tool_refs(job.settings, job.kb_ids), tool_context(job)) if self.tools else []
         run = AgentRun(job, out, self._llm(job.spec), tools, emit=lambda text: self._emit(job, out, text),
                        event=lambda kind, data: ChatEvent(kind, {"message_id": job.message_id, **data}))
-        yield from run.run(job.summary)
-        if not out.content[len(job.resume):].strip():
-            raise ProviderError(f"The model '{job.spec.model}' returned an empty answer; try again or check the "
-                                "model's settings.")
+        try:
+            yield from run.run(job.summary)
+            if not out.content[len(job.resume):].strip():
+                raise ProviderError(f"The model '{job.spec.model}' returned an empty answer; try again or check "
+                                    "the model's settings.")
+        except ProviderError as exc:
+            if job.resume or out.content:
+                raise
+            yield from self._fall_back(job, out, exc)
 
     def _remember(self, job: _Job, out: _Output) -> None:
         """Fold the exchange into the session's long-term memory (a failure keeps the old memory)."""
@@ -333,7 +340,7 @@ class ChatService(Conversations):
             fixed = p.empty_response or (strategy.fallback_response if strategy.fallback_strategy == "fixed_response"
                                          else "")
             out.mode = "empty" if fixed else out.mode
-            fixed = fixed or (None if llm else retrieval_only_answer([]))
+            fixed = fixed or (None if llm else retrieval_only_answer([], job.question))
         prompt = build_prompt(p.system, passages, job.history, job.prompt_question,
                               context_window=job.settings.llm.context_window, max_tokens=job.settings.llm.max_tokens,
                               show_quote=p.show_quote)
@@ -341,13 +348,36 @@ class ChatService(Conversations):
         yield ChatEvent("references", {"conversation_id": job.conversation_id, "message_id": job.message_id,
                                        "references": out.references, "mode": out.mode})
         if fixed is None and llm is None:
-            fixed = retrieval_only_answer(out.references) if job.kb_ids else NOTHING_TO_QUOTE
+            fixed = retrieval_only_answer(out.references, job.question) if job.kb_ids else \
+                note("nothing_to_quote", job.question)
         if fixed is not None:
             new = fixed[len(job.resume):] if fixed.startswith(job.resume) else "\n\n" * bool(job.resume) + fixed
             yield from self._emit(job, out, new)
             out.completion_tokens = count_tokens(new)
-        else:
+            return
+        try:
             yield from self._stream(job, out, llm, prompt.messages, prompt.tokens)
+        except ProviderError as exc:
+            if job.resume or out.content:  # it failed mid-answer: the text so far stays, marked
+                raise
+            yield from self._fall_back(job, out, exc)
+
+    def _fall_back(self, job: _Job, out: _Output, exc: ProviderError) -> Iterator[ChatEvent]:
+        """The model failed before the first word: answer by quoting the passages, with a note saying so; the error
+        goes to the answer (shown to the admin) and to the model's status on the Models page."""
+        log.warning("Answer %s: the model failed (%s); answering with the passages instead", job.message_id,
+                    exc.message)
+        out.mode, out.model_error = "fallback", exc.message
+        if self.models is not None:
+            self.models.record_failure(job.tenant_id, job.settings.llm.model_id, exc.message)
+        if not out.references and job.kb_ids:  # an agent's model failed before it searched
+            out.references = [{**p, "index": i} for i, p in enumerate(self._retrieve(job, job.question), 1)]
+        yield ChatEvent("references", {"conversation_id": job.conversation_id, "message_id": job.message_id,
+                                       "references": out.references, "mode": out.mode})
+        text = retrieval_only_answer(out.references, job.question, "model_failed") if job.kb_ids else \
+            note("model_failed_short", job.question)
+        yield from self._emit(job, out, text)
+        out.completion_tokens = count_tokens(text)
 
     def _emit(self, job: _Job, out: _Output, text: str) -> Iterator[ChatEvent]:
         if out.first_token_ms is None:
@@ -381,17 +411,17 @@ class ChatService(Conversations):
         out.completion_tokens = usage.completion_tokens if usage and usage.completion_tokens else count_tokens(new)
 
     def _retrieve(self, job: _Job, query: str) -> list[dict]:
-        p = job.settings.prompt
-        if not p.top_n:
+        options, top_n = job.settings.search_options()
+        if not top_n:
             return []  # no passages wanted: the answer comes from the model alone (or the empty response)
-        pool = min(p.top_k, max(p.top_n, RERANK_POOL)) if p.rerank_model else p.top_n
+        p = job.settings.prompt
         expansion = Expansion.of(p.query_languages, p.model_keywords, model_id=job.settings.llm.model_id)
         # A question may be longer than a search query may be (a pasted text): search with its start.
-        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query[:MAX_QUERY_CHARS], mode=p.search_mode,
-                                     top_k=min(pool, 1000), threshold=p.similarity_threshold,
-                                     vector_weight=1 - p.keywords_similarity_weight,
-                                     rerank_model=p.rerank_model or None, source="chat", expansion=expansion)
-        return [passage(h) for h in hits[: p.top_n]]
+        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query[:MAX_QUERY_CHARS], **options, source="chat",
+                                     expansion=expansion)
+        if options["threshold"] > 0:  # threshold 0 asks for every passage, near the best or not
+            hits = close_to_best(hits)
+        return [passage(h) for h in hits[:top_n]]
 
     @staticmethod
     def _rewrite(llm: LLM, history: list[dict], question: str) -> str:
@@ -419,7 +449,7 @@ class ChatService(Conversations):
             m.content, m.references, m.mode = out.content, out.references, out.mode
             m.prompt_tokens = job.prompt_tokens + out.prompt_tokens
             m.completion_tokens = job.completion_tokens + out.completion_tokens
-            m.latency_ms, m.completed, m.error = self._latency(job), completed, out.error
+            m.latency_ms, m.completed, m.error = self._latency(job), completed, out.error or out.model_error
             m.trace = out.trace
             c = s.get(Conversation, job.conversation_id)
             if c is not None:

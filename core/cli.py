@@ -153,15 +153,24 @@ def collect_files(paths: list[Path]) -> list[Path]:
 
 @app.command()
 def ingest(kb: str, paths: list[Path],
-           wait: Annotated[bool, typer.Option(help="Process now and show progress")] = False) -> None:
+           wait: Annotated[bool, typer.Option(help="Process now and show progress")] = False,
+           on_duplicate: Annotated[str, typer.Option(
+               help="A file whose content is already in the knowledge base: skip | keep (both) | replace | error")
+           ] = "skip") -> None:
     """Add files (folders recurse) to a knowledge base."""
     svc = services(workers=wait)
     target = find_kb(svc, kb)
     files = collect_files(paths)
     if not files:
         raise typer.BadParameter("no files found")
-    docs = svc.documents.upload(TENANT, target.id, [(f.name, f.read_bytes()) for f in files])
-    console.print(f"Queued {len(docs)} file(s) in [bold]{target.name}[/]")
+    payload = [(f.name, f.read_bytes()) for f in files]
+    known = svc.documents.duplicates(TENANT, target.id, payload)
+    docs = svc.documents.upload(TENANT, target.id, payload, on_duplicate=on_duplicate)
+    console.print(f"Queued {len(docs) - len(known) * (on_duplicate == 'skip')} file(s) in [bold]{target.name}[/]")
+    if known:
+        action = {"skip": "skipped", "keep": "kept as well", "replace": "replaced"}.get(on_duplicate, "")
+        console.print(f"{len(known)} file(s) were already there ({action}): {escape(', '.join(sorted(known)))}",
+                      highlight=False)
     if not wait:
         console.print("They will be processed by the running server (or the next `ingest --wait`).")
         return
@@ -305,7 +314,7 @@ def ask(target: Annotated[str, typer.Argument(metavar="KB_OR_ASSISTANT", help="A
     """Ask an assistant or a knowledge base; streams the answer and prints its citations."""
     svc = services()
     conv = chat_target(svc, target, session)
-    answer, refs, cited, mode, model, error = "", [], [], "", "", ""
+    answer, refs, cited, mode, model, error, model_error = "", [], [], "", "", "", ""
     for event in svc.chat.answer(TENANT, conv.id, question):
         data = event.data
         if event.type == "references":
@@ -317,6 +326,7 @@ def ask(target: Annotated[str, typer.Argument(metavar="KB_OR_ASSISTANT", help="A
             sys.stdout.flush()
         elif event.type == "done":
             answer, cited, mode, model = data["content"], data["cited"], data["mode"], data["model"]
+            model_error = data.get("model_error", "")
         elif event.type == "error":
             answer, error, mode = data["content"], data["message"], data["mode"] or mode
     svc.close()
@@ -326,9 +336,13 @@ def ask(target: Annotated[str, typer.Argument(metavar="KB_OR_ASSISTANT", help="A
         out = {"answer": answer, "references": [{"chunk_id": r["chunk_id"], "document_name": r["document_name"],
                                                  "content": r["content"]} for r in refs],
                "mode": mode, "session_id": conv.id}
+        out |= {"model_error": model_error} if model_error else {}
         print(json.dumps({**out, "error": error} if error else out, ensure_ascii=False, indent=2))
     else:
         print()
+        if model_error:
+            console.print(f"[yellow]The model failed, so the answer quotes the passages:[/] {escape(model_error)}",
+                          highlight=False)
         shown = [r for r in refs if r["index"] in cited] or refs
         if shown:
             console.print("\n[bold]Citations[/]" if cited else "\n[bold]Sources[/]", highlight=False)
@@ -357,6 +371,8 @@ def worker() -> None:
 
     with StopSignals() as stop:
         svc = services(workers=True)
+        if svc.settings.warm_up:
+            svc.workers.warm_up()
         console.print(f"Worker {svc.tasks.worker} with {svc.settings.ingest_workers} thread(s); Ctrl+C to stop",
                       highlight=False)
         received = stop.wait()

@@ -88,7 +88,7 @@ def models_add(type_: ModelType, provider: Provider, name: Annotated[str, typer.
                api_key: ApiKey = "", params: Params = None,
                default: Annotated[bool, typer.Option("--default", help="Make it the default of its type")] = False,
                test: Annotated[bool, typer.Option("--test", help="Health-check it after saving")] = False) -> None:
-    """Save a model configuration (the first of a type becomes the default)."""
+    """Save a model configuration (the default of its type only with --default)."""
     svc = services()
     m = svc.models.create(TENANT, type=type_, provider=provider, name=name, model=model, base_url=base_url,
                           api_key=api_key, params=parse_params(params), is_default=default)

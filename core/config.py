@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     ingest_nice: int = Field(10, ge=0, le=19, description="How much lower the CPU priority of ingestion's helper "
                                                           "processes is (0 = same as queries, 19 = lowest).")
     max_upload_mb: int = Field(100, ge=1)
+    warm_up: bool = Field(True, description="Load the splitting, keyword and embedding models in the background "
+                                            "when ingestion workers start, so the first document is not slow.")
     # Bounds on one document (core/ingestion/readers): a small file must not hold a worker for long.
     max_expanded_mb: int = Field(200, ge=1, description="Largest unpacked size of a zip-based document "
                                                         "(docx, xlsx, pptx, epub).")

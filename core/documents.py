@@ -1,4 +1,9 @@
-"""Documents: upload, list, rename, enable/disable, parse/cancel, download, delete."""
+"""Documents: upload, list, rename, enable/disable, parse/cancel, download, delete.
+
+A file whose content (sha256) is already in the knowledge base is a duplicate; the caller chooses what an
+upload does with it (`on_duplicate`): keep both (the default), error (Conflict, nothing stored), skip (the
+existing document is returned instead), or replace (the existing document is deleted).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ from storage.orm import Chunk, Document, Task, UploadFile, new_id, utcnow
 from storage.vectors import VectorStore
 
 ORDERABLE = ("created_at", "updated_at", "name", "size")
+ON_DUPLICATE = ("keep", "error", "skip", "replace")
 UPLOAD_PURPOSES = ("file", "image")  # upload rows kept for later use (core/files.py)
 
 
@@ -90,15 +96,15 @@ class DocumentService:
 
     def upload(self, tenant_id: str, kb_id: str, files: Sequence[tuple[str, bytes]], *, parse: bool = True,
                chunk_config: dict | None = None, source_type: str = "local", source_url: str = "",
-               meta: dict | None = None, reject_duplicates: bool = False,
+               meta: dict | None = None, on_duplicate: str = "keep",
                rename_duplicates: bool = False) -> list[DocumentInfo]:
-        """Store files as documents; with `parse`, queue them for ingestion (one batch id).
-
-        With `reject_duplicates`, a file whose content the knowledge base already has is a Conflict naming
-        the existing document (nothing is stored). With `rename_duplicates`, a name the knowledge base
-        already has becomes `name(1).ext`."""
+        """Store files as documents; with `parse`, queue them for ingestion (one batch id). Duplicates by content
+        are handled as `on_duplicate` says (see the module docstring); a skipped file returns the existing document.
+        With `rename_duplicates`, a name the knowledge base already has becomes `name(1).ext`."""
         if not files:
             raise InvalidInput("No file was given")
+        if on_duplicate not in ON_DUPLICATE:
+            raise InvalidInput(f"on_duplicate must be one of: {', '.join(ON_DUPLICATE)}")
         if self.visitors is not None:
             self.visitors.check_upload(files)
         config = parse_config(ChunkConfig, chunk_config).model_dump() if chunk_config else None
@@ -108,32 +114,79 @@ class DocumentService:
             if len(data) > self.max_upload_bytes:
                 raise TooLarge(f"'{name}' is {len(data) / 2**20:.1f} MB; the limit is "
                                f"{self.max_upload_bytes / 2**20:.0f} MB")
-            checked.append((name, data))
+            checked.append((name, data, hashlib.sha256(data).hexdigest()))
         with self.db.session() as s:
             load_kb(s, tenant_id, kb_id)
-            if reject_duplicates:
-                self._check_unique(s, kb_id, checked)
-        stored = self._store(checked)  # before the transaction: writing a large file takes a while
+            same = self._same_content(s, kb_id, [digest for *_, digest in checked])
+            if on_duplicate == "error":
+                self._refuse_duplicates(checked, same)
+        # The originals go to disk before the transaction (writing a large file takes a while); what ends up
+        # unused (skipped duplicates, a failure) is removed again.
+        blobs = self._store([(name, data) for name, data, digest in checked
+                             if not (same.get(digest) and on_duplicate == "skip")])
         try:
-            with self.db.session() as s:
-                batch = new_batch_id()
-                docs = []
-                for (name, data), blob in zip(checked, stored, strict=True):
-                    if rename_duplicates:
-                        name = free_name(name, lambda n: bool(s.scalar(
-                            select(Document.id).where(Document.kb_id == kb_id, Document.name == n).limit(1))))
-                    doc = self._add_document(s, tenant_id, kb_id, name, data, blob, config,
-                                             source_type=source_type, source_url=source_url, meta=meta)
-                    if parse:
-                        self._queue(s, doc, batch)
-                    docs.append(doc)
-                infos = [doc_info(d) for d in docs]
-        except BaseException:
-            self._forget(stored)
-            raise
+            infos, stale_vectors = self._add_documents(tenant_id, kb_id, checked, blobs, config, parse=parse,
+                                                       on_duplicate=on_duplicate, rename_duplicates=rename_duplicates,
+                                                       source_type=source_type, source_url=source_url, meta=meta)
+        finally:
+            self._forget(blobs)
+        for kb, cids in stale_vectors.items():
+            self.vectors.delete(kb, cids)
         if parse:
             self.on_queued()
         return infos
+
+    def duplicates(self, tenant_id: str, kb_id: str, files: Sequence[tuple[str, bytes]]) -> dict[str, str]:
+        """File name -> the name of the document with the same content in the knowledge base (or of an earlier file
+        of the same list), for each given file that has one."""
+        digests = [hashlib.sha256(data).hexdigest() for _, data in files]
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)
+            holder = {d: docs[0].name for d, docs in self._same_content(s, kb_id, digests).items()}
+        found: dict[str, str] = {}
+        for (name, _), digest in zip(files, digests, strict=True):
+            if digest in holder:
+                found[name] = holder[digest]
+            holder.setdefault(digest, name)
+        return found
+
+    def _add_documents(self, tenant_id: str, kb_id: str, checked: list[tuple[str, bytes, str]], blobs: list[Stored],
+                       config: dict | None, *, parse: bool, on_duplicate: str, rename_duplicates: bool,
+                       source_type: str, source_url: str, meta: dict | None
+                       ) -> tuple[list[DocumentInfo], dict[str, list[str]]]:
+        """The rows of one upload in one short transaction (the originals are on disk already); returns the
+        documents and the vectors of replaced duplicates, to delete once committed."""
+        by_digest = {b.sha256: b for b in blobs}
+        stale_vectors: dict[str, list[str]] = {}
+        with self.db.session() as s:
+            same = self._same_content(s, kb_id, [digest for *_, digest in checked])
+            if on_duplicate == "error":
+                self._refuse_duplicates(checked, same)
+            batch = new_batch_id()
+            docs = []
+            for name, data, digest in checked:
+                if same.get(digest) and on_duplicate == "skip":
+                    docs.append(same[digest][0])
+                    continue
+                blob = by_digest.get(digest)
+                if same.get(digest) and on_duplicate == "replace":
+                    for kb, cids in self._delete_rows(s, same.pop(digest)).items():
+                        stale_vectors.setdefault(kb, []).extend(cids)
+                    blob = None  # the replaced document's original was this very file: it went with it
+                if blob is None:
+                    blob = self.blobs.put(data)
+                    blobs.append(blob)
+                if rename_duplicates:
+                    name = free_name(name, lambda n: bool(s.scalar(
+                        select(Document.id).where(Document.kb_id == kb_id, Document.name == n).limit(1))))
+                doc = self._add_document(s, tenant_id, kb_id, name, data, blob, config, source_type=source_type,
+                                         source_url=source_url, meta=meta)
+                if parse:
+                    self._queue(s, doc, batch)
+                docs.append(doc)
+                same.setdefault(digest, [doc])  # the same file twice in one upload is a duplicate too
+            s.flush()
+            return [doc_info(d) for d in docs], stale_vectors
 
     @staticmethod
     def _add_document(s: Session, tenant_id: str, kb_id: str, name: str, data: bytes, blob: Stored,
@@ -177,19 +230,27 @@ class DocumentService:
             self.blobs.delete(key)
 
     @staticmethod
-    def _check_unique(s: Session, kb_id: str, files: list[tuple[str, bytes]]) -> None:
-        digests: dict[str, str] = {}
-        for name, data in files:
-            digest = hashlib.sha256(data).hexdigest()
-            if digest in digests:
-                raise Conflict(f"'{name}' and '{digests[digest]}' have the same content")
-            digests[digest] = name
-        found = s.execute(select(Document.id, Document.name, UploadFile.sha256)
-                          .join(UploadFile, UploadFile.id == Document.file_id)
-                          .where(Document.kb_id == kb_id, UploadFile.sha256.in_(list(digests)))).first()
-        if found is not None:
-            raise Conflict(f"'{digests[found.sha256]}' is already in this knowledge base as '{found.name}'",
-                           ident=found.id)
+    def _same_content(s: Session, kb_id: str, digests: list[str]) -> dict[str, list[Document]]:
+        """sha256 -> the knowledge base's documents with that content, oldest first."""
+        rows = s.execute(select(UploadFile.sha256, Document).join(Document, Document.file_id == UploadFile.id)
+                         .where(Document.kb_id == kb_id, UploadFile.sha256.in_(set(digests)))
+                         .order_by(Document.created_at, Document.id)).all()
+        same: dict[str, list[Document]] = {}
+        for digest, doc in rows:
+            same.setdefault(digest, []).append(doc)
+        return same
+
+    @staticmethod
+    def _refuse_duplicates(checked: list[tuple[str, bytes, str]], same: dict[str, list[Document]]) -> None:
+        """A Conflict naming the document (its id for the dialects) that already has a file's content."""
+        seen: dict[str, str] = {}
+        for name, _, digest in checked:
+            if same.get(digest):
+                existing = same[digest][0]
+                raise Conflict(f"'{name}' is already in this knowledge base as '{existing.name}'", ident=existing.id)
+            if digest in seen:
+                raise Conflict(f"'{name}' and '{seen[digest]}' have the same content")
+            seen[digest] = name
 
     def add_files(self, tenant_id: str, kb_id: str, file_ids: Sequence[str], *,
                   chunk_config: dict | None = None) -> tuple[str, list[DocumentInfo]]:
@@ -242,7 +303,7 @@ class DocumentService:
 
     def import_url(self, tenant_id: str, kb_id: str, url: str, *, parse: bool = True,
                    chunk_config: dict | None = None, meta: dict | None = None,
-                   reject_duplicates: bool = False) -> DocumentInfo:
+                   on_duplicate: str = "keep") -> DocumentInfo:
         """Fetch a web page or file and add it like an upload (named after the URL)."""
         with self.db.session() as s:
             load_kb(s, tenant_id, kb_id)  # before going out to the network
@@ -253,7 +314,7 @@ class DocumentService:
         if "html" in got.content_type and not name.lower().endswith((".html", ".htm")):
             name += ".html"
         (doc,) = self.upload(tenant_id, kb_id, [(name, got.content)], parse=parse, chunk_config=chunk_config,
-                             source_type="url", source_url=got.url, meta=meta, reject_duplicates=reject_duplicates)
+                             source_type="url", source_url=got.url, meta=meta, on_duplicate=on_duplicate)
         return doc
 
     def _queue(self, s: Session, doc: Document, batch: str) -> Task:
@@ -387,17 +448,26 @@ class DocumentService:
         """Delete documents with their chunks, vectors, tasks and (unshared) original files."""
         with self.db.session() as s:
             docs = [load_document(s, tenant_id, d) for d in dict.fromkeys(doc_ids)]
-            ids = [d.id for d in docs]
-            chunk_ids: dict[str, list[str]] = {}
-            for cid, kb_id in s.execute(select(Chunk.id, Chunk.kb_id).where(Chunk.doc_id.in_(ids))):
-                chunk_ids.setdefault(kb_id, []).append(cid)
-            file_ids = [d.file_id for d in docs if d.file_id]
-            s.execute(update(Task).where(Task.doc_id.in_(ids), Task.state.in_(ACTIVE_STATES))
-                      .values(state="cancelled", worker=""))
-            for kb_id, cids in chunk_ids.items():  # first: when the vector store is down, nothing is deleted
-                self.vectors.delete(kb_id, cids)
-            for d in docs:
-                s.delete(d)
-            s.flush()
-            release_files(s, self.blobs, file_ids)
+            self._delete_rows(s, docs, vectors_first=True)
         return len(docs)
+
+    def _delete_rows(self, s: Session, docs: list[Document], *, vectors_first: bool = False) -> dict[str, list[str]]:
+        """Delete the documents' rows (chunks, tasks, unshared files go too); returns the vectors to delete, by
+        knowledge base, once the transaction is committed. With `vectors_first`, they are deleted before the rows
+        (and none is returned): when the vector store is down, nothing is deleted."""
+        ids = [d.id for d in docs]
+        chunk_ids: dict[str, list[str]] = {}
+        for cid, kb_id in s.execute(select(Chunk.id, Chunk.kb_id).where(Chunk.doc_id.in_(ids))):
+            chunk_ids.setdefault(kb_id, []).append(cid)
+        if vectors_first:
+            for kb_id, cids in chunk_ids.items():
+                self.vectors.delete(kb_id, cids)
+            chunk_ids = {}
+        file_ids = [d.file_id for d in docs if d.file_id]
+        s.execute(update(Task).where(Task.doc_id.in_(ids), Task.state.in_(ACTIVE_STATES))
+                  .values(state="cancelled", worker=""))
+        for d in docs:
+            s.delete(d)
+        s.flush()
+        release_files(s, self.blobs, file_ids)
+        return chunk_ids

@@ -224,7 +224,7 @@ class ModelService:
     def create(self, tenant_id: str, *, type: str, provider: str, name: str, model: str,  # noqa: A002
                base_url: str = "", api_key: str = "", params: dict | None = None,
                is_default: bool = False, description: str = "") -> ModelConfigInfo:
-        """Save a model. The tenant's first model of a type becomes its default."""
+        """Save a model; it becomes the default of its type only when asked (`is_default`)."""
         self._check_writable()
         type_ = _check_type(type)
         provider = _check_provider(type_, provider)
@@ -234,14 +234,12 @@ class ModelService:
         description = _check_description(description)
         with self.db.session() as s:
             self._check_unique_name(s, tenant_id, type_, name)
-            first = s.scalar(select(ModelConfig.id).where(ModelConfig.tenant_id == tenant_id,
-                                                          ModelConfig.type == type_).limit(1)) is None
             row = ModelConfig(tenant_id=tenant_id, type=type_, provider=provider, name=name, description=description,
                               model=model, base_url=base_url, api_key=self.sealer.seal_field(api_key), params=params,
                               is_default=False, status="unknown", status_message="")
             s.add(row)
             s.flush()
-            if is_default or first:
+            if is_default:
                 self._make_default(s, row)
             s.flush()
             return info(row, self.sealer)
@@ -321,18 +319,10 @@ class ModelService:
             return info(row, self.sealer)
 
     def delete(self, tenant_id: str, id: str) -> None:  # noqa: A002
-        """Delete a model; when it was the default, the oldest remaining one of its type takes over."""
+        """Delete a model. When it was the default, its type has none until one is chosen (none is picked silently)."""
         self._check_writable()
         with self.db.session() as s:
-            row = self._load(s, tenant_id, id)
-            was_default, type_ = row.is_default, row.type
-            s.delete(row)
-            s.flush()
-            if was_default:
-                heir = s.scalar(select(ModelConfig).where(ModelConfig.tenant_id == tenant_id, ModelConfig.type == type_)
-                                .order_by(ModelConfig.created_at, ModelConfig.id).limit(1))
-                if heir is not None:
-                    self._make_default(s, heir)
+            s.delete(self._load(s, tenant_id, id))
 
     def set_default(self, tenant_id: str, id: str) -> ModelConfigInfo:  # noqa: A002
         self._check_writable()
@@ -437,6 +427,18 @@ class ModelService:
             s.flush()
             return info(row, self.sealer)
 
+    def record_failure(self, tenant_id: str, model_id: str, message: str) -> None:
+        """An LLM failed while answering: the saved model (by id, or the tenant's default) shows it as unreachable.
+        An LLM from the process environment has no row: the server log has the error."""
+        if not model_id and any(_env_llm()):
+            return
+        with self.db.session() as s:
+            q = select(ModelConfig).where(ModelConfig.tenant_id == tenant_id, ModelConfig.type == "llm")
+            q = q.where(ModelConfig.id == model_id) if model_id else q.where(ModelConfig.is_default.is_(True))
+            row = s.scalar(q.limit(1))
+            if row is not None:
+                row.status, row.status_message, row.checked_at = "error", message[:500], utcnow()
+
     # -- resolution for voice and chat
     def voice_config(self, tenant_id: str, type: str, model_id: str | None = None) -> dict[str, Any] | None:  # noqa: A002
         """A saved stt/tts model's connection settings, key included (for core.voice only): the given one,
@@ -470,7 +472,7 @@ class ModelService:
                 if row.type != "llm":
                     raise InvalidInput(f"Model '{row.name}' is a {row.type} model, not an LLM")
                 return _spec_from_row(LLMSpec, row, self.sealer.unseal_field(row.api_key))
-        env_key, env_url = os.environ.get("OPENAI_API_KEY", "").strip(), os.environ.get("OPENAI_BASE_URL", "").strip()
+        env_key, env_url = _env_llm()
         if env_key or env_url:
             model = os.environ.get("ALMANAC_LLM_MODEL", "").strip() or DEFAULT_ENV_LLM_MODEL
             return LLMSpec(provider="openai", model=model, base_url=env_url or None, api_key=env_key or None)
@@ -478,6 +480,11 @@ class ModelService:
             row = s.scalar(select(ModelConfig).where(ModelConfig.tenant_id == tenant_id, ModelConfig.type == "llm",
                                                      ModelConfig.is_default.is_(True)).limit(1))
             return _spec_from_row(LLMSpec, row, self.sealer.unseal_field(row.api_key)) if row is not None else None
+
+
+def _env_llm() -> tuple[str, str]:
+    """OPENAI_API_KEY and OPENAI_BASE_URL of the process (the OpenAI SDK's own names, hence not ALMANAC_ settings)."""
+    return os.environ.get("OPENAI_API_KEY", "").strip(), os.environ.get("OPENAI_BASE_URL", "").strip()
 
 
 def _spec_from_row(spec_cls: type, row: ModelConfig, api_key: str):  # noqa: ANN202

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from core.schemas import SearchHit
-from core.text import count_tokens, has_cjk
+from core.text import count_tokens, has_cjk, markdown_plain
 
 CITE_INSTRUCTION = (
     "\nWhen you use a passage, cite its number in square brackets right after the statement, like [1] or "
@@ -32,11 +32,27 @@ CONTINUE_PROMPT = (
     "Your previous answer was cut off. Continue it exactly where it stopped, without repeating anything "
     "and without any preamble."
 )
-NO_MODEL_NOTE = "No language model is configured, so this answer quotes the most relevant passages " \
-                "from the knowledge base."
-NOTHING_FOUND = "Nothing in the knowledge base matches this question."
-NOTHING_TO_QUOTE = ("No language model is configured and this assistant has no knowledge base to quote. "
-                    "Add a model on the Models page, or give the assistant a knowledge base.")
+# What an answer without a model says, in the question's language. Visitors of a public page read these:
+# no instructions for the admin (the Models, Assistants and Agents pages tell the admin what to fix).
+NOTES = {
+    "en": {"no_model": "No language model is configured, so this answer quotes the most relevant passages from "
+                       "the knowledge base.",
+           "no_model_short": "No language model is configured.",
+           "model_failed": "The language model could not be reached just now, so this answer quotes the most "
+                           "relevant passages from the knowledge base.",
+           "model_failed_short": "The language model could not be reached just now.",
+           "nothing_found": "Nothing in the knowledge base matches this question.",
+           "nothing_to_quote": "This assistant cannot answer yet: it has no language model and no knowledge base "
+                               "to quote."},
+    "zh": {"no_model": "当前未配置大语言模型，以下回答直接引用知识库中最相关的段落。",
+           "no_model_short": "当前未配置大语言模型。",
+           "model_failed": "暂时无法连接大语言模型，以下回答直接引用知识库中最相关的段落。",
+           "model_failed_short": "暂时无法连接大语言模型。",
+           "nothing_found": "知识库中没有与这个问题相关的内容。",
+           "nothing_to_quote": "这个助手暂时无法回答：它没有可用的大语言模型，也没有可引用的知识库。"},
+}
+NO_MODEL_NOTE = NOTES["en"]["no_model"]
+NOTHING_TO_QUOTE = NOTES["en"]["nothing_to_quote"]
 ANSWER_RESERVE = 1024  # tokens kept for the answer when max_tokens is not set
 SAFETY_MARGIN = 64  # message framing and tokenizer differences between models
 
@@ -166,8 +182,9 @@ def cited_indexes(text: str, n_refs: int) -> list[int]:
 
 def excerpt(text: str, limit: int = 320) -> str:
     """A readable excerpt: whole sentences up to about `limit` characters, without markdown heading marks."""
-    text = re.sub(r"(?m)^\s{0,3}#{1,6}\s+(.*)$", r"\1.", text)  # "# Leave policy" reads as a sentence
-    text = " ".join(text.split())
+    # "# Leave policy" reads as a sentence ("# 年假制度" as a Chinese one).
+    text = re.sub(r"(?m)^\s{0,3}#{1,6}\s+(.*)$", lambda m: m.group(1) + ("。" if has_cjk(m.group(1)) else "."), text)
+    text = " ".join(markdown_plain(text).split())  # no **, list dashes or link brackets in an excerpt
     if len(text) <= limit:
         return text
     cut = text[:limit]
@@ -179,11 +196,17 @@ def excerpt(text: str, limit: int = 320) -> str:
     return (cut[:i] if i > limit // 2 else cut).rstrip() + "…"
 
 
-def retrieval_only_answer(refs: list[dict], quote: int = 3) -> str:
-    """Quote the best passages with their numbers, and say why there is no written answer."""
+def note(name: str, question: str = "") -> str:
+    """One of NOTES, in Chinese for a Chinese question."""
+    return NOTES["zh" if has_cjk(question) else "en"][name]
+
+
+def retrieval_only_answer(refs: list[dict], question: str = "", reason: str = "no_model", quote: int = 3) -> str:
+    """Quote the best passages with their numbers, and say why there is no written answer (`reason`: no_model |
+    model_failed), in the question's language."""
     if not refs:
-        return f"{NOTHING_FOUND} ({NO_MODEL_NOTE.split(',')[0]}.)"
-    parts = [NO_MODEL_NOTE]
+        return f"{note('nothing_found', question)} {note(reason + '_short', question)}"
+    parts = [note(reason, question)]
     for ref in refs[:quote]:
         parts.append(f"[{ref['index']}] {ref['document_name']}: {excerpt(ref['content'])}")
     return "\n\n".join(parts)

@@ -1,11 +1,18 @@
 """Retrieval: semantic, full-text and hybrid search over a tenant's knowledge bases.
 
 Scores are on 0..1 so one threshold means the same thing in every mode:
-- vector score: cosine similarity of query and chunk embeddings;
+- vector score: the cosine similarity of query and chunk embeddings, calibrated per model and language
+  pair (core/calibration.py): for the bundled e5 model, clip((cosine - lo) / (hi - lo)) with lo the
+  90th percentile similarity of unrelated pairs and hi the 95th percentile of related ones (English
+  pairs 0.821 -> 0.904, Chinese pairs 0.863 -> 0.933, mixed 0.788 -> 0.837), so an unrelated chunk
+  scores ~0 and a threshold separates related from unrelated (bench/calibration.py measures it);
 - text score: the IDF-weighted share of the query's terms that the chunk contains
   (BM25 picks the candidates and breaks ties);
 - hybrid: `w * vector + (1 - w) * text`, with both parts computed for every candidate
   of either list, so fusion never guesses a missing score.
+
+Defaults (knowledge bases, assistants, agents and Hit testing alike, from core/calibration.py): hybrid,
+semantic weight 0.7, threshold 0.3, top 5.
 
 Keyword candidates come from the in-memory BM25 of each knowledge base (core/keyword_index.py)
 when it is at the knowledge base's current chunks_version, else from the database's full-text
@@ -27,6 +34,7 @@ import numpy as np
 from sqlalchemy import select
 
 from core import keyword_index
+from core.calibration import is_chinese, semantic_score
 from core.config import Settings
 from core.embedding import EmbeddingService
 from core.errors import InvalidInput
@@ -179,8 +187,12 @@ class RetrievalService:
 
         hits = []
         idf_total = sum(idf.values()) if mode != "semantic" and q_tokens else 0.0
+        query_chinese = is_chinese(query)
         for cid, chunk in rows.items():
-            v = max(0.0, min(1.0, vec_scores.get(cid, 0.0))) if mode != "full_text" else None
+            v = None
+            if mode != "full_text":
+                v = semantic_score(models[chunk.kb_id], vec_scores[cid], query_chinese, chunk.content) \
+                    if cid in vec_scores else 0.0
             t = None
             if mode != "semantic":
                 present = set(chunk.search_text.split())

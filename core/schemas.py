@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from core.calibration import DEFAULT_THRESHOLD, DEFAULT_TOP_K, DEFAULT_VECTOR_WEIGHT
 from core.ingestion.cleaning import PREPROCESS_RULES
 from core.ingestion.splitting import SPLIT_METHODS, SplitConfig
 from core.languages import parse_languages
@@ -72,11 +73,13 @@ class ChunkConfig(BaseModel):
 
 
 class RetrievalConfig(BaseModel):
+    """How a knowledge base is searched; its defaults are every search's defaults (core/calibration.py)."""
+
     model_config = ConfigDict(extra="forbid")
     mode: SearchMode = "hybrid"
-    top_k: int = Field(5, ge=1, le=100)
-    threshold: float = Field(0.2, ge=0.0, le=1.0)
-    vector_weight: float = Field(0.7, ge=0.0, le=1.0)
+    top_k: int = Field(DEFAULT_TOP_K, ge=1, le=100)
+    threshold: float = Field(DEFAULT_THRESHOLD, ge=0.0, le=1.0)
+    vector_weight: float = Field(DEFAULT_VECTOR_WEIGHT, ge=0.0, le=1.0)
     rerank_model: str = ""
     # Cross-language search (core/query_expansion.py; needs a chat model): [] none, ["auto"] the languages of
     # the chunks, or language codes; `model_keywords` adds keywords the model extracts from the question.

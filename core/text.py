@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import importlib.util
 import logging
 import re
@@ -173,6 +174,32 @@ def search_tokens(text: str) -> list[str]:
                 tokens.append(word)
     return tokens
 
+
+# ------------------------------------------------------------------ markdown
+_BLOCK_END = re.compile(r"</(p|h[1-6]|li|tr|pre|blockquote)>|<br\s*/?>")
+_ANY_TAG = re.compile(r"<[^>]+>")
+
+
+@lru_cache(maxsize=1)
+def _markdown():  # type: ignore[no-untyped-def]
+    """CommonMark with tables: raw HTML in the text is escaped, never passed through; links keep markdown-it's
+    URL check (no javascript:); an image shows as its alt text, so a chunk never makes the browser fetch."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(["table", "strikethrough"])
+    md.renderer.rules["image"] = lambda tokens, idx, options, env: html.escape(tokens[idx].content)
+    return md
+
+
+def markdown_html(text: str) -> str:
+    """A chunk's Markdown as safe HTML (see _markdown)."""
+    return _markdown().render(text or "")
+
+
+def markdown_plain(text: str) -> str:
+    """A chunk's Markdown as plain text: "## Exceptions" -> "Exceptions", "**gift cards**" -> "gift cards"."""
+    rendered = _BLOCK_END.sub("\n", markdown_html(text))
+    return html.unescape(_ANY_TAG.sub("", rendered)).strip()
 
 
 def words(text: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.assistants import AssistantInfo
+from core.errors import AlmanacError
 from pages.components.agent_debug import debug_pane
 from pages.components.agent_form import agent_editor, problems, reset_editor, unsaved
 from pages.components.chat_assistant_form import AVATARS
@@ -111,12 +112,25 @@ def create_form() -> None:
         st.rerun()
 
 
+def model_badge(a: AssistantInfo) -> str:
+    """When the agent cannot think, say so to the admin (its visitors get quoted passages, never instructions)."""
+    try:
+        spec = svc.models.llm_spec(tenant(), a.llm.model_id or None)
+    except AlmanacError:  # its model was deleted
+        spec = None
+    if spec is None:
+        return badge("🧠 " + t("agents.badge.no_model"), "orange")
+    model = attempt(lambda: svc.models.get(tenant(), a.llm.model_id)) if a.llm.model_id else \
+        svc.models.default(tenant(), "llm")
+    return badge("🔌 " + t("agents.badge.model_unreachable"), "red") if model and model.status == "error" else ""
+
+
 def agent_card(a: AssistantInfo, kb_names: dict[str, str], tool_labels: dict[tuple, str]) -> None:
     with st.container(border=True):
         head, actions = st.columns([3, 2])
         with head:
             st.markdown(f"#### {a.avatar or '🤖'} {md(a.name)}")
-            st.markdown(f"{state_badge(a)} {share_badge(a)}")
+            st.markdown(" ".join(b for b in (state_badge(a), model_badge(a), share_badge(a)) if b))
             st.caption(md(a.description) if a.description else f"_{t('agents.no_description')}_")
         with actions, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
             if a.published is not None:
@@ -159,6 +173,10 @@ def list_view() -> None:
     if not total:
         st.info(t("agents.empty"), icon="🤖")
         return
+    if attempt(lambda: svc.models.llm_spec(tenant())) is None:
+        with st.container(border=True, horizontal=True, vertical_alignment="center"):
+            st.warning(t("agents.no_model_banner"), icon="🧠", width="stretch")
+            link("models", t("agents.go_models"), icon="🧠")
     cards = st.container()
     page = pager(total, PAGE_SIZE, "agent_page")
     items = svc.assistants.list(tenant(), kind="agent", page=page, page_size=PAGE_SIZE).items
@@ -184,7 +202,7 @@ def publish_notice(a: AssistantInfo) -> None:
 
 
 def share_section(a: AssistantInfo) -> None:
-    share_box(a, "agent")
+    share_box(a)
     if a.published is not None:
         st.button(t("agents.unpublish"), icon=":material/unpublished:", key=f"agent_unpublish_{a.id}",
                   type="tertiary", on_click=unpublish, args=(a.id,))

@@ -93,7 +93,7 @@ def edit_view(assistant_id: str) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         link("chat", t("assistants.chat"), icon="💬", assistant=a.id)
         st.markdown(share_badge(a), width="content")
-    share_box(a, "asst")
+    share_box(a)
     saved = assistant_form(a, on_cancel=leave_form)
     if saved:
         reset_form(a.id)
@@ -135,6 +135,7 @@ def assistant_card(a: AssistantInfo, kb_names: dict[str, str], models: dict[str,
             st.caption(md(a.description) if a.description else f"_{t('assistants.no_description')}_")
         with actions, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
             link("chat", t("assistants.chat"), icon="💬", assistant=a.id)
+            link("hit_testing", t("assistants.test_retrieval"), icon="🎯", assistant=a.id)
             st.button(t("common.edit"), icon=":material/edit:", key=f"asst_edit_{a.id}", on_click=start_edit,
                       args=(a.id,))
             st.button(t("common.delete"), icon=":material/delete:", key=f"asst_delete_{a.id}", on_click=start_delete,
@@ -146,6 +147,7 @@ def assistant_card(a: AssistantInfo, kb_names: dict[str, str], models: dict[str,
         st.caption(t("assistants.summary", top_n=p.top_n, threshold=f"{p.similarity_threshold:.2f}",
                      rounds=s.max_rounds, temperature=f"{a.llm.temperature:g}", n=sessions,
                      time=fmt_time(a.updated_at)))
+        share_box(a)
         if st.session_state.get("asst_deleting") == a.id:
             delete_confirmation(a, sessions)
 

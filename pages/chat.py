@@ -192,8 +192,10 @@ def stream_answer(stream: Iterator[ChatEvent], m: MessageInfo, avatar: str) -> N
                   help=t("chat.stop_help"))
         try:
             for event in stream:
-                if event.type == "references" and event.data.get("mode") == "retrieval_only":
-                    badges.markdown(badge("🔎 " + t("chat.badge.retrieval_only"), "orange"))
+                if event.type == "references" and event.data.get("mode") in ("retrieval_only", "fallback"):
+                    mode = event.data["mode"]
+                    badges.markdown(badge(("🔎 " if mode == "retrieval_only" else "🔌 ") + t(f"chat.badge.{mode}"),
+                                          "orange"))
                 elif event.type == "delta":
                     text += event.data.get("content", "")
                     body.markdown(text + " ▌")
@@ -267,7 +269,8 @@ def conversation(target: Target, current: str) -> None:
             show_message(m, avatar=target.avatar, last=m.id == last, on_feedback=give_feedback,
                          on_regenerate=regenerate, on_continue=continue_answer)
             if m.role == "assistant":
-                answer_speech(VOICE, m.id, "" if m.error else m.content, fresh=m.id == just_completed)
+                failed = m.error and m.mode != "fallback"
+                answer_speech(VOICE, m.id, "" if failed else m.content, fresh=m.id == just_completed)
     if not messages:
         opener_preview(target)
 

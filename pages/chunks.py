@@ -246,7 +246,8 @@ def chunk_list(doc: DocumentInfo) -> None:
     def fetch(page: int):  # noqa: ANN202
         return attempt(lambda: svc.chunks.list(tenant(), doc.id, keyword=keyword, page=page, page_size=size))
 
-    result = fetch(st.session_state.get(page_key, 1))
+    with st.spinner(t("chunks.loading"), show_time=True):  # a long document's page must not look empty
+        result = fetch(st.session_state.get(page_key, 1))
     if result is None:
         return
     if focus:
@@ -261,7 +262,7 @@ def chunk_list(doc: DocumentInfo) -> None:
     page = pager(result.total, size, page_key)
     if page != result.page:
         result = fetch(page) or result
-    with cards:
+    with cards, st.spinner(t("chunks.loading"), show_time=True):
         for c in result.items:
             chunk_card(c, focused=c.id == focus)
     if focus:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any, Protocol
 
 import streamlit as st
 
 from core.errors import AlmanacError
-from core.schemas import ACTIVE_STATES, DocumentInfo, TaskInfo
+from core.schemas import ACTIVE_STATES, DocumentInfo
 from pages.components.chunk_rules import processing_rules
 from pages.components.common import (
     attempt,
@@ -27,6 +26,7 @@ from pages.components.common import (
     tenant,
 )
 from pages.components.i18n import language, t
+from pages.components.progress import inject_css, task_line
 
 PAGE_SIZE = 20
 REFRESH_SECONDS = 2
@@ -61,11 +61,17 @@ def act(action: Callable[[], Any], success: str) -> None:
 # ---- handlers (tested directly) -------------------------------------------------------------------
 
 def upload_files(kb_id: str, files: Sequence[Uploaded], chunk_config: dict | None = None,
-                 parse: bool = True) -> list[DocumentInfo] | None:
+                 parse: bool = True, on_duplicate: str = "keep") -> list[DocumentInfo] | None:
     """Store the uploaded files as documents (queued for processing unless `parse` is False)."""
     payload = [(f.name, f.getvalue()) for f in files]
     return attempt(lambda: services().documents.upload(tenant(), kb_id, payload, parse=parse,
-                                                       chunk_config=chunk_config))
+                                                       chunk_config=chunk_config, on_duplicate=on_duplicate))
+
+
+def duplicates_of(kb_id: str, files: Sequence[Uploaded]) -> dict[str, str]:
+    """The chosen files whose content the knowledge base already has: file name -> that document's name."""
+    return attempt(lambda: services().documents.duplicates(tenant(), kb_id, [(f.name, f.getvalue()) for f in files])
+                   ) or {}
 
 
 def import_from_url(kb_id: str, url: str, chunk_config: dict | None = None, parse: bool = True) -> DocumentInfo | None:
@@ -113,13 +119,16 @@ def add_documents(kb: Any, expanded: bool) -> None:
                                      help=t("docs.files_help"), max_upload_size=limit_mb)
             st.caption(t("docs.supported"))
             label = t("docs.upload_button", n=len(files)) if files else t("docs.upload")
-            if st.button(label, type="primary", icon="📤",
-                         disabled=not files, key="docs_upload"):
-                docs = upload_files(kb.id, files or [], config, parse)
-                if docs:
-                    st.session_state["docs_uploader_n"] = n + 1  # a fresh, empty uploader
-                    flash(t("docs.uploaded" if parse else "docs.stored", n=len(docs)))
-                    st.rerun()
+            choice = None
+            if st.button(label, type="primary", icon="📤", disabled=not files, key="docs_upload"):
+                dups = duplicates_of(kb.id, files)
+                st.session_state["docs_dups"] = dups
+                choice = None if dups else "keep"
+            dups = st.session_state.get("docs_dups") or {}
+            if files and dups and set(dups) <= {f.name for f in files}:
+                choice = duplicate_choice(dups)
+            if choice:
+                finish_upload(kb.id, files, config, parse, choice, n)
         with tab_url:
             url = st.text_input(t("docs.url"), key="docs_url", placeholder="https://example.com/handbook.html",
                                 help=t("docs.url_help"))
@@ -128,6 +137,34 @@ def add_documents(kb: Any, expanded: bool) -> None:
                 if doc:
                     flash(t("docs.imported", name=doc.name))
                     st.rerun()
+
+
+def duplicate_choice(dups: dict[str, str]) -> str | None:
+    """Some files are already in the knowledge base (same content): replace them, keep both, or skip them."""
+    with st.container(border=True, key="docs_duplicates"):
+        lines = "\n".join(f"- {md(name)} → {md(existing)}" for name, existing in sorted(dups.items()))
+        st.warning(f"{t('docs.duplicates', n=len(dups))}\n{lines}", icon="♊")
+        with st.container(horizontal=True, gap="small"):
+            for choice, icon in (("replace", "🔁"), ("keep", "➕"), ("skip", "⏭️")):
+                if st.button(t(f"docs.duplicates.{choice}"), icon=icon, key=f"docs_dup_{choice}",
+                             help=t(f"docs.duplicates.{choice}_help")):
+                    return choice
+    return None
+
+
+def finish_upload(kb_id: str, files: Sequence[Uploaded], config: dict | None, parse: bool, on_duplicate: str,
+                  n: int) -> None:
+    dups = st.session_state.pop("docs_dups", None) or {}
+    docs = upload_files(kb_id, files, config, parse, on_duplicate)
+    if docs is None:
+        return
+    st.session_state["docs_uploader_n"] = n + 1  # a fresh, empty uploader
+    added = len(files) - (len(dups) if on_duplicate == "skip" else 0)
+    parts = [t("docs.uploaded" if parse else "docs.stored", n=added)] if added else []
+    if dups and on_duplicate in ("skip", "replace"):
+        parts.append(t(f"docs.duplicates.{'skipped' if on_duplicate == 'skip' else 'replaced'}", n=len(dups)))
+    flash(" · ".join(parts))
+    st.rerun()
 
 
 # ---- the documents table --------------------------------------------------------------------------
@@ -146,25 +183,6 @@ def toolbar() -> tuple[str, str, str]:
     sort = cols[2].selectbox(t("docs.sort"), list(SORTS), key=lang_key("docs_sort"),
                              format_func=lambda s: t(f"docs.sort.{s}"), label_visibility="collapsed")
     return search.strip(), status, sort
-
-
-def clock(value: datetime, first: datetime) -> str:
-    return value.strftime("%H:%M:%S") if value.date() == first.date() else fmt_time(value)
-
-
-def timeline(task: TaskInfo) -> str:
-    """Stage times, e.g. 'queued 2025-01-02 10:00:01 → parsing 10:00:02 → … → finished 10:00:07 · took 6 s'."""
-    stages = [("waiting", task.created_at), ("parsing", task.parsing_at), ("splitting", task.splitting_at),
-              ("indexing", task.indexing_at), ("finished", task.finished_at)]
-    parts = [f"{t('docs.stage.waiting')} {fmt_time(task.created_at)}"]
-    parts += [f"{t('docs.stage.' + name)} {clock(at, task.created_at)}" for name, at in stages[1:-1] if at]
-    if task.finished_at:
-        end = "finished" if task.state == "completed" else task.state
-        parts.append(f"{t('docs.stage.' + end)} {clock(task.finished_at, task.created_at)}")
-    text = " → ".join(parts)
-    if task.finished_at and task.state == "completed":
-        text += " · " + t("docs.took", seconds=f"{(task.finished_at - task.created_at).total_seconds():.1f}")
-    return text
 
 
 def header() -> None:
@@ -208,6 +226,7 @@ def document_row(d: DocumentInfo) -> None:
         cols[2].markdown(f"{d.chunk_count:,}")
         cols[3].markdown(f"{d.char_count:,}")
         cols[4].markdown(f"{d.hit_count:,}")
+        task_line(d)  # right after the badge, before the slower widgets: the row shows one state at once
         with cols[5]:
             enabled = st.toggle(t("docs.col.enabled"), value=d.enabled, key=f"docs_on_{d.id}_{int(d.enabled)}",
                                 disabled=not done, label_visibility="collapsed",
@@ -217,23 +236,8 @@ def document_row(d: DocumentInfo) -> None:
                     t("docs.enabled_done" if enabled else "docs.disabled_done", name=d.name))
         with cols[6]:
             actions(d)
-        progress_line(d)
         if st.session_state.get("docs_confirm_delete") == d.id:
             confirm_delete(d)
-
-
-def progress_line(d: DocumentInfo) -> None:
-    task = d.task
-    if task is None:
-        st.caption(f"💤 {t('docs.not_parsed')}")
-    elif task.active:
-        st.progress(task.progress, text=f"{t('status.' + task.state)} · {task.progress:.0%} · {task.message}")
-        st.caption(f"⏱️ {timeline(task)}")
-    elif task.state == "error":
-        st.markdown(f":red[⚠️ **{t('docs.failed')}** {md(task.error or task.message)}]")
-        st.caption(f"⏱️ {timeline(task)}")
-    else:
-        st.caption(f"⏱️ {timeline(task)}")
 
 
 def actions(d: DocumentInfo) -> None:
@@ -275,6 +279,7 @@ def confirm_delete(d: DocumentInfo) -> None:
 
 def main() -> None:
     page_header(f"📄 {t('docs.title')}", t("docs.caption"))
+    inject_css()
     show_flash()
     kb = kb_picker()
     if kb is None:

@@ -1,4 +1,5 @@
-"""Hit testing: try a query against one knowledge base with any strategy and see what it finds.
+"""Hit testing: try a query against one knowledge base with any strategy and see what it finds, or retrieve
+exactly as a chat assistant does (its knowledge bases and retrieval settings).
 
 Defaults come from the knowledge base's retrieval settings; every run is logged (source "ui")
 and shows up under recent queries, which re-run with a click.
@@ -10,6 +11,7 @@ import time
 
 import streamlit as st
 
+from core.assistants import AssistantInfo
 from core.schemas import KnowledgeBaseInfo, SearchHit
 from pages.components.chunk_card import badge, inject_css, keyword_badges, meta_badges, query_terms, show_text
 from pages.components.common import attempt, fmt_time, kb_picker, link, page_header, param, services, tenant
@@ -133,6 +135,60 @@ def run_search(kb: KnowledgeBaseInfo) -> None:
                                     "hits": found.hits, "found": found, "ms": (time.perf_counter() - started) * 1000}
 
 
+# ---- as an assistant retrieves ----------------------------------------------------------------------
+
+def retrieve_as_picker() -> AssistantInfo | None:
+    """"Retrieve as": the knowledge base's settings, or a chat assistant's (`?assistant=` in the URL)."""
+    assistants = svc.assistants.list(tenant(), kind="chat", page_size=1000, order_by="name", desc=False).items
+    if not assistants:
+        return None
+    by_id = {a.id: a for a in assistants}
+    options = ["", *by_id]
+    current = param("assistant")
+    chosen = st.selectbox(t("hit_testing.retrieve_as"), options, index=options.index(current) if current in by_id
+                          else 0, key="hit_testing_as", help=t("hit_testing.retrieve_as_help"),
+                          format_func=lambda i: f"{by_id[i].avatar or '🤖'} {by_id[i].name}" if i
+                          else t("hit_testing.as_knowledge_base"))
+    if chosen != current:
+        if chosen:
+            st.query_params["assistant"] = chosen
+        else:
+            st.query_params.pop("assistant", None)
+    return by_id.get(chosen)
+
+
+def as_assistant(a: AssistantInfo) -> None:
+    """The query through the assistant's own search: its knowledge bases, threshold, weight, top N and reranker."""
+    names = {k.id: k.name for k in svc.knowledge.list(tenant(), page_size=1000).items}
+    kb_ids = [k for k in a.kb_ids if k in names]
+    scope, p = f"as_{a.id}", a.prompt
+    with st.container(border=True):
+        st.markdown(t("hit_testing.as_assistant", name=a.name) + "  \n" + " ".join(
+            badge(f"📘 {names[k]}", "blue") for k in kb_ids))
+        st.caption(t("hit_testing.as_settings", k=p.top_n, threshold=f"{p.similarity_threshold:.2f}",
+                     weight=f"{1 - p.keywords_similarity_weight:.2f}", rerank=p.rerank_model or "—"))
+        if not kb_ids:
+            st.info(t("hit_testing.as_no_kbs"), icon="📚")
+            link("assistants", t("hit_testing.edit_assistant"), icon="🤖", assistant=a.id)
+            return
+        query = st.text_area(t("hit_testing.query"), key=f"hit_testing_query_{scope}", height=110,
+                             placeholder=t("hit_testing.query_placeholder"))
+        with st.container(horizontal=True, vertical_alignment="center"):
+            run = st.button(t("hit_testing.run"), type="primary", icon="🎯", key="hit_testing_go")
+            link("assistants", t("hit_testing.edit_assistant"), icon="🤖", assistant=a.id)
+    if run and not query.strip():
+        st.warning(t("hit_testing.need_query"), icon="✍️")
+    elif run:
+        started = time.perf_counter()
+        hits = attempt(lambda: svc.retrieval.search(tenant(), kb_ids, query.strip(), **p.search_options(),
+                                                    source="ui"))
+        if hits is not None:
+            st.session_state[RESULT] = {"kb": scope, "query": query.strip(), "mode": "hybrid", "hits": hits[:p.top_n],
+                                        "threshold": p.similarity_threshold,
+                                        "ms": (time.perf_counter() - started) * 1000}
+    results(None, scope)
+
+
 def score_bar(label: str, value: float | None) -> None:
     value = max(0.0, min(1.0, value or 0.0))
     st.progress(value, text=f"{label} · **{value:.3f}**")
@@ -158,9 +214,11 @@ def hit_card(rank: int, h: SearchHit, mode: str, terms: list[str], found_by: str
                 link("chunks", t("hit_testing.open_chunk"), icon="🧩", kb=h.kb_id, doc=h.doc_id, chunk=h.chunk_id)
 
 
-def no_results(kb: KnowledgeBaseInfo, result: dict) -> None:
+def no_results(kb: KnowledgeBaseInfo | None, result: dict) -> None:
     st.info(t("hit_testing.no_results", threshold=f"{result['threshold']:.2f}",
               mode=t("hit_testing.mode." + result["mode"])), icon="🔍")
+    if kb is None:  # as an assistant: its settings are changed on the Assistants page
+        return
     with st.container(horizontal=True):
         if result["threshold"] > 0:
             st.button(t("hit_testing.retry_threshold"), icon="⬇️", key="hit_testing_lower",
@@ -171,9 +229,9 @@ def no_results(kb: KnowledgeBaseInfo, result: dict) -> None:
                           key=f"hit_testing_try_{other}", on_click=rerun_with, args=(kb.id,), kwargs={"mode": other})
 
 
-def results(kb: KnowledgeBaseInfo) -> None:
+def results(kb: KnowledgeBaseInfo | None, scope: str) -> None:
     result = st.session_state.get(RESULT)
-    if not result or result["kb"] != kb.id:
+    if not result or result["kb"] != scope:
         st.info(t("hit_testing.start"), icon="🎯")
         return
     hits = result["hits"]
@@ -215,8 +273,11 @@ def recent_queries(kb: KnowledgeBaseInfo) -> None:
 
 page_header(f"🎯 {t('hit_testing.title')}", t("hit_testing.caption"))
 inject_css()
-kb = kb_picker()
-if kb is not None:
+assistant = retrieve_as_picker()
+kb = kb_picker() if assistant is None else None
+if assistant is not None:
+    as_assistant(assistant)
+elif kb is not None:
     init_settings(kb)
     adopt_url_query(kb)
     if kb.chunk_count == 0:
@@ -229,6 +290,6 @@ if kb is not None:
             save_settings(kb.id)
             if asked or st.session_state.pop(RUN, False):
                 run_search(kb)
-            results(kb)
+            results(kb, kb.id)
         with side:
             recent_queries(kb)

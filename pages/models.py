@@ -67,6 +67,9 @@ def llm_banners() -> bool:
         has_key = bool(os.environ.get("OPENAI_API_KEY", "").strip())
         st.info(t("models.env_banner", model=md(spec.model), url=code(safe_url(spec.base_url)),
                   auth=t("models.env_key_set") if has_key else t("models.env_key_unset")), icon="🖥️")
+    elif spec is None and services().models.list(tenant(), "llm"):
+        st.warning(f"**{t('models.no_default_title')}**  \n{t('models.no_default_body')}", icon="⭐")
+        return True
     elif spec is None:
         with st.container(border=True):
             st.warning(f"**{t('models.no_llm_title')}**  \n{t('models.no_llm_body')}", icon="💡")

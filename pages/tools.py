@@ -13,7 +13,7 @@ from core.tools.builtin import icon_path
 from pages.components.chunk_card import badge
 from pages.components.common import attempt, flash, fmt_time, page_header, pager, services, show_flash, tenant
 from pages.components.i18n import t
-from pages.components.tool_forms import api_form, mcp_form, reset_form, tool_list
+from pages.components.tool_forms import api_form, builtin_settings_form, mcp_form, reset_form, tool_list
 from pages.components.tool_picker import CATEGORY_ICONS
 
 PAGE_SIZE = 10
@@ -160,7 +160,8 @@ def builtin_card(p: ProviderInfo) -> None:
         chip = badge(f"{CATEGORY_ICONS.get(category, '🧰')} {t('tools.category.' + category)}", "gray")
         text_col.markdown(f"**{p.label or p.name}** {chip}  \n:gray[{p.description}]")
         if p.needs_setup:
-            st.warning(t("agents.tools.needs_setup", what=p.needs_setup), icon="🔑")
+            st.warning(t("tools.builtin.needs_setup", what=p.needs_setup), icon="🔑")
+        builtin_settings_form(p)
         for tool in p.tools:
             params = ", ".join(x.label or x.name for x in tool.params)
             st.markdown(f"🔧 **{tool.label or tool.name}** `{tool.name}`")
@@ -169,7 +170,7 @@ def builtin_card(p: ProviderInfo) -> None:
 
 def builtin_tab() -> None:
     st.caption(t("tools.builtin.intro"))
-    providers = svc.tools.builtin_providers()
+    providers = svc.tools.builtin_providers(tenant())
     for start in range(0, len(providers), 2):  # rows of two, so cards side by side share a height
         cols = st.columns(2)
         for col, p in zip(cols, providers[start:start + 2], strict=False):

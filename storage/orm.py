@@ -311,7 +311,7 @@ class ToolProvider(Base):
     __table_args__ = (Index("ux_tool_providers_tenant_name", "tenant_id", "name", unique=True),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # api | mcp
+    kind: Mapped[str] = mapped_column(String(16))  # api | mcp | builtin (a built-in's settings, core/tools/credentials)
     name: Mapped[str] = mapped_column(String(255))
     icon: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")

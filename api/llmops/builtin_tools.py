@@ -20,7 +20,7 @@ def categories(svc: ServicesDep, who: PrincipalDep) -> dict:
 
 @router.get("/builtin-tools", summary="Every built-in provider with its tools")
 def providers(svc: ServicesDep, who: PrincipalDep) -> dict:
-    return ok([builtin_provider_view(p) for p in svc.tools.builtin_providers()])
+    return ok([builtin_provider_view(p) for p in svc.tools.builtin_providers(who.tenant_id)])
 
 
 @router.get("/builtin-tools/{provider}/tools/{tool}", summary="One built-in tool")

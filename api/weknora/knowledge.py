@@ -81,7 +81,7 @@ def create_from_file(svc: ServicesDep, who: CallerDep, id: str,  # noqa: A002 - 
     meta = metadata_map(metadata)
     try:
         (doc,) = svc.documents.upload(who.tenant_id, id, [(file.filename, file.file.read())], meta=meta,
-                                      reject_duplicates=True)
+                                      on_duplicate="error")
     except Conflict as exc:
         if not exc.ident:
             raise
@@ -92,7 +92,7 @@ def create_from_file(svc: ServicesDep, who: CallerDep, id: str,  # noqa: A002 - 
 @router.post("/knowledge-bases/{id}/knowledge/url", status_code=201, summary="Fetch a URL as knowledge")
 def create_from_url(svc: ServicesDep, who: CallerDep, id: str, body: UrlBody) -> Any:  # noqa: A002
     try:
-        doc = svc.documents.import_url(who.tenant_id, id, body.url, reject_duplicates=True)
+        doc = svc.documents.import_url(who.tenant_id, id, body.url, on_duplicate="error")
     except Conflict as exc:
         if not exc.ident:
             raise

@@ -11,6 +11,24 @@ from core.text import CHINESE_STOPWORDS, english_stopwords, has_cjk, jieba_modul
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _NUMBERISH = re.compile(r"^[\d.,]+$")
 
+# Words that say little about what a chunk is about, though search keeps them: units of time, quantities,
+# modal and everyday verbs, fillers ("days", "within", "time" were shown as keywords).
+KEYWORD_NOISE_EN = frozenset("""
+    day week month year hour minute second time today date daily weekly monthly yearly annual
+    one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand
+    first second third last next per each every full half many much more less least several
+    within without also may might must can could shall should will would need get make made use used come
+    take give keep kept receive include including cover cost allow require required
+    new old etc via upon thing way lot number part case example following available able well just still even
+    however therefore thus always never often usually
+""".split())
+KEYWORD_NOISE_ZH = frozenset("""
+    时间 时候 每年 每月 每周 每天 每次 每位 每个 小时 分钟 工作日 工作日内 以上 以下 以内 之前 之后 左右 最多 最少
+    最长 最短 至少 默认 需要 可以 应该 必须 进行 使用 提供 包括 根据 相关 情况 问题 方面 其他 其中 提前 附上 本店 对于 以及
+""".split())
+# Chinese numbers with a unit: 十五天, 三十天, 两小时, 五千元, 九五 (facts, but no topic).
+_ZH_QUANTITY = re.compile(r"^[零一二两三四五六七八九十百千万亿半多几每第]+[天年月日周个次点分秒元倍位号岁份折半]*$")
+
 
 def _chinese_keywords(text: str, top_k: int) -> list[str]:
     """jieba's TF-IDF (its bundled IDF table), keeping only Chinese words worth showing."""
@@ -22,8 +40,12 @@ def _chinese_keywords(text: str, top_k: int) -> list[str]:
     # not in its dictionary; they read as noise on a chunk card.
     known = jieba.dt.FREQ
     out = [t for t in tags if has_cjk(t) and known.get(t) and t not in CHINESE_STOPWORDS
-           and not _NUMBERISH.match(t)]
+           and t not in KEYWORD_NOISE_ZH and not _ZH_QUANTITY.match(t) and not _NUMBERISH.match(t)]
     return out[:top_k]
+
+
+def _noise(word: str) -> bool:
+    return word in KEYWORD_NOISE_EN or (word.endswith("s") and word[:-1] in KEYWORD_NOISE_EN)
 
 
 def _english_terms(text: str) -> list[str]:
@@ -31,7 +53,7 @@ def _english_terms(text: str) -> list[str]:
     return [
         t
         for t in search_tokens(text)
-        if len(t) >= 3 and not has_cjk(t) and t not in stop and not _NUMBERISH.match(t)
+        if len(t) >= 3 and not has_cjk(t) and t not in stop and not _NUMBERISH.match(t) and not _noise(t)
     ]
 
 

@@ -23,7 +23,9 @@ from core.chunks import embedding_text, refresh_document_counts, vector_metadata
 from core.embedding import EmbeddingService
 from core.errors import AlmanacError, Unavailable
 from core.ingestion.helpers import HelpersStopped, InlineHelpers, ProcessHelpers
-from core.ingestion.readers import ReadLimits
+from core.ingestion.keywords import extract_keywords
+from core.ingestion.readers import ReadLimits, read_document
+from core.ingestion.splitting import split
 from core.ingestion.tasks import TaskLost, TaskQueue
 from core.schemas import ChunkConfig
 from storage.db import UNREACHABLE, Database, unavailable
@@ -39,6 +41,8 @@ EMBED_BATCH = 16
 READ_START, READ_END, OCR_END = 0.02, 0.1, 0.6
 Helpers = InlineHelpers | ProcessHelpers
 _CHUNK_NS = uuid.UUID("8f7c1d52-3b1e-4a55-9d40-2f6f3c0a9e11")
+WARM_UP_TEXT = ("# Warm-up\n\nAlmanac reads, splits and embeds this short text once when it starts, so that the "
+                "first real document is not processed cold.\n\n启动时处理这段文字，第一份文档就不必等待加载。")
 
 
 def chunk_id_for(task_id: str, position: int) -> str:
@@ -83,6 +87,23 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - any failure must end the task, not the worker
             log.exception("ingestion task %s failed", task.id)
             self.queue.finish(task.id, "error", "Failed", error=f"Unexpected error: {type(exc).__name__}: {exc}")
+
+    def warm_up(self) -> None:
+        """Load what the first document needs, once, in the calling thread: LlamaIndex's splitters, the tokenizer,
+        jieba with its keyword tables, the default embedding model. Cold, these took 25-40 s of a first small
+        document on 2 busy cores (bench/first_document.py). Nothing is stored; a failure is only logged."""
+        started = time.monotonic()
+        try:
+            parsed = read_document("warm-up.md", WARM_UP_TEXT.encode())
+            drafts = split(parsed, ChunkConfig().split_config())
+            extract_keywords([d.content for d in drafts])
+            embedder = self.embeddings.embedder(self.embeddings.settings.embedding_model)
+            embedder.embed_passages([d.content for d in drafts])
+            embedder.embed_query("warm-up")
+        except Exception:  # noqa: BLE001 - the first document will report any real problem itself
+            log.warning("warm-up failed; the first document will load what it needs", exc_info=True)
+            return
+        log.info("ingestion warmed up in %.1f s", time.monotonic() - started)
 
     def _read(self, task: Task, name: str, key: str, preprocess: list[str], helpers: Helpers) -> tuple[Any, float]:
         """The parsed, cleaned file and the progress reached (OCR reports page by page when read here)."""

@@ -64,6 +64,13 @@ class IngestionWorkers:
         for t in self._threads:
             t.start()
 
+    def warm_up(self) -> None:
+        """Load what the first document needs in a background thread (only where workers run): nothing waits for
+        it, and a task arriving meanwhile simply runs. Call it once the process is serving, so it does not slow
+        the start-up down."""
+        if self.running:
+            threading.Thread(target=self.pipeline.warm_up, name="ingest-warm-up", daemon=True).start()
+
     def notify(self) -> None:
         """New work was queued: wake idle threads now instead of at the next poll."""
         self._wake.set()

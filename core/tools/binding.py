@@ -55,10 +55,11 @@ def _parse_item(item: Any, i: int) -> tuple[ToolRef, bool]:
 
 def _custom_row(s: Session, tenant_id: str, provider: str) -> ToolProvider | None:
     row = s.get(ToolProvider, provider)
-    if row is not None and row.tenant_id == tenant_id:
+    if row is not None and row.tenant_id == tenant_id and row.kind != "builtin":
         return row
     wanted = provider.casefold()
-    rows = s.scalars(select(ToolProvider).where(ToolProvider.tenant_id == tenant_id)).all()
+    rows = s.scalars(select(ToolProvider).where(ToolProvider.tenant_id == tenant_id,
+                                                ToolProvider.kind != "builtin")).all()
     return next((r for r in rows if r.name.casefold() == wanted), None)
 
 
@@ -146,7 +147,7 @@ def _executor(service: ToolService, ref: ToolRef, info: ToolInfo, source: Any, p
     """The function that runs this tool with the LLM's arguments, and the provider's label."""
     if isinstance(source, builtin.BuiltinProvider):
         def run_builtin(args: dict) -> ToolResult:
-            call = builtin.Call(args, params, ctx, service.settings, service.retrieval)
+            call = builtin.Call(args, params, ctx, service.credentials.settings_for(ctx.tenant_id), service.retrieval)
             return builtin.run(source, info.name, call)
 
         return run_builtin, source.label

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.calibration import DEFAULT_THRESHOLD, DEFAULT_TOP_K
 from core.config import Settings
 from core.errors import AlmanacError, InvalidInput, ProviderError
 from core.ingestion.readers import read_document
@@ -258,8 +259,8 @@ PROVIDERS: dict[str, BuiltinProvider] = {p.name: p for p in [
                               "for any question the documents may answer.",
                   inputs=[ToolInput(name="query", description="What to look for, as a standalone search query",
                                     required=True)],
-                  params=[_number("top_n", "Passages", 5, 1, 20, "How many passages to return at most."),
-                          _number("similarity_threshold", "Similarity threshold", 0.2, 0, 1,
+                  params=[_number("top_n", "Passages", DEFAULT_TOP_K, 1, 20, "How many passages to return at most."),
+                          _number("similarity_threshold", "Similarity threshold", DEFAULT_THRESHOLD, 0, 1,
                                   "Passages scoring below this are left out."),
                           _select("mode", "Search mode", [("hybrid", "Hybrid"), ("semantic", "Semantic"),
                                                           ("full_text", "Full text")])])],

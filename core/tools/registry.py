@@ -23,6 +23,7 @@ from core.scope import check_paging, load_owned, validation_message
 from core.secrets import Sealer, UnreadableSecret
 from core.tenants import DEFAULT_TENANT_ID
 from core.tools import binding, builtin, openapi
+from core.tools.credentials import BuiltinCredentials
 from core.tools.base import BoundTool, ProviderInfo, ToolContext, ToolInfo, ToolRef
 from core.tools.refs import masked, unmask
 from core.visitors import current_visitor
@@ -107,6 +108,7 @@ class ToolService:
     def __init__(self, db: Database, settings: Settings, retrieval: RetrievalService, sealer: Sealer | None = None):
         self.db, self.settings, self.retrieval = db, settings, retrieval
         self.sealer = sealer or Sealer(settings)
+        self.credentials = BuiltinCredentials(db, settings, self.sealer)  # web search, images
 
     def seal_stored_secrets(self) -> int:
         """Seal header and env values saved in plain text (before they were sealed); returns how many providers."""
@@ -127,14 +129,27 @@ class ToolService:
         return [{"category": c, "name": label, "icon": builtin.category_icon(c)}
                 for c, label in builtin.CATEGORIES.items()]
 
-    def _builtin_info(self, p: builtin.BuiltinProvider) -> ProviderInfo:
+    def _builtin_info(self, p: builtin.BuiltinProvider, settings: Settings | None = None) -> ProviderInfo:
         return ProviderInfo(id=p.name, kind="builtin", name=p.name, label=p.label, description=p.description,
                             icon=f"tools/{p.name}.svg", background=p.background, category=p.category,
-                            tools=[t.model_copy(deep=True) for t in p.tools], needs_setup=p.setup(self.settings),
-                            created_at=builtin.CATALOGUE_SHIPPED)
+                            tools=[t.model_copy(deep=True) for t in p.tools],
+                            needs_setup=p.setup(settings or self.settings), created_at=builtin.CATALOGUE_SHIPPED)
 
-    def builtin_providers(self) -> list[ProviderInfo]:
-        return [self._builtin_info(p) for p in builtin.PROVIDERS.values()]
+    def builtin_providers(self, tenant_id: str = "") -> list[ProviderInfo]:
+        """The catalogue; with a tenant, "needs setup" follows its own tool settings too."""
+        settings = self.credentials.settings_for(tenant_id) if tenant_id else self.settings
+        return [self._builtin_info(p, settings) for p in builtin.PROVIDERS.values()]
+
+    def builtin_settings(self, tenant_id: str, provider: str) -> dict[str, str]:
+        """A built-in provider's settings for the form (the API key masked)."""
+        return self.credentials.form(tenant_id, self._builtin(provider).name)
+
+    def configure_builtin(self, tenant_id: str, provider: str, values: dict[str, Any], *,
+                          clear_api_key: bool = False) -> ProviderInfo:
+        """Set a tenant's own key (sealed at rest) and endpoint of a built-in provider, over the server's settings."""
+        p = self._builtin(provider)
+        self.credentials.save(tenant_id, p.name, values, clear_api_key=clear_api_key)
+        return self._builtin_info(p, self.credentials.settings_for(tenant_id))
 
     def _builtin(self, provider: str) -> builtin.BuiltinProvider:
         found = builtin.PROVIDERS.get(provider)
@@ -166,7 +181,7 @@ class ToolService:
 
     def _load(self, s: Session, tenant_id: str, provider_id: str, kind: str | None = None) -> ToolProvider:
         row = load_owned(s, ToolProvider, provider_id, tenant_id, "Tool provider")
-        if kind and row.kind != kind:
+        if row.kind not in CUSTOM_KINDS or (kind and row.kind != kind):
             raise NotFound(f"Tool provider '{provider_id}' not found", kind="tool_provider", ident=provider_id)
         return row
 
@@ -196,7 +211,7 @@ class ToolService:
         check_paging(page, page_size)
         if kind is not None and kind not in CUSTOM_KINDS:
             raise InvalidInput(f"kind must be one of: {', '.join(CUSTOM_KINDS)}")
-        q = select(ToolProvider).where(ToolProvider.tenant_id == tenant_id)
+        q = select(ToolProvider).where(ToolProvider.tenant_id == tenant_id, ToolProvider.kind.in_(CUSTOM_KINDS))
         if kind:
             q = q.where(ToolProvider.kind == kind)
         if search_word and search_word.strip():

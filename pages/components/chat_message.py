@@ -33,8 +33,8 @@ def mode_badges(m: MessageInfo) -> str:
         parts.append(badge("🔎 " + t("chat.badge.retrieval_only"), "orange"))
     elif m.mode == "empty":
         parts.append(badge("∅ " + t("chat.badge.empty"), "gray"))
-    elif m.mode == "no_llm":
-        parts.append(badge("🧠 " + t("agents.badge.no_llm"), "orange"))
+    elif m.mode == "fallback":
+        parts.append(badge("🔌 " + t("chat.badge.fallback"), "orange"))
     if not m.completed and m.mode != "opener" and not m.error:
         parts.append(badge("⏸ " + t("chat.badge.incomplete"), "gray"))
     return " ".join(parts)
@@ -59,10 +59,10 @@ def citations(m: MessageInfo, key: str = "") -> None:
                 if ref.get("index") in used:
                     head.append(badge("✓ " + t("chat.cited_badge"), "green"))
                 st.markdown(" ".join(head))
-                content = " ".join(str(ref.get("content") or "").split())
+                content = str(ref.get("content") or "").strip()
                 if len(content) > EXCERPT_CHARS:
                     content = content[:EXCERPT_CHARS].rstrip() + "…"
-                show_text(content)
+                show_text(content)  # its Markdown rendered (headings, lists), safely
                 link("chunks", t("chat.open_chunk"), icon="🧩", kb=ref.get("kb_id", ""), doc=ref.get("doc_id", ""),
                      chunk=ref.get("chunk_id", ""))
 
@@ -119,15 +119,14 @@ def show_message(m: MessageInfo, *, avatar: str, last: bool, on_feedback: Callab
         if badges:
             st.markdown(badges)
         show_trace(m.trace)
-        if m.mode == "no_llm":
-            # The agent cannot think without a model: say so loudly, with the way to fix it.
-            st.warning(m.content, icon="🧠")
-            link("models", t("agents.go_models"), icon="🧠")
-        elif m.content.strip():
+        if m.mode == "fallback":  # the model failed before its first word: what went wrong, for the admin
+            st.warning(t("chat.fallback_notice", message=m.error), icon="🔌")
+            link("models", t("chat.check_models"), icon="🧠")
+        if m.content.strip():
             st.markdown(m.content)
         elif not m.error:
             st.caption(t("chat.no_text"))
-        if m.error:
+        if m.error and m.mode != "fallback":
             st.error(t("chat.failed", message=m.error), icon="⚠️")
             link("models", t("chat.check_models"), icon="🧠")
         if m.mode == "opener":

@@ -8,16 +8,22 @@ from typing import Any
 
 import streamlit as st
 
-from core.text import search_tokens
+from core.text import markdown_html, search_tokens
 from pages.components.i18n import t
 
 CARD_CSS = """
 <style>
-.almanac-chunk-text { white-space: pre-wrap; line-height: 1.65; font-size: 0.95rem; overflow-wrap: anywhere; }
+.almanac-chunk-text { line-height: 1.65; font-size: 0.95rem; overflow-wrap: anywhere; }
 .almanac-chunk-text.off { opacity: 0.5; }
 .almanac-chunk-text mark { background: #fde68a; color: inherit; padding: 0 2px; border-radius: 3px; }
+.almanac-chunk-text :is(h1, h2, h3, h4, h5, h6) { font-size: 1rem; font-weight: 650; margin: .5rem 0 .25rem;
+  padding: 0; scroll-margin: 0; }
+.almanac-chunk-text p, .almanac-chunk-text ul, .almanac-chunk-text ol { margin: 0 0 .4rem; }
+.almanac-chunk-text pre { white-space: pre-wrap; font-size: .85rem; }
+.almanac-chunk-text table { font-size: .85rem; }
 </style>
 """
+_TAGS_AND_ENTITIES = re.compile(r"(<[^>]+>|&#?\w+;)")
 
 
 LOW_OCR_CONFIDENCE = 0.8  # below this, recognised text often has wrong characters: worth checking
@@ -35,13 +41,14 @@ def query_terms(query: str) -> list[str]:
 
 
 def text_html(content: str, terms: list[str] | None = None, enabled: bool = True) -> str:
-    """Chunk text as safe HTML (escaped, line breaks kept), with `terms` marked."""
-    escaped = html.escape(content or "")
+    """Chunk text (Markdown) as safe HTML (core.text.markdown_html: its own HTML is escaped), `terms` marked."""
+    parts = _TAGS_AND_ENTITIES.split(markdown_html(content))
     if terms:
         pattern = re.compile("|".join(re.escape(html.escape(term)) for term in terms), re.IGNORECASE)
-        escaped = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped).replace("</mark><mark>", "")
-    # One HTML block without blank lines, so markdown never re-interprets the chunk's text.
-    body = escaped.replace("\r\n", "\n").replace("\n", "<br>")
+        parts = [p if i % 2 else pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", p) for i, p in enumerate(parts)]
+    body = "".join(parts).replace("</mark><mark>", "")
+    # One HTML block without a line break, so Streamlit's markdown never re-reads it (code keeps its lines).
+    body = re.sub(r"<pre>.*?</pre>", lambda m: m.group(0).replace("\n", "&#10;"), body, flags=re.S).replace("\n", "")
     return f"<div class='almanac-chunk-text{'' if enabled else ' off'}'>{body}</div>"
 
 

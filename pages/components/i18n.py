@@ -1,33 +1,14 @@
-"""One catalog for every UI label, in English and Simplified Chinese.
-
-The catalog is assets/i18n/*.toml (one file per page, each with [en] and [zh] tables),
-merged into one dictionary; a key defined twice is an error.
-"""
+"""The admin UI's language: the session's choice (kept in a cookie across reloads) over the shared catalog
+(core/i18n.py)."""
 
 from __future__ import annotations
 
-import tomllib
-from functools import lru_cache
-from pathlib import Path
-
 import streamlit as st
 
-CATALOG_DIR = Path(__file__).resolve().parents[2] / "assets" / "i18n"
-LANGUAGES = {"en": "English", "zh": "简体中文"}
-DEFAULT_LANGUAGE = "en"
+from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, pick_language, translate
 
-
-@lru_cache(maxsize=1)
-def catalog() -> dict[str, dict[str, str]]:
-    merged: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
-    for path in sorted(CATALOG_DIR.glob("*.toml")):
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        for lang in LANGUAGES:
-            for key, text in data.get(lang, {}).items():
-                if key in merged[lang]:
-                    raise ValueError(f"i18n key '{key}' is defined twice ({path.name})")
-                merged[lang][key] = text
-    return merged
+__all__ = ["LANGUAGES", "initial_language", "language", "remember_language", "t", "write_language_cookie"]
+COOKIE = "almanac_lang"  # the admin UI's language, kept by the browser across reloads and visits
 
 
 def language() -> str:
@@ -35,12 +16,23 @@ def language() -> str:
 
 
 def t(key: str, **values: object) -> str:
-    """The label for `key` in the current language; `{name}` placeholders are filled from `values`.
+    """The label for `key` in the session's language (see core.i18n.translate)."""
+    return translate(language(), key, **values)
 
-    A count `n == 1` picks the `<key>.one` variant when the language has one ("1 chunk").
-    """
-    texts = catalog()
-    if values.get("n") == 1 and f"{key}.one" in texts.get(language(), {}):
-        key = f"{key}.one"
-    text = texts.get(language(), {}).get(key) or texts[DEFAULT_LANGUAGE].get(key) or key
-    return text.format(**values) if values else text
+
+def initial_language() -> str:
+    """A new session's language: ?lang= in the address, else the one chosen before (cookie), else the browser's."""
+    cookie = st.context.cookies.get(COOKIE) if st.context.cookies else None
+    return pick_language(st.query_params.get("lang"), cookie, st.context.locale)
+
+
+def remember_language() -> None:
+    """Widget callback: the browser keeps the chosen language for a year (the cookie is written on this run)."""
+    st.session_state["lang_to_remember"] = st.session_state.get("lang", DEFAULT_LANGUAGE)
+
+
+def write_language_cookie() -> None:
+    lang = st.session_state.pop("lang_to_remember", None)
+    if lang in LANGUAGES:
+        st.html(f"<script>document.cookie = '{COOKIE}={lang}; path=/; max-age=31536000; samesite=lax';</script>",
+                unsafe_allow_javascript=True)

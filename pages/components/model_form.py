@@ -1,12 +1,14 @@
 """The add / edit form of a model config, with "Test connection" that tries the typed settings unsaved.
 
 Plain widgets (no st.form): changing the type or provider re-renders the fields that apply to it.
-The API key input is never pre-filled; on edit an empty key keeps the stored one.
+The API key input is never pre-filled; on edit an empty key keeps the stored one. Saving new connection
+settings tests them first: settings that fail are saved only when the user confirms, marked unreachable.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -84,53 +86,59 @@ def _keep_verdict(fid: str, fingerprint: str, saved: ModelConfigInfo | None) -> 
     return attempt(lambda: services().models.record_check(tenant(), saved.id, ok, message, ms)) or saved
 
 
+def _tested(fid: str, fingerprint: str, run_test) -> tuple[bool, str, int] | None:  # noqa: ANN001
+    """The verdict on exactly these settings: the last test's, else a test run now (None: invalid settings)."""
+    stored = st.session_state.get(key(fid, "verdict"))
+    if stored and stored[0] == fingerprint and stored[1] is not None:
+        return stored[1]
+    with st.spinner(t("models.testing_before_save")):
+        verdict = attempt(run_test)
+    st.session_state[key(fid, "verdict")] = (fingerprint, verdict)
+    return verdict
+
+
+def _confirm_unreachable(fid: str, fingerprint: str, verdict: tuple[bool, str, int]) -> bool:
+    """Settings that failed their test: saved only once the user confirms (True on the confirming click)."""
+    st.session_state[key(fid, "confirm")] = fingerprint
+    with st.container(border=True):
+        st.error(f"**{t('models.unreachable_title', ms=verdict[2])}**  \n{verdict[1]}", icon="🔌")
+        st.caption(t("models.unreachable_body"))
+        with st.container(horizontal=True, gap="small"):
+            confirmed = st.button(t("models.save_anyway"), icon=":material/save:", key=key(fid, "save_anyway"))
+            st.button(t("models.fix_first"), key=key(fid, "fix_first"),
+                      on_click=lambda: st.session_state.pop(key(fid, "confirm"), None))
+    return confirmed
+
+
+@dataclass
+class Typed:
+    """What the form holds: the settings a test tries and a save stores."""
+
+    type_: str
+    provider: str
+    name: str
+    model: str
+    base_url: str
+    api_key: str
+    remove_key: bool
+    params: dict[str, Any]
+    make_default: bool
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(repr((self.type_, self.provider, self.model, self.base_url, self.api_key,
+                                    self.remove_key, sorted(self.params.items()))).encode()).hexdigest()
+
+    def connection(self) -> dict[str, Any]:
+        return {"provider": self.provider, "model": self.model.strip(), "base_url": self.base_url.strip().rstrip("/"),
+                "params": self.params}
+
+
 def model_form(model: ModelConfigInfo | None, type_: str = "llm") -> ModelConfigInfo | None:
     """Render the form; returns the saved model once created/updated, else None."""
-    svc = services()
     fid = model.id if model else "new"
     with st.container(border=True):
         st.subheader(t("models.form.edit_title", name=model.name) if model else t("models.form.add_title"))
-        type_col, provider_col = st.columns(2)
-        types = list(MODEL_TYPES)
-        type_ = type_col.selectbox(t("models.form.type"), types, index=types.index(model.type if model else type_),
-                                   format_func=lambda v: t(f"models.type.{v}"), disabled=model is not None,
-                                   help=t("models.form.type_help"), key=key(fid, "type"))
-        providers = list(PROVIDERS[type_])
-        current = model.provider if model and model.provider in providers else providers[0]
-        provider = provider_col.selectbox(t("models.form.provider"), providers, index=providers.index(current),
-                                          format_func=lambda v: t(f"models.provider.{v}"),
-                                          key=key(fid, f"provider_{type_}"))
-        name_col, model_col = st.columns(2)
-        name = name_col.text_input(t("models.form.name"), value=model.name if model else "", max_chars=255,
-                                   placeholder=t("models.form.name_placeholder"), key=key(fid, "name"))
-        model_name = model_col.text_input(t("models.form.model"), value=model.model if model else "", max_chars=255,
-                                          placeholder=PLACEHOLDERS.get((type_, provider), ""),
-                                          help=t(f"models.form.model_help.{type_}.{provider}") if type_ in VOICE_TYPES
-                                          else t("models.form.model_help"), key=key(fid, "model"))
-        base_url, api_key, remove_key = "", "", False
-        if provider == "openai":
-            url_col, key_col = st.columns(2)
-            base_url = url_col.text_input(
-                t("models.form.base_url"), value=model.base_url if model else "",
-                placeholder="http://localhost:11434/v1" if type_ == "rerank" else "https://api.openai.com/v1",
-                help=t("models.form.base_url_help"), key=key(fid, "base_url"))
-            stored = model.api_key_masked if model and model.has_api_key else ""
-            with key_col:
-                api_key = st.text_input(
-                    t("models.form.api_key"), type="password", autocomplete="off",
-                    placeholder=t("models.form.api_key_keep", masked=stored) if stored else t("models.form.api_key_none"),
-                    help=t("models.form.api_key_help"), key=key(fid, "api_key"))
-                if stored:
-                    remove_key = st.checkbox(t("models.form.remove_key", masked=stored), key=key(fid, "remove_key"),
-                                             disabled=bool(api_key.strip()))
-        st.markdown(f"**{t('models.form.params')}**")
-        params = _params_inputs(fid, type_, model.params if model else {})
-        if model and model.is_default:
-            st.caption(f":material/star: {t('models.form.is_default_already', type=t(f'models.type.{type_}'))}")
-            make_default = False
-        else:
-            make_default = st.checkbox(t("models.form.make_default", type=t(f"models.type.{type_}")),
-                                       key=key(fid, "default"))
+        typed = _fields(fid, model, type_)
         with st.container(horizontal=True, gap="small"):
             save = st.button(t("models.form.save") if model else t("models.form.add"), type="primary",
                              icon=":material/save:" if model else ":material/add:", key=key(fid, "save"))
@@ -140,41 +148,98 @@ def model_form(model: ModelConfigInfo | None, type_: str = "llm") -> ModelConfig
             reset_form(fid)
             st.session_state.pop("models_form", None)
             st.rerun()
+        fingerprint = typed.fingerprint()
+        reuse = "" if typed.api_key or typed.remove_key or model is None else model.id
 
-        typed_key = api_key.strip()
-        all_params = {**(model.params if model else {}), **params}
-        all_params = {k: v for k, v in all_params.items() if v is not None}
-        fingerprint = hashlib.sha256(repr((type_, provider, model_name, base_url, typed_key, remove_key,
-                                           sorted(all_params.items()))).encode()).hexdigest()
+        def run_test():  # noqa: ANN202
+            return services().models.verify(typed.type_, typed.provider, typed.model, typed.base_url, typed.api_key,
+                                            typed.params, tenant_id=tenant(), stored_key_of=reuse)
+
         if test:
-            reuse = "" if typed_key or remove_key or model is None else model.id
             with st.spinner(t("models.testing")):
-                verdict = attempt(lambda: svc.models.verify(type_, provider, model_name, base_url, typed_key,
-                                                            all_params, tenant_id=tenant(), stored_key_of=reuse))
-            st.session_state[key(fid, "verdict")] = (fingerprint, verdict)
-        _verdict(fid, fingerprint)
-        if not save:
+                st.session_state[key(fid, "verdict")] = (fingerprint, attempt(run_test))
+        confirming = st.session_state.get(key(fid, "confirm")) == fingerprint
+        if not confirming:
+            _verdict(fid, fingerprint)
+        if not (save or confirming):
             return None
-        problems = [t("models.err.name_empty")] if not name.strip() else []
-        if not model_name.strip():
-            problems.append(t("models.err.model_empty"))
-        if problems:
-            st.error("\n".join(f"- {p}" for p in problems), icon="⚠️")
+        return _submit(fid, model, typed, run_test)
+
+
+def _fields(fid: str, model: ModelConfigInfo | None, type_: str) -> Typed:
+    type_col, provider_col = st.columns(2)
+    types = list(MODEL_TYPES)
+    type_ = type_col.selectbox(t("models.form.type"), types, index=types.index(model.type if model else type_),
+                               format_func=lambda v: t(f"models.type.{v}"), disabled=model is not None,
+                               help=t("models.form.type_help"), key=key(fid, "type"))
+    providers = list(PROVIDERS[type_])
+    current = model.provider if model and model.provider in providers else providers[0]
+    provider = provider_col.selectbox(t("models.form.provider"), providers, index=providers.index(current),
+                                      format_func=lambda v: t(f"models.provider.{v}"),
+                                      key=key(fid, f"provider_{type_}"))
+    name_col, model_col = st.columns(2)
+    name = name_col.text_input(t("models.form.name"), value=model.name if model else "", max_chars=255,
+                               placeholder=t("models.form.name_placeholder"), key=key(fid, "name"))
+    model_name = model_col.text_input(t("models.form.model"), value=model.model if model else "", max_chars=255,
+                                      placeholder=PLACEHOLDERS.get((type_, provider), ""),
+                                      help=t(f"models.form.model_help.{type_}.{provider}") if type_ in VOICE_TYPES
+                                      else t("models.form.model_help"), key=key(fid, "model"))
+    base_url, api_key, remove_key = "", "", False
+    if provider == "openai":
+        url_col, key_col = st.columns(2)
+        base_url = url_col.text_input(
+            t("models.form.base_url"), value=model.base_url if model else "",
+            placeholder="http://localhost:11434/v1" if type_ == "rerank" else "https://api.openai.com/v1",
+            help=t("models.form.base_url_help"), key=key(fid, "base_url"))
+        stored = model.api_key_masked if model and model.has_api_key else ""
+        with key_col:
+            api_key = st.text_input(
+                t("models.form.api_key"), type="password", autocomplete="off",
+                placeholder=t("models.form.api_key_keep", masked=stored) if stored else t("models.form.api_key_none"),
+                help=t("models.form.api_key_help"), key=key(fid, "api_key"))
+            if stored:
+                remove_key = st.checkbox(t("models.form.remove_key", masked=stored), key=key(fid, "remove_key"),
+                                         disabled=bool(api_key.strip()))
+    st.markdown(f"**{t('models.form.params')}**")
+    params = {**(model.params if model else {}), **_params_inputs(fid, type_, model.params if model else {})}
+    if model and model.is_default:
+        st.caption(f":material/star: {t('models.form.is_default_already', type=t(f'models.type.{type_}'))}")
+        make_default = False
+    else:
+        make_default = st.checkbox(t("models.form.make_default", type=t(f"models.type.{type_}")),
+                                   key=key(fid, "default"), help=t("models.form.make_default_help"))
+    return Typed(type_, provider, name, model_name, base_url, api_key.strip(), remove_key,
+                 {k: v for k, v in params.items() if v is not None}, make_default)
+
+
+def _submit(fid: str, model: ModelConfigInfo | None, typed: Typed, run_test) -> ModelConfigInfo | None:  # noqa: ANN001
+    """Save: new connection settings are tested first, and saved despite a failed test only when confirmed."""
+    problems = [t("models.err.name_empty")] if not typed.name.strip() else []
+    if not typed.model.strip():
+        problems.append(t("models.err.model_empty"))
+    if problems:
+        st.error("\n".join(f"- {p}" for p in problems), icon="⚠️")
+        return None
+    fingerprint = typed.fingerprint()
+    # Only what changed: an unchanged save keeps the stored connection status.
+    changes: dict[str, Any] = {k: v for k, v in {"name": typed.name.strip(), **typed.connection()}.items()
+                               if model is None or v != getattr(model, k)}
+    if typed.api_key:
+        changes["api_key"] = typed.api_key
+    elif typed.remove_key:
+        changes["clear_api_key"] = True
+    if model is None or set(changes) - {"name"}:
+        verdict = _tested(fid, fingerprint, run_test)
+        if verdict is None or (not verdict[0] and not _confirm_unreachable(fid, fingerprint, verdict)):
             return None
-        if model is None:
-            saved = attempt(lambda: svc.models.create(tenant(), type=type_, provider=provider, name=name, model=model_name,
-                                                      base_url=base_url, api_key=typed_key, params=all_params,
-                                                      is_default=make_default))
-            return _keep_verdict(fid, fingerprint, saved)
-        wanted = {"name": name.strip(), "provider": provider, "model": model_name.strip(),
-                  "base_url": base_url.strip().rstrip("/"), "params": all_params}
-        # Only what changed: an unchanged save keeps the stored connection status.
-        changes: dict[str, Any] = {k: v for k, v in wanted.items() if v != getattr(model, k)}
-        if typed_key:
-            changes["api_key"] = typed_key
-        elif remove_key:
-            changes["clear_api_key"] = True
-        if make_default:
-            changes["is_default"] = True
-        saved = attempt(lambda: svc.models.update(tenant(), model.id, **changes)) if changes else model
-        return _keep_verdict(fid, fingerprint, saved) if changes else saved
+    st.session_state.pop(key(fid, "confirm"), None)
+    if typed.make_default:
+        changes["is_default"] = True
+    svc = services()
+    if model is None:
+        saved = attempt(lambda: svc.models.create(tenant(), type=typed.type_, name=typed.name, **{
+            k: v for k, v in changes.items() if k != "name"}))
+        return _keep_verdict(fid, fingerprint, saved)
+    if not changes:
+        return model
+    return _keep_verdict(fid, fingerprint, attempt(lambda: svc.models.update(tenant(), model.id, **changes)))

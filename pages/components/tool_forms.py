@@ -7,22 +7,18 @@ schema defines, and the MCP form swaps fields with the transport.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 
 from core.tools.base import ProviderInfo, ToolInfo
-from pages.components.common import attempt, services, tenant
+from pages.components.common import attempt, flash, services, tenant
 from pages.components.i18n import t
 
 TRANSPORTS = ("http", "stdio")
 MAX_NAME = 30  # what ToolService accepts
-SCHEMA_PLACEHOLDER = """{
-  "openapi": "3.0.0",
-  "info": {"title": "Weather", "version": "1.0"},
-  "servers": [{"url": "https://api.example.com"}],
-  "paths": {"/weather": {"get": {"operationId": "get_weather", "description": "Current weather of a city",
-    "parameters": [{"name": "city", "in": "query", "required": true, "schema": {"type": "string"}}]}}}
-}"""
+EXAMPLE_SCHEMA = Path(__file__).resolve().parents[2] / "assets" / "tools" / "example-openapi.json"
+SCHEMA_PLACEHOLDER = '{"openapi": "3.0.0", "info": {...}, "servers": [{"url": "https://…"}], "paths": {...}}'
 
 
 def tool_list(tools: list[ToolInfo]) -> None:
@@ -98,6 +94,13 @@ def show_validation(schema: str) -> None:
         tool_list(tools)
 
 
+def fill_example(prefix: str) -> None:
+    """Put a working example in the editor (replacing what was typed), with a name if none was given yet."""
+    st.session_state[f"{prefix}_schema"] = EXAMPLE_SCHEMA.read_text(encoding="utf-8")
+    if not st.session_state.get(f"{prefix}_name", "").strip():
+        st.session_state[f"{prefix}_name"] = "Weather"
+
+
 def api_form(p: ProviderInfo | None, on_close: Callable[[], None]) -> ProviderInfo | None:
     """Create (p None) or edit an OpenAPI provider; returns it once saved."""
     prefix = f"tfa_{p.id if p else 'new'}"
@@ -107,9 +110,11 @@ def api_form(p: ProviderInfo | None, on_close: Callable[[], None]) -> ProviderIn
         name = c1.text_input(t("tools.api.name"), value=p.name if p else "", max_chars=MAX_NAME, key=f"{prefix}_name")
         icon = c2.text_input(t("tools.api.icon"), value=p.icon if p else "", key=f"{prefix}_icon",
                              placeholder="https://example.com/icon.png", help=t("tools.api.icon_help"))
-        schema = st.text_area(t("tools.api.schema"), value=(p.config.get("openapi_schema", "") if p else ""),
-                              height=260, key=f"{prefix}_schema", placeholder=SCHEMA_PLACEHOLDER,
-                              help=t("tools.api.schema_help"))
+        st.session_state.setdefault(f"{prefix}_schema", p.config.get("openapi_schema", "") if p else "")
+        schema = st.text_area(t("tools.api.schema"), height=260, key=f"{prefix}_schema",
+                              placeholder=SCHEMA_PLACEHOLDER, help=t("tools.api.schema_help"))
+        st.button(t("tools.api.example"), icon=":material/lightbulb:", key=f"{prefix}_example", type="tertiary",
+                  help=t("tools.api.example_help"), on_click=fill_example, args=(prefix,))
         headers = headers_editor(f"{prefix}_headers", p.headers if p else [])
         with st.container(horizontal=True, gap="small"):
             validate = st.button(t("tools.api.validate"), icon=":material/fact_check:", key=f"{prefix}_validate")
@@ -206,3 +211,36 @@ def mcp_form(p: ProviderInfo | None, on_close: Callable[[], None]) -> ProviderIn
         if saved:
             reset_form(prefix)
         return saved
+
+
+# --- built-in providers that need an account ------------------------------------------------------------------------
+
+SETTING_FIELDS = {"serper": ("api_key", "url"), "images": ("api_key", "base_url", "model")}
+
+
+def builtin_settings_form(p: ProviderInfo) -> None:
+    """This workspace's key (stored sealed, shown masked) and endpoint of web search or image generation, over the
+    server's ALMANAC_* settings."""
+    fields = SETTING_FIELDS.get(p.id)
+    if not fields:
+        return
+    tools = services().tools
+    stored = attempt(lambda: tools.builtin_settings(tenant(), p.id)) or {}
+    # A new key per save: a field then shows what is stored (the key masked), not what the browser kept typed.
+    version = st.session_state.get(f"tfb_{p.id}_saved", 0)
+    with st.expander(f"🔑 {t('tools.builtin.setup')}", expanded=bool(p.needs_setup)), \
+            st.form(f"tfb_{p.id}", border=False):
+        values = {}
+        for field in fields:
+            secret = field == "api_key"
+            values[field] = st.text_input(t(f"tools.builtin.{field}"), value=stored.get(field, ""),
+                                          type="password" if secret else "default", key=f"tfb_{p.id}_{field}_{version}",
+                                          help=t(f"tools.builtin.{p.id}.{field}_help"))
+        clear = bool(stored.get("api_key")) and st.checkbox(t("tools.builtin.clear_key"),
+                                                            key=f"tfb_{p.id}_clear_{version}")
+        if st.form_submit_button(t("common.save"), type="primary", icon=":material/save:"):
+            saved = attempt(lambda: tools.configure_builtin(tenant(), p.id, values, clear_api_key=clear))
+            if saved is not None:
+                flash(t("tools.builtin.saved", name=p.label))
+                st.session_state[f"tfb_{p.id}_saved"] = version + 1
+                st.rerun()

@@ -40,7 +40,7 @@ class Catalogue:
 def load_catalogue() -> Catalogue:
     tools = services().tools
     return Catalogue(
-        builtin=tools.builtin_providers(),
+        builtin=tools.builtin_providers(tenant()),
         api=tools.list_providers(tenant(), kind="api", page_size=MAX_CUSTOM_PROVIDERS).items,
         mcp=tools.list_providers(tenant(), kind="mcp", page_size=MAX_CUSTOM_PROVIDERS).items,
     )

@@ -83,7 +83,7 @@ def test_generate_title_with_and_without_a_model(client, mock_llm, svc, tenant):
     title = data(client.post("/api/conversation/generate_title", json={"conversation_id": cid, "history": history}))
     assert title and "passport" in title.lower()
     svc.models.create(tenant, type="llm", provider="openai", name="mock", model="mock-model",
-                      base_url=mock_llm.base_url, params={"timeout": 5, "max_retries": 0})
+                      base_url=mock_llm.base_url, params={"timeout": 5, "max_retries": 0}, is_default=True)
     title = data(client.post("/api/conversation/generate_title", json={"conversation_id": cid, "history": history}))
     assert title.startswith("Mock answer") and mock_llm.chat_requests
     assert data(client.get("/api/conversation/list"))[0]["conversation_title"] == title

@@ -25,7 +25,7 @@ def test_create_list_update_and_delete(client, mock_llm, svc, tenant):
     assert (m["model_name"], m["model_repo"], m["display_name"], m["model_type"], m["max_tokens"]) == \
         ("Qwen/qwen-max", "Qwen", "Qwen", "llm", 4096)
     assert m["connect_status"] == "未检测" and m["api_key"] == "sk-…3456" and m["model_factory"] == "openai"
-    assert svc.models.default(tenant, "llm").name == "Qwen"
+    assert svc.models.default(tenant, "llm") is None  # saved, not made the default silently (issue 14, point 2)
 
     updated = body(client.post("/api/model/update", json={"model_name": "Qwen/qwen-max", "model_type": "llm",
                                                           "display_name": "Qwen Max", "api_key": "sk-…3456",

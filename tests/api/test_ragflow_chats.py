@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from core.calibration import DEFAULT_THRESHOLD
 from core.errors import Forbidden, NotFound
 from core.tenants import DEFAULT_TENANT_ID
 
@@ -45,7 +46,7 @@ def test_create_chat_with_spec_defaults(client, svc, dataset, mock_model):
     assert chat["dataset_ids"] == [dataset] and chat["llm"]["model_name"] == "mock-llm"
     assert chat["llm"]["temperature"] == 0.1 and chat["llm"]["top_p"] == 0.3 and chat["llm"]["max_tokens"] == 512
     p = chat["prompt"]
-    assert p["similarity_threshold"] == 0.2 and p["opener"] and p["empty_response"] and "{knowledge}" in p["prompt"]
+    assert p["similarity_threshold"] == DEFAULT_THRESHOLD and p["opener"] and p["empty_response"] and "{knowledge}" in p["prompt"]
     assert chat["prompt_type"] == "simple" and chat["top_k"] == 1024 and chat["create_date"].endswith("GMT")
     assert svc.assistants.get(DEFAULT_TENANT_ID, chat["id"]).kb_ids == [dataset]
     custom = create_chat(client, dataset, name="custom", llm={"model_name": "mock-llm", "temperature": 0.5},

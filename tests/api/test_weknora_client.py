@@ -97,15 +97,15 @@ def test_tenant_to_chat_with_weknoras_client(server, client_class, mock_llm, tmp
     assert wk.get_session(session["id"])["data"]["summary_model_id"] == model["id"]
     assert wk.list_sessions()["total"] == 1
 
+    question = "Who approves hotel costs per night?"
     with pytest.raises(requests.exceptions.JSONDecodeError):
-        wk.chat(session["id"], "Who approves hotel costs?")  # the client parses the SSE body as JSON
-    res = wk.session.post(f"{wk.base_url}/knowledge-chat/{session['id']}", json={"query": "Who approves hotel costs?"},
-                          stream=True)
+        wk.chat(session["id"], question)  # the client parses the SSE body as JSON
+    res = wk.session.post(f"{wk.base_url}/knowledge-chat/{session['id']}", json={"query": question}, stream=True)
     frames = [f for _, f in sse_events(res.text)]
     assert frames[0]["response_type"] == "references" and "Hotel" in frames[0]["knowledge_references"][0]["content"]
-    assert "".join(f["content"] for f in frames[1:]).startswith("Mock answer about: Who approves hotel costs?")
+    assert "".join(f["content"] for f in frames[1:]).startswith(f"Mock answer about: {question}")
     assert frames[-1]["done"] is True
-    assert any("Who approves hotel costs?" in m["content"] for r in mock_llm.chat_requests
+    assert any(question in m["content"] for r in mock_llm.chat_requests
                for m in r["body"]["messages"])
 
     assert wk.delete_chunk(created["id"], chunks[0]["id"])["success"] is True

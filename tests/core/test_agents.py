@@ -10,8 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from core.agents import LAST_STEP, NO_LLM
+from core.agents import LAST_STEP
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.prompting import NO_MODEL_NOTE, NOTES
 from storage.orm import Message
 from tests.conftest import ingest
 from tests.mock_llm import Reply
@@ -23,7 +24,8 @@ DOCS = [("cats.txt", b"Cats purr when they are content and sleep sixteen hours a
 
 @pytest.fixture
 def kb(svc, tenant):
-    kb = svc.knowledge.create(tenant, "Pets")
+    # The mock embedder's hashed bags of words are a weak semantic signal: kb_search leans on keywords here.
+    kb = svc.knowledge.create(tenant, "Pets", retrieval_config={"vector_weight": 0.3})
     ingest(svc, tenant, kb.id, DOCS)
     return kb
 
@@ -155,12 +157,35 @@ def test_react_fallback_when_the_server_refuses_tools(svc, tenant, llm):
     assert "tools" not in react and "Action Input:" in react["messages"][0]["content"]
 
 
-def test_without_an_llm_the_agent_says_it_needs_one(svc, tenant, kb):
+def test_without_an_llm_the_agent_quotes_its_knowledge_bases(svc, tenant, kb):
+    """A visitor gets what an assistant without a model gives (the passages), never instructions for the admin."""
     agent = svc.assistants.create(tenant, "Idle", kind="agent", kb_ids=[kb.id])
     svc.assistants.publish(tenant, agent.id)
-    events = list(svc.chat.answer(tenant, published_session(svc, tenant, agent.id), "Hello?"))
-    assert events[-1].type == "done" and events[-1].data["content"] == NO_LLM
-    assert events[-1].data["mode"] == "no_llm"
+    events = list(svc.chat.answer(tenant, published_session(svc, tenant, agent.id), "How long do cats sleep?"))
+    done = events[-1].data
+    assert events[-1].type == "done" and done["mode"] == "retrieval_only"
+    assert done["content"].startswith(NO_MODEL_NOTE) and "[1] cats.txt: Cats purr" in done["content"]
+    assert done["references"][0]["document_name"] == "cats.txt"
+    assert "Models page" not in done["content"] and "OPENAI_API_KEY" not in done["content"]
+    bare = svc.assistants.create(tenant, "Bare", kind="agent")
+    svc.assistants.publish(tenant, bare.id)
+    done = list(svc.chat.answer(tenant, published_session(svc, tenant, bare.id), "你好？"))[-1].data
+    assert done["content"] == NOTES["zh"]["nothing_to_quote"]  # in the visitor's language
+
+
+def test_an_unreachable_model_falls_back_to_the_passages(svc, tenant, kb):
+    model = svc.models.create(tenant, type="llm", provider="openai", name="Down", model="m", is_default=True,
+                              base_url="http://127.0.0.1:1/v1", params={"timeout": 2, "max_retries": 0})
+    agent = svc.assistants.create(tenant, "Pets", kind="agent", kb_ids=[kb.id])
+    svc.assistants.publish(tenant, agent.id)
+    events = list(svc.chat.answer(tenant, published_session(svc, tenant, agent.id), "How long do cats sleep?"))
+    assert [e.type for e in events][-2:] == ["delta", "done"]  # no error event: the visitor got an answer
+    done = events[-1].data
+    assert done["mode"] == "fallback" and done["content"].startswith(NOTES["en"]["model_failed"])
+    assert "[1] cats.txt" in done["content"] and done["references"][0]["document_name"] == "cats.txt"
+    message = svc.chat.get_message(tenant, done["message_id"])
+    assert message.completed and "connect" in message.error.lower()  # the error, for the admin
+    assert svc.models.get(tenant, model.id).status == "error"
 
 
 # ------------------------------------------------------------------------------ drafts and publishing

@@ -218,3 +218,55 @@ def test_a_full_disk_during_an_upload_fails_cleanly(svc, tenant, kb, small_disk)
     assert [p for p in small_disk.rglob("*") if p.is_file()] == []  # no blob and no temp file left
     (doc,) = svc.documents.upload(tenant, kb.id, [small], parse=False)  # the space is there again
     assert svc.documents.download(tenant, doc.id)[1] == small[1]
+
+
+# ------------------------------------------------------------------------------ duplicates by content
+POLICY = b"# Refunds\n\nCustomers may return any product within thirty days."
+
+
+def test_the_same_content_twice_is_detected_and_the_caller_chooses(svc, tenant, kb):
+    (first,) = ingest(svc, tenant, kb.id, [("refund.md", POLICY)])
+    other = svc.knowledge.create(tenant, "Other")
+    assert svc.documents.duplicates(tenant, kb.id, [("copy of refund.md", POLICY), ("new.md", b"New text.")]) == \
+        {"copy of refund.md": "refund.md"}
+    assert svc.documents.duplicates(tenant, other.id, [("refund.md", POLICY)]) == {}  # per knowledge base
+    assert svc.documents.duplicates(tenant, other.id, [("a.md", b"x"), ("b.md", b"x")]) == {"b.md": "a.md"}
+
+    with pytest.raises(Conflict, match="'again.md' is already in this knowledge base as 'refund.md'"):
+        svc.documents.upload(tenant, kb.id, [("new.md", b"New text."), ("again.md", POLICY)], on_duplicate="error")
+    assert svc.documents.list(tenant, kb.id).total == 1  # nothing stored, not even the new file
+
+    skipped = svc.documents.upload(tenant, kb.id, [("again.md", POLICY), ("new.md", b"New text.")],
+                                   on_duplicate="skip")
+    assert [d.name for d in skipped] == ["refund.md", "new.md"] and skipped[0].id == first.id
+    assert svc.documents.list(tenant, kb.id).total == 2
+
+    both = svc.documents.upload(tenant, kb.id, [("again.md", POLICY)])  # the default keeps both, as before
+    assert both[0].id != first.id and svc.documents.list(tenant, kb.id).total == 3
+    assert svc.workers.drain(60)
+
+    (fresh,) = svc.documents.upload(tenant, kb.id, [("refund-2025.md", POLICY)], on_duplicate="replace")
+    assert svc.workers.drain(60)
+    names = sorted(d.name for d in svc.documents.list(tenant, kb.id).items)
+    assert names == ["new.md", "refund-2025.md"]  # both older copies went, with their chunks and vectors
+    hits = svc.retrieval.search(tenant, [kb.id], "return any product", mode="full_text", record=False)
+    assert {h.doc_id for h in hits} == {fresh.id}
+    assert svc.vectors.count(kb.id) == svc.knowledge.get(tenant, kb.id).chunk_count
+    with pytest.raises(InvalidInput, match="on_duplicate"):
+        svc.documents.upload(tenant, kb.id, [("x.md", b"x")], on_duplicate="merge")
+
+
+def test_warm_up_loads_the_ingestion_models_and_stores_nothing(svc, tenant, caplog):
+    import sys
+
+    from sqlalchemy import func, select
+
+    from storage.orm import Chunk, EmbeddingCache
+
+    caplog.set_level("INFO", logger="core.ingestion.pipeline")
+    svc.workers.pipeline.warm_up()
+    assert "ingestion warmed up" in caplog.text
+    assert {"jieba.analyse", "llama_index.core.node_parser"} <= set(sys.modules)
+    with svc.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Chunk)) == 0
+        assert s.scalar(select(func.count()).select_from(EmbeddingCache)) == 0

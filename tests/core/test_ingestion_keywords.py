@@ -45,3 +45,14 @@ def test_deterministic_and_edge_cases():
     assert extract_keywords(texts)[2:] == [[], []]
     assert extract_keywords([]) == []
     assert extract_keywords(["word"], top_k=0) == [[]]
+
+
+def test_generic_words_are_not_keywords_in_either_language():
+    en = extract_keywords(["Customers may return any product within thirty days of purchase. Refunds take time: "
+                           "five business days per refund, every time."], top_k=8)[0]
+    assert {"refund", "product", "purchase"} <= set(en) | {"refunds"}
+    assert not {"days", "day", "within", "time", "per", "every", "five", "thirty", "may"} & set(en)
+    zh = extract_keywords(["员工入职满一年后每年享有十五天带薪年假，需要提前两周申请，食堂十一点半开放，至少工作两小时。"],
+                          top_k=8)[0]
+    assert "带薪" in zh or "年假" in zh
+    assert not {"十五天", "两周", "需要", "提前", "每年", "十一点半", "至少", "两小时"} & set(zh)

@@ -50,3 +50,15 @@ def test_search_tokens_deterministic_and_fast():
     assert time.perf_counter() - start < 2.0
     assert first == search_tokens(text)
     assert "bm25" in first and "检索" in first
+
+
+def test_markdown_as_safe_html_and_as_plain_text():
+    from core.prompting import excerpt
+    from core.text import markdown_html, markdown_plain
+
+    text = "# Refund policy\n\n**Gift cards** <b>cannot</b> be [refunded](javascript:alert(1)).\n\n- one\n- two"
+    rendered = markdown_html(text)
+    assert "<h1>Refund policy</h1>" in rendered and "<strong>Gift cards</strong>" in rendered
+    assert "&lt;b&gt;" in rendered and "href" not in rendered  # a javascript: link stays text
+    assert markdown_plain("## Window\n\nReturn **within** 30 days.") == "Window\n\nReturn within 30 days."
+    assert excerpt(text) == "Refund policy. Gift cards <b>cannot</b> be [refunded](javascript:alert(1)). one two"

@@ -66,9 +66,9 @@ def test_create_get_list_update_delete(svc, tenant):
 
 
 def test_tenants_never_see_each_other(svc, tenant):
-    mine = add_llm(svc, tenant)
+    mine = add_llm(svc, tenant, is_default=True)
     other = svc.tenants.create_tenant("other")
-    theirs = add_llm(svc, other, name="Theirs")
+    theirs = add_llm(svc, other, name="Theirs", is_default=True)
     assert [m.id for m in svc.models.list(other)] == [theirs.id]
     assert theirs.is_default and mine.is_default  # defaults are per tenant
     for call in (lambda: svc.models.get(other, mine.id), lambda: svc.models.update(other, mine.id, name="x"),
@@ -124,23 +124,26 @@ def test_update_keeps_replaces_or_clears_the_key(svc, tenant):
 
 
 # ------------------------------------------------------------------------------ defaults
-def test_one_default_per_type(svc, tenant):
+def test_one_default_per_type_and_only_when_asked(svc, tenant):
     a = add_llm(svc, tenant, name="A")
     b = add_llm(svc, tenant, name="B")
     emb = svc.models.create(tenant, type="embedding", provider="mock", name="E", model="hash")
-    assert a.is_default and not b.is_default and emb.is_default  # the first of each type
+    assert not a.is_default and not b.is_default and not emb.is_default  # not even the first of a type
+    assert svc.models.default(tenant, "llm") is None and svc.models.llm_spec(tenant) is None
 
     def defaults(type_):
         return [m.name for m in svc.models.list(tenant, type_) if m.is_default]
 
     assert svc.models.set_default(tenant, b.id).is_default
+    svc.models.set_default(tenant, emb.id)
     assert defaults("llm") == ["B"] and defaults("embedding") == ["E"]
     c = add_llm(svc, tenant, name="C", is_default=True)
     assert defaults("llm") == ["C"] and svc.models.default(tenant, "llm").id == c.id
     svc.models.update(tenant, a.id, is_default=True)
     assert defaults("llm") == ["A"]
-    svc.models.delete(tenant, a.id)  # the oldest remaining one takes over
-    assert defaults("llm") == ["B"]
+    svc.models.delete(tenant, a.id)  # no other one takes over unasked
+    assert defaults("llm") == []
+    svc.models.update(tenant, b.id, is_default=True)
     svc.models.update(tenant, b.id, is_default=False)
     assert defaults("llm") == [] and svc.models.default(tenant, "llm") is None
     assert svc.models.llm_spec(tenant) is None
@@ -212,7 +215,7 @@ def test_check_stores_status(svc, tenant, keyed_server):
 # ------------------------------------------------------------------------- llm_spec
 def test_llm_spec_resolution_order(svc, tenant, monkeypatch):
     assert svc.models.llm_spec(tenant) is None  # nothing anywhere: retrieval-only
-    saved = add_llm(svc, tenant, params={"timeout": 7, "max_retries": 1})
+    saved = add_llm(svc, tenant, params={"timeout": 7, "max_retries": 1}, is_default=True)
     spec = svc.models.llm_spec(tenant)
     assert spec == LLMSpec(provider="openai", model="gpt-test", base_url="http://127.0.0.1:1/v1", api_key=KEY,
                            timeout=7, max_retries=1)

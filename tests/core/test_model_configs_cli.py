@@ -42,7 +42,7 @@ def test_models_add_list_test_verify(tmp_path, server):
     outputs.clear()
     data, url = tmp_path / "data", server.base_url
     out = cli(data, "models", "add", "--type", "llm", "--provider", "openai", "--name", "Mock GPT",
-              "--model", "gpt-test", "--base-url", url, "--api-key", KEY, "--param", "max_tokens=64")
+              "--model", "gpt-test", "--base-url", url, "--api-key", KEY, "--param", "max_tokens=64", "--default")
     assert "Added llm model Mock GPT" in out and "sk-…CRET" in out and "(default)" in out
     cli(data, "models", "add", "--type", "llm", "--provider", "openai", "--name", "Bad key",
         "--model", "gpt-test", "--base-url", url, "--api-key", WRONG)

@@ -11,7 +11,6 @@ A full-page screenshot of every page visited goes to test-artifacts/screenshots/
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,8 @@ from core.config import Settings
 from core.container import build_services
 from tests.corpus import pdf_bytes
 from tests.helpers import (
-    BROWSER_ARGS, CHROMIUM, SHOTS, free_port, nav, no_exception, settle, start_server, stop_process, toast,
+    BROWSER_ARGS, CHROMIUM, SHOTS, free_port, main_area, nav, no_exception, screenshot, settle, start_server,
+    stop_process, toast,
 )
 
 KB_NAME = "Browser handbook"
@@ -48,6 +48,7 @@ ZH_MARKDOWN = """# 员工福利制度
 
 病假每年最多十天，连续请假超过两天需要提供医院证明。
 """
+
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -56,21 +57,7 @@ expect = sync_api.expect
 # ---- helpers --------------------------------------------------------------------------------------
 
 def shot(page, n: int, name: str) -> None:
-    """A full-page screenshot; Streamlit scrolls inside its main area, so grow the viewport to fit it."""
-    settle(page)
-    size = page.viewport_size
-    height = page.evaluate("""() => {
-        const el = document.querySelector('[data-testid="stMain"]') || document.body;
-        return Math.max(el.scrollHeight, document.body.scrollHeight);
-    }""")
-    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(height + 40, 6000))})
-    page.wait_for_timeout(400)
-    page.screenshot(path=str(SHOTS / f"{n:02d}-{name}.png"), full_page=True)
-    page.set_viewport_size(size)
-
-
-def main_area(page):
-    return page.get_by_test_id("stMain")
+    screenshot(page, SHOTS / f"{n:02d}-{name}.png")
 
 
 def commit(locator) -> None:

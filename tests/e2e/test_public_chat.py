@@ -10,12 +10,14 @@ Screenshot: test-artifacts/public_chat.png.
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
 from core.config import Settings
 from core.container import build_services
 from core.errors import Forbidden, NotFound
+from core.i18n import translate
 from public_chat import (
     NEEDS_TOKEN,
     NOT_AVAILABLE,
@@ -23,6 +25,7 @@ from public_chat import (
     Turn,
     link_target,
     open_assistant,
+    page_language,
     sources_html,
 )
 from tests.conftest import ingest
@@ -108,6 +111,32 @@ def test_turn_without_deltas_uses_the_final_content_and_errors_are_shown():
     assert failed.messages[0]["metadata"]["status"] == "done"  # no spinner left running
     assert failed.messages[1]["content"].startswith("Partial\n\n")
     assert "The model &lt;timed out&gt;" in failed.messages[1]["content"]
+
+
+def test_the_page_speaks_the_visitors_language():
+    assert page_language("", "zh-CN,zh;q=0.9,en;q=0.8") == "zh" and page_language("", "en-US") == "en"
+    assert page_language("?lang=en", "zh-CN") == "en" and page_language("?token=x&lang=zh", "fr") == "zh"
+    turn = Turn(lang="zh")
+    assert turn.view()[0]["metadata"]["title"] == "思考中…"
+    turn.apply("references", {"references": [{"index": 1}]})
+    assert turn.view()[0]["metadata"]["title"] == "找到 1 个段落，正在撰写回答…"
+    turn.apply("tool_call", {"id": "c", "name": "calculator", "arguments": {"expression": "1/0"}})
+    turn.apply("tool_result", {"id": "c", "name": "calculator", "content": "division by zero", "is_error": True})
+    turn.apply("done", {"content": "答案 [1]", "references": [{"index": 1, "document_name": "", "content": "年假"}],
+                        "cited": [1]})
+    assert turn.messages[0]["metadata"]["title"] == "🔧 calculator — 失败" and "**输入**" in turn.messages[0]["content"]
+    assert "来源" in turn.messages[-1]["content"] and "未命名文档" in turn.messages[-1]["content"]
+
+
+@pytest.mark.parametrize(("mode", "lang", "shown"), [("retrieval_only", "en", "no language model"),
+                                                      ("fallback", "zh", "暂时不可用"), ("llm", "en", None)])
+def test_answers_no_model_wrote_say_so_in_the_visitors_language(mode, lang, shown):
+    turn = Turn(lang=lang)
+    turn.apply("references", {"references": [{"index": 1, "document_name": "a.md", "content": "A"}], "mode": mode})
+    turn.apply("delta", {"content": "[1] a.md: A"})
+    turn.apply("done", {"content": "[1] a.md: A", "references": [], "cited": []})
+    content = turn.messages[-1]["content"]
+    assert (shown in content and content.startswith('<div class="pc-mode">')) if shown else "pc-mode" not in content
 
 
 def test_sources_list_only_known_cited_passages():
@@ -288,7 +317,7 @@ def visit(page, expect, base: str, ids: dict, llm: MockOpenAIServer) -> None:
     notice = page.locator(".pc-notice")
     for query in ("", "?token=wrong"):
         page.goto(f"{base}/{ids['locked']}{query}")
-        expect(notice).to_contain_text(NEEDS_TOKEN[1])
+        expect(notice).to_contain_text(translate("en", NEEDS_TOKEN[1]))
         expect(box).to_be_hidden()
         expect(page.locator("#pc-header")).to_be_hidden()
     page.screenshot(path=str(SCREENSHOT.with_name("public_chat-token.png")), full_page=True)
@@ -299,5 +328,86 @@ def visit(page, expect, base: str, ids: dict, llm: MockOpenAIServer) -> None:
     # 5. Unknown, malformed and unpublished ids: "not available".
     for target in ("0123456789abcdef0123456789abcdef", "no-such-assistant", ids["draft"]):
         page.goto(f"{base}/{target}")
-        expect(notice).to_contain_text(NOT_AVAILABLE[1])
+        expect(notice).to_contain_text(translate("en", NOT_AVAILABLE[1]))
         expect(box).to_be_hidden()
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
+def test_public_chat_in_chinese_from_the_browser_language_with_a_switch(tmp_path):
+    """Point 7: a Chinese browser gets the page in Chinese (words, notes, sources); the switch changes it, and a
+    reload keeps the choice."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    data = tmp_path / "data"
+    svc = build_services(Settings(data_dir=data, ingest_workers=0))
+    kb = svc.knowledge.create("default", "员工手册")
+    ingest(svc, "default", kb.id, [("年假制度.md", "# 年假制度\n\n员工入职满一年后每年享有十五天带薪年假。".encode())])
+    chat = svc.assistants.create("default", "人事助手", kb_ids=[kb.id], prompt={"opener": "你好！"})
+    svc.close()
+    server = start_server(data, port := free_port())
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+            page = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900}).new_page()
+            page.set_default_timeout(30_000)
+            page.goto(f"http://127.0.0.1:{port}/chat/{chat.id}")
+            box, send, bots = page.locator("#pc-input textarea"), page.locator("#pc-send"), \
+                page.locator("#pc-chatbot [data-testid='bot']")
+            expect(box).to_have_attribute("placeholder", "请输入问题…")
+            expect(send).to_have_text("发送")
+            expect(page.locator("#pc-new")).to_have_text("＋ 新对话")
+            box.fill("员工每年有多少天带薪年假？")
+            send.click()
+            answer = bots.last
+            expect(answer.locator(".pc-sources")).to_contain_text("来源")  # no model: it quotes the passage
+            expect(answer).to_contain_text("当前未配置大语言模型")  # the note in the visitor's language
+            expect(answer).to_contain_text("十五天带薪年假")
+            page.screenshot(path=str(SCREENSHOT.with_name("public_chat-zh.png")), full_page=True)
+            page.locator("#pc-lang").get_by_text("English").click()
+            expect(box).to_have_attribute("placeholder", "Ask a question…")
+            expect(send).to_have_text("Send")
+            expect(page).to_have_url(re.compile(r"lang=en"))
+            expect(answer).to_contain_text("十五天带薪年假")  # the conversation stays
+            page.reload()
+            expect(page.locator("#pc-input textarea")).to_have_attribute("placeholder", "Ask a question…")
+            expect(page.locator("#pc-lang input[value='en']")).to_be_checked()
+            page.goto(f"http://127.0.0.1:{port}/chat/{'0' * 32}")  # the notices too
+            expect(page.locator(".pc-notice")).to_contain_text("这个助手暂不可用")
+            browser.close()
+    finally:
+        stop_process(server)
+
+
+def test_a_published_agent_without_a_model_quotes_its_knowledge_bases_to_visitors(tmp_path):
+    """Point 4: no admin instructions for the public; the agent answers retrieval-only, and the page says so in the
+    visitor's language (here a Chinese browser, an English question)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    data = tmp_path / "data"
+    svc = build_services(Settings(data_dir=data, ingest_workers=0))
+    kb = svc.knowledge.create("default", "Handbook")
+    ingest(svc, "default", kb.id, [(LEAVE_DOC, LEAVE_TEXT.encode())])
+    agent = svc.assistants.create("default", "Leave planner", kind="agent", kb_ids=[kb.id], tools=["calculator"])
+    svc.assistants.publish("default", agent.id)
+    assert svc.models.llm_spec("default") is None  # no model anywhere
+    svc.close()
+    server = start_server(data, port := free_port(), env={"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+            page = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900}).new_page()
+            page.set_default_timeout(30_000)
+            page.goto(f"http://127.0.0.1:{port}/chat/{agent.id}")
+            page.locator("#pc-input textarea").fill(QUESTION)
+            page.locator("#pc-send").click()
+            answer = page.locator("#pc-chatbot [data-testid='bot']").last
+            expect(answer.locator(".pc-sources")).to_contain_text(LEAVE_DOC)
+            expect(answer.locator(".pc-mode")).to_have_text(translate("zh", "public.mode.retrieval_only"))
+            expect(answer).to_contain_text("twenty-seven days of paid vacation")
+            text = answer.inner_text()
+            page.screenshot(path=str(SCREENSHOT.with_name("public_chat-agent-no-model.png")), full_page=True)
+            browser.close()
+    finally:
+        stop_process(server)
+    for admin_words in ("Models page", "OPENAI_API_KEY", "Add one", "模型页面"):
+        assert admin_words not in text

@@ -61,7 +61,7 @@ def test_status_lines_are_escaped_and_styled():
     assert status_html(None) == "" and status_html(Heard(text="hi")) == ""
     assert 'class="pc-voice-error"' in status_html(Heard(problem="bad <b>file</b>"))
     assert "bad &lt;b&gt;file&lt;/b&gt;" in status_html(Heard(problem="bad <b>file</b>"))
-    assert 'class="pc-voice-warn"' in status_html(Heard(problem="No speech was detected"))
+    assert 'class="pc-voice-warn"' in status_html(Heard(problem="No speech was detected", silent=True))
     assert 'class="pc-voice-note"' in status_html(Heard(text="x", note="English only"))
 
 

@@ -1,6 +1,8 @@
 """Helpers shared by test modules (never import helpers from another test module)."""
 
-from tests.helpers.browser import BROWSER_ARGS, CHROMIUM, SHOTS, nav, no_exception, screenshot, settle, toast  # noqa: F401
+from tests.helpers.browser import (  # noqa: F401
+    BROWSER_ARGS, CHROMIUM, SHOTS, main_area, nav, no_exception, screenshot, settle, shot, toast,
+)
 from tests.helpers.documents import (  # noqa: F401
     cjk_font_path, epub_bytes, image_bytes, mixed_pdf, pptx_bytes, scanned_pdf, text_image,
 )

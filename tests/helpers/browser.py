@@ -51,3 +51,14 @@ def nav(page, label: str) -> None:
 def toast(page, text: str) -> None:
     """Wait for a toast right after the click: it fades after a few seconds, maybe before a busy page settles."""
     page.get_by_test_id("stToast").filter(has_text=text).first.wait_for(timeout=30_000)
+
+
+def main_area(page):
+    return page.get_by_test_id("stMain")
+
+
+def shot(page, name: str) -> Path:
+    """test-artifacts/screenshots/<name>.png of the whole settled page."""
+    path = SHOTS / f"{name}.png"
+    screenshot(page, path)
+    return path

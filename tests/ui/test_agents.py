@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.agents import NO_LLM
+from core.prompting import NOTHING_TO_QUOTE
 from tests.mock_llm import Reply
 from tests.ui.conftest import open_page
 
@@ -163,23 +163,26 @@ def test_share_link_and_access_token(ui, tenant):
     a = ui.assistants.publish(tenant, ui.assistants.create(tenant, "Planner", kind="agent").id)
     at = open_page(PAGE, agent=a.id)
     assert not at.code and "Private: only this workspace can use it" in text(at)  # private until shared
-    ok(at.toggle(key=f"agent_shared_{a.id}").set_value(True).run())
+    ok(at.toggle(key=f"share_shared_{a.id}").set_value(True).run())
     assert ui.assistants.get(tenant, a.id).shared and "Shared" in text(at)
     assert [c.value for c in at.code] == [f"/chat/{a.id}"]
-    ok(at.toggle(key=f"agent_token_{a.id}").set_value(True).run())
+    ok(at.toggle(key=f"share_token_{a.id}").set_value(True).run())
     token = ui.assistants.get(tenant, a.id).access_token
     assert token and [c.value for c in at.code] == [f"/chat/{a.id}?token={token}"]
-    ok(at.toggle(key=f"agent_token_{a.id}").set_value(False).run())
+    ok(at.toggle(key=f"share_token_{a.id}").set_value(False).run())
     assert ui.assistants.get(tenant, a.id).access_token == "" and [c.value for c in at.code] == [f"/chat/{a.id}"]
     ok(at.button(key=f"agent_unpublish_{a.id}").click().run())
     assert ui.assistants.get(tenant, a.id).published is None
     assert "The link works once the agent is published" in text(at)
-    ok(at.toggle(key=f"agent_shared_{a.id}").set_value(False).run())
+    ok(at.toggle(key=f"share_shared_{a.id}").set_value(False).run())
     assert not ui.assistants.get(tenant, a.id).shared and not at.code
 
 
-def test_debug_chat_without_a_model_says_so_clearly(ui, tenant):
+def test_without_a_model_the_admin_is_told_and_the_agent_answers_retrieval_only(ui, tenant):
     a = ui.assistants.create(tenant, "Planner", kind="agent", prompt={"opener": "Where to?"})
+    at = open_page(PAGE)  # the list: a banner, and the agent's card says how it answers
+    assert "agents answer by quoting their knowledge bases" in warnings(at)
+    assert "No model: quotes its knowledge bases" in " ".join(m.value for m in at.markdown)
     at = open_page(PAGE, agent=a.id)
     assert "No language model is configured" in warnings(at)
     assert any(p.proto.label == "Set up a model" for p in at.get("page_link"))
@@ -187,11 +190,10 @@ def test_debug_chat_without_a_model_says_so_clearly(ui, tenant):
     bubbles = [(c.name, c) for c in at.chat_message]
     assert [n for n, _ in bubbles] == ["assistant", "user", "assistant"]
     answer = bubbles[-1][1]
-    assert NO_LLM in [w.value for w in answer.warning]
-    assert "No model" in " ".join(m.value for m in answer.markdown)
-    assert [p.proto.label for p in answer.get("page_link")] == ["Set up a model"]
+    assert NOTHING_TO_QUOTE in " ".join(m.value for m in answer.markdown)  # no instructions for a visitor
+    assert "Retrieval only" in " ".join(m.value for m in answer.markdown)
     conv = ui.chat.debug_session(tenant, a.id)
-    assert conv.channel == "debug" and ui.chat.list_messages(tenant, conv.id)[-1].mode == "no_llm"
+    assert conv.channel == "debug" and ui.chat.list_messages(tenant, conv.id)[-1].mode == "retrieval_only"
 
 
 def test_debug_chat_runs_the_draft_and_shows_the_tool_steps(ui, tenant, llm):

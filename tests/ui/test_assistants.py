@@ -96,7 +96,8 @@ def test_defaults_follow_the_spec(ui, tenant):
     ok(at.button(key=CREATE).click().run())
     a = ui.assistants.list(tenant).items[0]
     assert (a.llm.temperature, a.llm.top_p, a.prompt.top_n, a.prompt.similarity_threshold, a.strategy.max_rounds) == \
-        (0.1, 0.3, 6, 0.2, 5)
+        (0.1, 0.3, 6, 0.3, 5)
+    assert a.prompt.keywords_similarity_weight == pytest.approx(0.3)  # the knowledge bases' semantic weight 0.7
     assert "{knowledge}" in a.prompt.system and a.prompt.opener.startswith("Hi!")
 
 
@@ -159,14 +160,14 @@ def test_share_switch_token_and_link(ui, tenant):
     assert "Private" in body(at)  # the card says so
     at = open_page(PAGE, assistant=a.id)
     assert not at.code and "Private: only this workspace can use it" in body(at)
-    ok(at.toggle(key=f"asst_shared_{a.id}").set_value(True).run())
+    ok(at.toggle(key=f"share_shared_{a.id}").set_value(True).run())
     assert ui.assistants.get(tenant, a.id).shared
     assert [c.value for c in at.code] == [f"/chat/{a.id}"] and "Shared" in body(at)
-    ok(at.toggle(key=f"asst_token_{a.id}").set_value(True).run())
+    ok(at.toggle(key=f"share_token_{a.id}").set_value(True).run())
     token = ui.assistants.get(tenant, a.id).access_token
     assert token and [c.value for c in at.code] == [f"/chat/{a.id}?token={token}"]
     assert "Shared with a token" in body(open_page(PAGE))
-    ok(at.toggle(key=f"asst_shared_{a.id}").set_value(False).run())
+    ok(at.toggle(key=f"share_shared_{a.id}").set_value(False).run())
     assert not ui.assistants.get(tenant, a.id).shared and not at.code
 
 
@@ -196,3 +197,13 @@ def test_chinese_labels(ui, tenant):
     assert at.title[0].value.endswith("助手") and "助手一号" in body(at)
     ok(at.button(key="asst_new").click().run())
     assert at.text_input(key="asf_new_name").label == "名称"
+
+
+def test_each_assistant_shows_its_share_link_with_an_optional_token(ui, tenant):
+    a = ui.assistants.create(tenant, "Support")
+    at = ok(open_page(PAGE))
+    assert [c.value for c in at.code] == [f"/chat/{a.id}"]  # AppTest has no host; the browser shows the full URL
+    assert "Share link" in [e.label.split(" ", 1)[-1] for e in at.expander]
+    ok(at.toggle(key=f"share_token_{a.id}").set_value(True).run())
+    token = ui.assistants.get(tenant, a.id).access_token
+    assert token and [c.value for c in at.code] == [f"/chat/{a.id}?token={token}"]

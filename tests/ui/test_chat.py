@@ -171,12 +171,13 @@ def test_continue_an_interrupted_answer(ui, tenant, kb, llm_env):
 def test_provider_error_is_shown_in_the_conversation(ui, tenant, kb, llm_env):
     llm_env.script([Reply(status=401, error_message="Incorrect API key provided: sk-test-0123456789.")])
     at = ask(open_page(PAGE, kb=kb.id), "vacation days")
-    errors = " ".join(e.value for e in at.error)
-    assert "The answer could not be completed" in errors and "rejected" in errors
-    assert "sk-test-0123456789" not in errors and "Traceback" not in errors
+    notice = " ".join(w.value for w in at.warning)  # the conversation goes on: the passages, and why
+    assert "quotes the knowledge base instead" in notice and "rejected" in notice and not at.error
+    assert "sk-test-0123456789" not in notice and "Traceback" not in notice
+    assert "Model unavailable" in " ".join(m.value for m in at.markdown)
     assert any(p.proto.label == "Check the model settings" for p in at.get("page_link"))
     [answer] = answers(ui, tenant, param(at, "session"))
-    assert answer.error and not answer.completed
+    assert answer.error and answer.completed and answer.mode == "fallback" and "vacation" in answer.content
 
 
 def test_unreachable_model_of_an_assistant(ui, tenant, kb, monkeypatch):
@@ -186,7 +187,8 @@ def test_unreachable_model_of_an_assistant(ui, tenant, kb, monkeypatch):
                              base_url="http://127.0.0.1:9/v1", params={"timeout": 2, "max_retries": 0})
     a = ui.assistants.create(tenant, "Helper", kb_ids=[kb.id], llm={"model_id": model.id})
     at = ask(open_page(PAGE, assistant=a.id), "vacation days")
-    assert "Cannot connect" in " ".join(e.value for e in at.error)
+    assert "Cannot connect" in " ".join(w.value for w in at.warning)
+    assert ui.models.get(tenant, model.id).status == "error"  # the Models page shows it unreachable
 
 
 def test_assistant_chat_uses_its_opener_model_and_sessions(ui, tenant, kb, monkeypatch):

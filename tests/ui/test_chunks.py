@@ -170,3 +170,47 @@ def test_chinese(ui, tenant, doc):
     first = chunk_at(ui, tenant, doc.id, 0)
     at.button(key=f"chunks_delbtn_{first.id}").click().run()
     assert "确定永久删除" in " ".join(w.value for w in at.warning)
+
+
+def test_markdown_in_a_chunk_is_rendered_safely(ui, tenant):
+    kb = ui.knowledge.create(tenant, "Policies")
+    (d,) = ingest(ui, tenant, kb.id, [("refund.md", b"# Refund policy\n\n## Window\n\nReturn **within** thirty days.")])
+    ui.chunks.add(tenant, d.id, "## Notes\n\n<script>alert('x')</script> ![tracker](http://evil.example/p.png)\n\n"
+                                "- first\n- second")
+    at = open_page(PAGE, kb=kb.id, doc=d.id)
+    body = md(at)
+    assert "<h1>Refund policy</h1>" in body and "<h2>Window</h2>" in body and "<strong>within</strong>" in body
+    assert "# Refund" not in body and "**within**" not in body  # no raw Markdown marks
+    assert "&lt;script&gt;" in body and "<script>" not in body  # a chunk's own HTML is text, never markup
+    assert "<img" not in body and "evil.example" not in body and "tracker" in body  # no remote fetch
+    assert "<li>first</li>" in body
+
+
+def test_the_list_shows_a_spinner_while_it_loads(ui, tenant, doc, monkeypatch):
+    """A long document's page used to stay blank for seconds: loading and drawing the cards happen under a spinner
+    (Streamlit shows it after half a second; AppTest drops spinners, so the test watches them being entered)."""
+    import streamlit
+
+    real_spinner, real_list, open_spinners, listed_under = streamlit.spinner, ui.chunks.list, [], []
+
+    class Watched:
+        def __init__(self, text, **kwargs):
+            self.inner, self.text = real_spinner(text, **kwargs), text
+
+        def __enter__(self):
+            open_spinners.append(self.text)
+            return self.inner.__enter__()
+
+        def __exit__(self, *exc):
+            open_spinners.pop()
+            return self.inner.__exit__(*exc)
+
+    def watched_list(*args, **kwargs):
+        listed_under.append(list(open_spinners))
+        return real_list(*args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "spinner", Watched)
+    monkeypatch.setattr(ui.chunks, "list", watched_list)
+    at = open_page(PAGE, kb=doc.kb_id, doc=doc.id)
+    assert "**#1**" in md(at)
+    assert listed_under and all(s == ["Loading the chunks…"] for s in listed_under), listed_under

@@ -40,7 +40,7 @@ def cards(at) -> list[str]:
 
 
 def test_hit_testing_shows_the_variants_and_which_found_each_hit(ui, tenant, kb):
-    ui.models.create(tenant, type="llm", provider="mock", name="mock", model="mock-model")
+    ui.models.create(tenant, type="llm", provider="mock", name="mock", model="mock-model", is_default=True)
     at = search(open_page(HIT_TESTING, kb=kb.id), kb.id, "How many sub-accounts can a tenant create?")
     assert "query languages: Auto" in text(at)  # the knowledge base's setting, under the choice
     assert "Searched as 2 variants" in text(at)
@@ -49,7 +49,8 @@ def test_hit_testing_shows_the_variants_and_which_found_each_hit(ui, tenant, kb)
     assert "found by 🌐 Translation (Chinese)" in answer
     assert "<mark>租户</mark>" in text(at)  # the translation's words are highlighted in the passage
     off = search(at, kb.id, "How many sub-accounts can a tenant create?", cross="off")
-    assert "Searched as" not in text(off) and not any("子账号.txt" in c for c in cards(off))
+    # At threshold 0 unrelated chunks tie at a calibrated 0 and any may fill the list: none is found by a translation.
+    assert "Searched as" not in text(off) and not any("found by 🌐" in c for c in cards(off))
 
 
 def test_hit_testing_says_when_no_model_could_translate(ui, kb):
@@ -58,7 +59,7 @@ def test_hit_testing_says_when_no_model_could_translate(ui, kb):
 
 
 def test_hit_testing_in_chinese(ui, tenant, kb):
-    ui.models.create(tenant, type="llm", provider="mock", name="mock", model="mock-model")
+    ui.models.create(tenant, type="llm", provider="mock", name="mock", model="mock-model", is_default=True)
     at = search(open_page(HIT_TESTING, lang="zh", kb=kb.id), kb.id, "访问令牌多久过期？")
     assert "🌐 译文 (英语)" in text(at) and "跨语言检索" in [b.label for b in at.button_group]
 
@@ -116,7 +117,7 @@ def test_evaluation_compares_with_and_without_cross_language(ui, tenant, kb):
 
 
 def test_a_link_can_turn_cross_language_off(ui, tenant, kb):
-    ui.models.create(tenant, type="llm", provider="mock", name="mock", model="mock-model")
+    ui.models.create(tenant, type="llm", provider="mock", name="mock", model="mock-model", is_default=True)
     at = ok(open_page(HIT_TESTING, kb=kb.id, q="How many sub-accounts can a tenant create?", cross="off"))
     assert at.button_group(key=f"hit_testing_cross_{kb.id}").value == "off"
     assert cards(at) and "Searched as" not in text(at)

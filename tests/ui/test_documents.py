@@ -50,6 +50,7 @@ def test_empty_knowledge_base_asks_for_files(ui, tenant):
     assert "No documents yet" in " ".join(i.value for i in at.info)
     uploader = at.file_uploader[0]
     assert uploader.accept_multiple_files
+    assert uploader.proto.max_upload_size_mb == ui.settings.max_upload_mb == 100  # "100MB per file", not 200
     assert at.button(key="docs_upload").disabled  # nothing chosen yet
 
 
@@ -67,12 +68,14 @@ def test_upload_many_files_through_the_uploader(ui, tenant):
     assert {d.status for d in docs} == {"waiting"}
     assert at.session_state["docs_refresh"] == page.REFRESH_SECONDS  # live while something is queued
     assert at.file_uploader[0].key.endswith("_1")  # a fresh, empty uploader
-    assert len(at.get("progress")) == 2
+    lines = [m.value for m in at.markdown if "almanac-task" in m.value]
+    assert len(lines) == 2 and all("class='bar'" in line and "waiting · 0%" in line for line in lines)
 
     assert ui.workers.drain(30)
     at.run()
     assert at.session_state["docs_refresh"] is None  # nothing running: no timer
-    assert body(at).count("completed") == 2 and not at.get("progress")
+    lines = [m.value for m in at.markdown if "almanac-task" in m.value]
+    assert body(at).count("completed") == 2 and len(lines) == 2 and not any("class='bar'" in x for x in lines)
     assert "finished" in body(at) and "took" in body(at)  # stage timestamps
 
 
@@ -263,3 +266,40 @@ def test_empty_chinese(ui, tenant):
     at = open_page(DOCS, lang="zh", kb=kb.id)
     assert "还没有文档" in " ".join(i.value for i in at.info)
     assert at.button(key="docs_upload").label == "上传"
+
+
+def test_uploading_a_file_again_warns_with_replace_keep_both_or_skip(ui, tenant):
+    kb = ui.knowledge.create(tenant, "Handbook")
+    ingest(ui, tenant, kb.id, [("refund.md", b"# Refunds\n\nWithin thirty days.")])
+    at = open_page(DOCS, kb=kb.id)
+    files = [("refund (1).md", b"# Refunds\n\nWithin thirty days.", "text/markdown"),
+             ("bikes.md", b"# Bikes\n\nBikes are allowed.", "text/markdown")]
+    at.file_uploader[0].set_value(files).run()
+    at.button(key="docs_upload").click().run()
+    assert not at.exception and ui.documents.list(tenant, kb.id).total == 1  # nothing stored before the choice
+    warning = " ".join(w.value for w in at.warning)
+    assert "1 of these files is already in this knowledge base" in warning and r"refund \(1\).md → refund.md" in warning
+    assert [b.label for b in at.button if b.key.startswith("docs_dup_")] == ["Replace", "Keep both", "Skip them"]
+    at.button(key="docs_dup_skip").click().run()
+    assert not at.exception
+    assert sorted(d.name for d in ui.documents.list(tenant, kb.id).items) == ["bikes.md", "refund.md"]
+    assert "1 file uploaded" in toasts(at) and "1 duplicates skipped" in toasts(at)
+    assert not [w for w in at.warning if "already in this knowledge base" in w.value]
+
+    at.file_uploader[0].set_value(files[:1]).run()
+    at.button(key="docs_upload").click().run()
+    at.button(key="docs_dup_replace").click().run()
+    assert sorted(d.name for d in ui.documents.list(tenant, kb.id).items) == ["bikes.md", "refund (1).md"]
+    at.file_uploader[0].set_value(files[:1]).run()
+    at.button(key="docs_upload").click().run()
+    at.button(key="docs_dup_keep").click().run()
+    assert sorted(d.name for d in ui.documents.list(tenant, kb.id).items) == ["bikes.md", "refund (1).md",
+                                                                            "refund (1).md"]
+
+
+def test_a_new_file_uploads_without_a_question(ui, tenant):
+    kb = ui.knowledge.create(tenant, "Handbook")
+    at = open_page(DOCS, kb=kb.id)
+    at.file_uploader[0].set_value([("a.txt", b"Alpha.", "text/plain")]).run()
+    at.button(key="docs_upload").click().run()
+    assert "1 file uploaded" in toasts(at) and not at.warning

@@ -115,3 +115,33 @@ def test_chinese(ui, kb):
     at = ask(at, kb.id, "退款", mode="hybrid", threshold=0.0)
     assert "refund.md" in md(at) and "<mark>退款</mark>" in md(at)
     assert any(p.proto.text.startswith("语义") for p in at.get("progress"))
+
+
+def test_retrieve_as_an_assistant_uses_its_knowledge_bases_and_settings(ui, tenant, kb):
+    other = ui.knowledge.create(tenant, "Parking")
+    ingest(ui, tenant, other.id, [("parking.txt", b"Visitors park in the courtyard next to the bike shed.")])
+    a = ui.assistants.create(tenant, "Front desk", kb_ids=[kb.id, other.id],
+                             prompt={"similarity_threshold": 0.0, "keywords_similarity_weight": 0.6, "top_n": 2})
+    at = open_page(PAGE, assistant=a.id)
+    assert at.selectbox(key="hit_testing_as").value == a.id
+    assert "picker_kb" not in [s.key for s in at.selectbox]  # its knowledge bases, not a picker
+    caption = " ".join(c.value for c in at.caption)
+    assert "top 2 passages · threshold 0.00 · semantic weight 0.40" in caption
+    at.text_area(key=f"hit_testing_query_as_{a.id}").input("bike shed courtyard")
+    at.button(key="hit_testing_go").click().run()
+    assert not at.exception
+    cards = [m.value for m in at.markdown if "📄 **" in m.value]
+    expected = ui.retrieval.search(tenant, [kb.id, other.id], "bike shed courtyard", **a.prompt.search_options(),
+                                   record=False)[:2]
+    assert len(cards) == len(expected) == 2  # top N, over both knowledge bases, as chat retrieves
+    assert all(h.document_name in card for h, card in zip(expected, cards))
+    assert {"parking.txt", "bikes.txt"} == {h.document_name for h in expected}
+    assert ui.retrieval.recent_queries(tenant)[0].source == "ui"
+
+
+def test_back_to_knowledge_base_settings(ui, tenant, kb):
+    a = ui.assistants.create(tenant, "Front desk", kb_ids=[kb.id])
+    at = open_page(PAGE, assistant=a.id)
+    at.selectbox(key="hit_testing_as").set_value("").run()
+    assert not at.exception and at.selectbox(key="picker_kb").value.id == kb.id
+    assert "assistant" not in at.query_params

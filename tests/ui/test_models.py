@@ -79,7 +79,7 @@ def test_empty_state_explains_retrieval_only(ui):
 
 
 def test_cards_grouped_by_type_with_masked_key_and_params(ui, tenant):
-    m = add_llm(ui, tenant, "http://127.0.0.1:9/v1", params={"max_tokens": 256, "timeout": 20})
+    m = add_llm(ui, tenant, "http://127.0.0.1:9/v1", params={"max_tokens": 256, "timeout": 20}, is_default=True)
     ui.models.create(tenant, type="embedding", provider="mock", name="Words", model="words-64",
                      params={"dimension": 64})
     ui.models.create(tenant, type="rerank", provider="openai", name="BGE", model="bge", base_url="http://x:1/v1")
@@ -101,15 +101,37 @@ def test_add_llm_through_the_form(ui, tenant, mock_llm):
     fill(at, name="Local mock", model="mock-model", base_url=mock_llm.base_url, api_key=SECRET)
     at.number_input(key="mf_new_p_max_tokens").set_value(300)
     at.number_input(key="mf_new_p_timeout").set_value(12.0)
-    at.button(key="mf_new_save").click().run()
+    at.checkbox(key="mf_new_default").check()
+    at.button(key="mf_new_save").click().run()  # tested before saving: it answers
     assert not at.exception and not at.error
     (m,) = ui.models.list(tenant, "llm")
     assert (m.name, m.model, m.base_url, m.is_default) == ("Local mock", "mock-model", mock_llm.base_url, True)
+    assert m.status == "ok" and mock_llm.chat_requests
     assert m.params == {"max_tokens": 300, "timeout": 12.0}
     assert ui.models.llm_spec(tenant, m.id).api_key == SECRET
     assert "Model 'Local mock' added" in text_of(at.toast)
     assert not [w for w in at.text_input if w.key == "mf_new_name"] and "#### Local mock" in body(at)
     assert SECRET not in rendered(at) and "mf_new_api_key" not in at.session_state
+
+
+def test_a_model_that_fails_its_test_is_saved_only_when_confirmed_and_never_made_default(ui, tenant):
+    at = open_add(ui)
+    fill(at, name="Down", model="gpt", base_url=refused_url(), api_key=SECRET)
+    at.button(key="mf_new_save").click().run()
+    assert not at.exception and not ui.models.list(tenant)  # not saved yet
+    assert "The connection test failed" in text_of(at.error) and "Cannot connect" in text_of(at.error)
+    at.button(key="mf_new_fix_first").click().run()
+    assert not ui.models.list(tenant) and not [b for b in at.button if b.key == "mf_new_save_anyway"]
+    at.button(key="mf_new_save").click().run()
+    at.button(key="mf_new_save_anyway").click().run()
+    assert not at.exception
+    (m,) = ui.models.list(tenant, "llm")
+    assert m.status == "error" and "Cannot connect" in m.status_message and not m.is_default  # nobody asked
+    assert ui.models.llm_spec(tenant) is None
+    text = body(at)
+    assert "unreachable" in text and "#### Down :blue-badge" not in text
+    assert "No default LLM" in text_of(at.warning)  # the banner says how chat answers now
+    assert SECRET not in rendered(at)
 
 
 def test_add_requires_names_and_valid_url(ui, tenant):
@@ -131,6 +153,7 @@ def test_edit_keeps_key_when_empty_replaces_and_removes(ui, tenant):
     fill(at, m.id, name="Renamed")
     at.number_input(key=f"mf_{m.id}_p_max_tokens").set_value(50)  # (AppTest cannot clear a number_input)
     at.button(key=f"mf_{m.id}_save").click().run()
+    at.button(key=f"mf_{m.id}_save_anyway").click().run()  # nothing listens at that address
     assert not at.exception and not at.error
     got = ui.models.get(tenant, m.id)
     assert got.name == "Renamed" and got.params == {"max_tokens": 50, "custom": "kept"}
@@ -139,11 +162,13 @@ def test_edit_keeps_key_when_empty_replaces_and_removes(ui, tenant):
     at.button(key=f"models_edit_{m.id}").click().run()
     fill(at, m.id, api_key="sk-new-key-abcdefghijkl")
     at.button(key=f"mf_{m.id}_save").click().run()
+    at.button(key=f"mf_{m.id}_save_anyway").click().run()
     assert ui.models.llm_spec(tenant, m.id).api_key == "sk-new-key-abcdefghijkl"
 
     at.button(key=f"models_edit_{m.id}").click().run()
     at.checkbox(key=f"mf_{m.id}_remove_key").check().run()
     at.button(key=f"mf_{m.id}_save").click().run()
+    at.button(key=f"mf_{m.id}_save_anyway").click().run()
     assert not ui.models.get(tenant, m.id).has_api_key
     assert "#### Renamed" in body(at)
 
@@ -164,12 +189,14 @@ def test_a_good_test_before_saving_becomes_the_saved_status(ui, tenant, mock_llm
     at.button(key="mf_new_save").click().run()
     (m,) = ui.models.list(tenant, "llm")
     assert m.status == "ok" and "mock-model" in m.status_message and "not checked" not in body(at)
-    at = open_add(ui)  # a test of other settings than the saved ones says nothing about them
+    at = open_add(ui)  # a test of other settings than the saved ones says nothing about them: saving tests again
     fill(at, name="N", model="mock-model", base_url=mock_llm.base_url)
     at.button(key="mf_new_test").click().run()
     fill(at, model="another-model")
+    requests = len(mock_llm.chat_requests)
     at.button(key="mf_new_save").click().run()
-    assert {m.name: m.status for m in ui.models.list(tenant, "llm")} == {"M": "ok", "N": "unknown"}
+    assert {m.name: m.status for m in ui.models.list(tenant, "llm")} == {"M": "ok", "N": "ok"}
+    assert mock_llm.chat_requests[-1]["body"]["model"] == "another-model" and len(mock_llm.chat_requests) > requests
 
 
 def test_test_connection_errors_are_friendly_and_hide_the_key(ui, tenant):
@@ -211,7 +238,7 @@ def test_check_stores_status(ui, tenant, mock_llm):
 
 
 def test_set_default(ui, tenant):
-    a = add_llm(ui, tenant, "http://a:1/v1", name="A")
+    a = add_llm(ui, tenant, "http://a:1/v1", name="A", is_default=True)
     b = add_llm(ui, tenant, "http://b:1/v1", name="B")
     at = open_page(PAGE)
     assert not [w for w in at.button if w.key == f"models_default_{a.id}"]  # already the default
@@ -242,7 +269,7 @@ def test_environment_llm_with_no_saved_models(ui, monkeypatch):
 
 
 def test_environment_llm_shown_without_its_key(ui, tenant, monkeypatch):
-    add_llm(ui, tenant, "http://a:1/v1", name="Saved")
+    add_llm(ui, tenant, "http://a:1/v1", name="Saved", is_default=True)
     monkeypatch.setenv("OPENAI_BASE_URL", "http://user:pw@llm.internal:8000/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env-Secret-9876543210")
     monkeypatch.setenv("ALMANAC_LLM_MODEL", "qwen2.5")

@@ -109,6 +109,18 @@ def test_validate_then_create_with_headers(ui, tenant):
     assert not [x for x in at.text_input if x.key == f"{NEW}_name"]  # the form closed
 
 
+def test_an_example_schema_fills_the_editor_and_can_be_created(ui, tenant):
+    at = open_api_form()
+    ok(at.button(key=f"{NEW}_example").click().run())
+    assert "open-meteo" in at.text_area(key=f"{NEW}_schema").value and at.text_input(key=f"{NEW}_name").value
+    ok(at.button(key=f"{NEW}_validate").click().run())
+    assert "The schema is valid: 1 tool" in text(at) and "`get_weather`" in text(at)
+    ok(at.button(key=f"{NEW}_save").click().run())
+    assert not at.error, errors(at)
+    [p] = ui.tools.list_providers(tenant, kind="api").items
+    assert (p.name, [x.name for x in p.tools]) == ("Weather", ["get_weather"])
+
+
 def test_edit_keeps_masked_secrets_and_replaces_tools(ui, tenant):
     p = ui.tools.create_api_provider(tenant, "Weather", openapi_schema=SCHEMA,
                                      headers=[{"key": "X-Api-Key", "value": "sk-secret-123456789"}])
@@ -194,3 +206,17 @@ def test_mcp_connection_error_is_shown_and_nothing_saved(ui, tenant):
 def test_chinese_labels(ui):
     at = open_page(PAGE, lang="zh")
     assert at.title[0].value.endswith("工具") and "还没有 API 工具" in text(at)
+
+
+def test_web_search_is_set_up_on_the_tools_page(ui, tenant):
+    at = open_page(PAGE)
+    assert "Needs an API key" in " ".join(w.value for w in at.warning)
+    at.text_input(key="tfb_serper_api_key_0").input("serper-key-123456")
+    at.text_input(key="tfb_serper_url_0").input("https://search.example.com/search")
+    save = next(b for b in at.button if b.label == "Save" and "tfb_serper" in str(b.proto.id))
+    ok(save.click().run())
+    assert ui.tools.builtin_settings(tenant, "serper") == {"api_key": "serp…3456",
+                                                           "url": "https://search.example.com/search"}
+    assert "“Google Search” settings saved" in [x.value for x in at.toast]
+    assert at.text_input(key="tfb_serper_api_key_1").value == "serp…3456"  # shown masked, never in full
+    assert {p.id: p.needs_setup for p in ui.tools.builtin_providers(tenant)}["serper"] == ""

@@ -30,6 +30,7 @@ def test_voice_groups_and_adding_tested_models(ui, tenant):  # noqa: F811 - the 
 
     add_through_form(at, "stt", "faster-whisper", "Local whisper", "bundled")
     assert "tiny.en (bundled) transcribed" in texts(at.success) and not at.error
+    at.checkbox(key="mf_new_default").check()
     at.button(key="mf_new_save").click().run()
     (stt,) = ui.models.list(tenant, "stt")
     assert (stt.provider, stt.model, stt.is_default) == ("faster-whisper", "bundled", True)
@@ -39,6 +40,7 @@ def test_voice_groups_and_adding_tested_models(ui, tenant):  # noqa: F811 - the 
     at.text_input(key="mf_new_model").input("en-us")
     at.button(key="mf_new_test").click().run()
     assert "Spoke 'test' with espeak-ng voice en-us" in texts(at.success)
+    at.checkbox(key="mf_new_default").check()
     at.button(key="mf_new_save").click().run()
     assert [m.name for m in ui.models.list(tenant, "tts")] == ["Robot voice"]
     assert ui.voice.synthesize(tenant, "Hello").voice_used == "en-us"  # the saved default speaks now

@@ -227,3 +227,38 @@ def test_image_generation_through_an_openai_compatible_api(svc, tenant, web):
     wrong = service_with(svc, images_api_key="img-key-999999999", images_base_url=f"{web.base_url}/v1")
     failed = run_tool(wrong, "image_generation", {"prompt": "an otter"}, tenant=tenant)
     assert failed.is_error and "HTTP 401" in failed.content and "img-key-999999999" not in failed.content
+
+
+def test_a_workspace_sets_up_web_search_itself_with_a_sealed_key(svc, tenant, web):
+    """The Tools page's form: the tenant's own key and endpoint over the server's (empty) settings, sealed at rest,
+    shown masked, for this tenant only."""
+    from sqlalchemy import select
+
+    from core.errors import InvalidInput
+    from storage.orm import ToolProvider
+
+    web.routes["/search"] = lambda _h, _s: (200, "application/json", json.dumps({
+        "organic": [{"title": "Otters", "link": "https://example.org/o", "snippet": "Sea otters"}]}).encode(), {})
+    tools = svc.tools
+    assert tools.builtin_settings(tenant, "serper") == {"api_key": "", "url": ""}
+    info = tools.configure_builtin(tenant, "serper", {"api_key": "serper-key-123456", "url": f"{web.base_url}/search"})
+    assert info.needs_setup == "" and {p.id: p.needs_setup for p in tools.builtin_providers(tenant)}["serper"] == ""
+    assert tools.builtin_settings(tenant, "serper") == {"api_key": "serp…3456", "url": f"{web.base_url}/search"}
+    with svc.db.session() as s:
+        stored = s.scalars(select(ToolProvider.config).where(ToolProvider.kind == "builtin")).one()
+    assert "serper-key-123456" not in json.dumps(stored)  # sealed
+    assert tools.list_providers(tenant).total == 0  # not a custom provider
+
+    tools.configure_builtin(tenant, "serper", {"api_key": "serp…3456"})  # the masked value keeps the key
+    result = run_tool(tools, "web_search", {"query": "otters"}, tenant=tenant)
+    assert not result.is_error and "Otters" in result.content
+    assert web.last().headers["x-api-key"] == "serper-key-123456"
+    other = svc.tenants.create_tenant("Other")
+    assert run_tool(tools, "web_search", {"query": "otters"}, tenant=other).content == SERPER_NOT_CONFIGURED
+
+    tools.configure_builtin(tenant, "serper", {}, clear_api_key=True)
+    assert run_tool(tools, "web_search", {"query": "otters"}, tenant=tenant).content == SERPER_NOT_CONFIGURED
+    with pytest.raises(InvalidInput, match="http"):
+        tools.configure_builtin(tenant, "images", {"base_url": "ftp://x"})
+    with pytest.raises(NotFound):
+        tools.configure_builtin(tenant, "calculator", {"api_key": "x"})

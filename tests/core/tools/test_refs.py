@@ -21,7 +21,7 @@ def test_empty_and_convenient_forms(tools, tenant):
         ToolRef(type="builtin", provider="calculator", tool="calculator", params={}),
         ToolRef(type="builtin", provider="time", tool="current_time", params={"timezone": "UTC"}),
         ToolRef(type="builtin", provider="knowledge", tool="kb_search",
-                params={"top_n": 5, "similarity_threshold": 0.2, "mode": "hybrid"}),
+                params={"top_n": 5, "similarity_threshold": 0.3, "mode": "hybrid"}),
         ToolRef(type="builtin", provider="images", tool="image_generation",
                 params={"size": "1024x1024", "style": "vivid"}),
     ]
