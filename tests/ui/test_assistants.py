@@ -199,11 +199,12 @@ def test_chinese_labels(ui, tenant):
     assert at.text_input(key="asf_new_name").label == "名称"
 
 
-def test_each_assistant_shows_its_share_link_with_an_optional_token(ui, tenant):
+def test_each_assistant_shows_its_share_link_once_shared_with_an_optional_token(ui, tenant):
     a = ui.assistants.create(tenant, "Support")
     at = ok(open_page(PAGE))
+    assert at.code == [] and "Share" in [e.label.split(" ", 1)[-1] for e in at.expander]  # private until shared
+    ok(at.toggle(key=f"share_shared_{a.id}").set_value(True).run())
     assert [c.value for c in at.code] == [f"/chat/{a.id}"]  # AppTest has no host; the browser shows the full URL
-    assert "Share link" in [e.label.split(" ", 1)[-1] for e in at.expander]
     ok(at.toggle(key=f"share_token_{a.id}").set_value(True).run())
     token = ui.assistants.get(tenant, a.id).access_token
     assert token and [c.value for c in at.code] == [f"/chat/{a.id}?token={token}"]
