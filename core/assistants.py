@@ -10,6 +10,7 @@ published configuration (as in RAGFlow, an edit applies at once).
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from datetime import datetime
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.calibration import DEFAULT_THRESHOLD, DEFAULT_TOP_K, DEFAULT_VECTOR_WEIGHT
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.languages import parse_languages
 from core.providers.llm import ChatParams
 from core.schemas import Page
@@ -133,6 +134,7 @@ class AssistantInfo(BaseModel):
     published: dict[str, Any] | None  # the snapshot sessions run (kb_ids, llm, prompt, strategy, tools, extra)
     published_at: datetime | None
     draft_changed: bool  # the draft differs from what is published
+    shared: bool  # the public chat page serves it (off until its owner shares it)
     access_token: str  # "" = the public chat page is open to anyone with the link
     created_at: datetime
     updated_at: datetime
@@ -193,7 +195,7 @@ def assistant_info(a: Assistant) -> AssistantInfo:
         strategy=StrategySettings.model_validate(a.strategy or {}), tools=list(a.tools or []),
         extra=dict(a.extra or {}), published=published,
         published_at=a.published_at if a.kind == "agent" else a.updated_at,
-        draft_changed=published != draft_of(a), access_token=a.access_token or "",
+        draft_changed=published != draft_of(a), shared=bool(a.shared), access_token=a.access_token or "",
         created_at=a.created_at, updated_at=a.updated_at,
     )
 
@@ -368,21 +370,31 @@ class AssistantService:
             s.flush()
             return assistant_info(a)
 
-    def set_access(self, tenant_id: str, assistant_id: str, *, require_token: bool) -> AssistantInfo:
-        """Require a token on the public page (a new random one each time it is turned on), or open it."""
+    def set_access(self, tenant_id: str, assistant_id: str, *, shared: bool | None = None,
+                   require_token: bool | None = None) -> AssistantInfo:
+        """Share it on the public chat page or make it private; require a token there (a new random one each
+        time it is turned on) or not. None keeps the current setting."""
         with self.db.session() as s:
             a = load_assistant(s, tenant_id, assistant_id)
-            a.access_token = secrets.token_urlsafe(18) if require_token else ""
+            if shared is not None:
+                a.shared = bool(shared)
+            if require_token is not None:
+                a.access_token = secrets.token_urlsafe(18) if require_token else ""
             s.flush()
             return assistant_info(a)
 
-    def get_public(self, assistant_id: str) -> AssistantInfo:
-        """An assistant the public chat page may serve (any tenant): NotFound unless it runs published."""
+    def get_public(self, assistant_id: str, token: str = "") -> AssistantInfo:
+        """An assistant the public chat page may serve (any tenant's): NotFound unless it is shared and runs
+        published, Forbidden when it requires a token and `token` is not it."""
         with self.db.session() as s:
             a = s.get(Assistant, assistant_id or "")
-            if a is None or published_of(a) is None:
+            if a is None or not a.shared or published_of(a) is None:
                 raise NotFound("This assistant is not available")
-            return assistant_info(a)
+            info = assistant_info(a)
+        # Compared in constant time: the token is the only secret of a restricted page.
+        if info.access_token and not hmac.compare_digest((token or "").encode(), info.access_token.encode()):
+            raise Forbidden("This chat needs a valid access link")
+        return info
 
     def delete(self, tenant_id: str, assistant_id: str, *, kind: str | None = None) -> None:
         """Its conversations and messages go with it (database cascade); with `kind`, only one of that kind."""

@@ -30,7 +30,7 @@ from core.prompting import (CONTINUE_PROMPT, MEMORY_SYSTEM, REWRITE_SYSTEM, TITL
                             with_attachments)
 from core.providers.llm import LLM, ChatParams, LLMSpec, get_llm
 from core.query_expansion import Expansion
-from core.retrieval import RetrievalService
+from core.retrieval import MAX_QUERY_CHARS, RetrievalService
 from core.text import count_tokens
 from core.visitors import VisitorPolicy
 from storage.db import Database
@@ -416,7 +416,9 @@ class ChatService(Conversations):
             return []  # no passages wanted: the answer comes from the model alone (or the empty response)
         p = job.settings.prompt
         expansion = Expansion.of(p.query_languages, p.model_keywords, model_id=job.settings.llm.model_id)
-        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query, **options, source="chat", expansion=expansion)
+        # A question may be longer than a search query may be (a pasted text): search with its start.
+        hits = self.retrieval.search(job.tenant_id, job.kb_ids, query[:MAX_QUERY_CHARS], **options, source="chat",
+                                     expansion=expansion)
         if options["threshold"] > 0:  # threshold 0 asks for every passage, near the best or not
             hits = close_to_best(hits)
         return [passage(h) for h in hits[:top_n]]

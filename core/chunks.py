@@ -21,22 +21,35 @@ from storage.db import Database
 from storage.orm import Chunk, Document, KnowledgeBase, new_id, utcnow
 from storage.vectors import VectorStore
 
+# Manual chunks: about 8,000 tokens of English (the largest chunk size), far less than a megabyte.
+MAX_CHUNK_CHARS = 30_000
+MAX_LIST_ITEMS = 100  # keywords or questions of one chunk
+MAX_ITEM_CHARS = 1_000
+
 
 def embedding_text(content: str, questions: list[str]) -> str:
     """What a chunk's vector represents: its questions (when any) and its content."""
     return "\n".join([*questions, content])
 
 
+def stored_content(content: str) -> str:
+    return content.replace("\x00", "")  # PostgreSQL text cannot hold NUL
+
+
+def derived_fields(content: str, keywords: list[str], questions: list[str]) -> dict:
+    """The content (as stored) and the columns derived from it: hash, analysed tokens, counts."""
+    content = stored_content(content)
+    return {"content": content, "content_hash": text_hash(embedding_text(content, questions)),
+            "search_text": " ".join(search_tokens(" ".join([content, *keywords, *questions]))),
+            "token_count": count_tokens(content), "char_count": len(content)}
+
+
 def fill_chunk(chunk: Chunk, content: str, keywords: list[str], questions: list[str]) -> None:
-    """Set content and everything derived from it (hash, analysed tokens, counts)."""
-    content = content.replace("\x00", "")  # PostgreSQL text cannot hold NUL
-    chunk.content = content
+    """Set content and everything derived from it."""
+    for name, value in derived_fields(content, keywords, questions).items():
+        setattr(chunk, name, value)
     chunk.keywords = keywords
     chunk.questions = questions
-    chunk.content_hash = text_hash(embedding_text(content, questions))
-    chunk.search_text = " ".join(search_tokens(" ".join([content, *keywords, *questions])))
-    chunk.token_count = count_tokens(content)
-    chunk.char_count = len(content)
 
 
 def vector_metadata(chunk: Chunk, doc_enabled: bool) -> dict:
@@ -92,7 +105,22 @@ def _clean_list(values: Any, what: str, verbatim: bool = False) -> list[str]:
         return []
     if isinstance(values, str) or not all(isinstance(v, str) for v in values):
         raise InvalidInput(f"{what} must be a list of strings")
-    return list(values) if verbatim else [v.strip() for v in values if v.strip()]
+    cleaned = list(values) if verbatim else [v.strip() for v in values if v.strip()]
+    if len(cleaned) > MAX_LIST_ITEMS:
+        raise InvalidInput(f"A chunk can have at most {MAX_LIST_ITEMS} {what}, got {len(cleaned)}")
+    if any(len(v) > MAX_ITEM_CHARS for v in cleaned):
+        raise InvalidInput(f"Each of the {what} can be at most {MAX_ITEM_CHARS:,} characters long")
+    return cleaned
+
+
+def _check_content(content: str) -> str:
+    """The content as written (RAGFlow reads it back verbatim), when it is neither blank nor too long."""
+    if not (content or "").strip():
+        raise InvalidInput("Chunk content must not be empty")
+    if len(content) > MAX_CHUNK_CHARS:
+        raise InvalidInput(f"Chunk content is {len(content):,} characters long; the limit is {MAX_CHUNK_CHARS:,}. "
+                           "Split it into several chunks.")
+    return content
 
 
 class ChunkService:
@@ -148,10 +176,12 @@ class ChunkService:
             questions: list[str] | None = None, meta: dict | None = None) -> ChunkInfo:
         """A chunk at the end of the document; keywords None = picked from the content as ingestion would.
         Content and keywords are kept as written (RAGFlow reads them back verbatim)."""
-        if not (content or "").strip():
-            raise InvalidInput("Chunk content must not be empty")
+        content = _check_content(content)
         picked, questions = keywords is None, _clean_list(questions, "questions")
         keywords = _clean_list(keywords, "keywords", verbatim=True)
+        with self.db.session() as s:
+            model = load_kb(s, tenant_id, load_document(s, tenant_id, doc_id).kb_id).embedding_model
+        self._embed_first(model, content, questions)
         with self.db.session() as s:
             doc = load_document(s, tenant_id, doc_id)
             if doc.task is not None and doc.task.state in ACTIVE_STATES:
@@ -175,12 +205,18 @@ class ChunkService:
                meta: dict | None = None, enabled: bool | None = None, pick_keywords: bool = False) -> ChunkInfo:
         """Change what is given (None keeps it); with `pick_keywords` and no keywords, they are picked anew
         from the content. Re-embedded and re-indexed before it returns."""
+        content = _check_content(content) if content is not None else None
+        if content is not None or questions is not None:
+            with self.db.session() as s:
+                chunk = self._load(s, tenant_id, chunk_id)
+                model, old_content, old_questions = load_kb(s, tenant_id, chunk.kb_id).embedding_model, \
+                    chunk.content, list(chunk.questions)
+            self._embed_first(model, content if content is not None else old_content,
+                              _clean_list(questions, "questions") if questions is not None else old_questions)
         with self.db.session() as s:
             chunk = self._load(s, tenant_id, chunk_id)
             doc = s.get(Document, chunk.doc_id)
             kb = load_kb(s, tenant_id, chunk.kb_id)
-            if content is not None and not content.strip():
-                raise InvalidInput("Chunk content must not be empty")
             new_content = content if content is not None else chunk.content  # kept as written
             new_keywords = _clean_list(keywords, "keywords", verbatim=True) if keywords is not None else \
                 auto_keywords(kb, new_content) if pick_keywords else list(chunk.keywords)
@@ -199,6 +235,11 @@ class ChunkService:
             s.flush()
             return chunk_info(chunk, doc.name)
 
+    def _embed_first(self, model: str, content: str, questions: list[str]) -> None:
+        """Embed (into the cache) before the write transaction begins, so it stays short: inside it,
+        embed_and_store finds the vector cached."""
+        self.embeddings.passages(model, [embedding_text(stored_content(content), questions)])
+
     def set_enabled(self, tenant_id: str, chunk_ids: list[str], enabled: bool) -> None:
         with self.db.session() as s:
             for cid in chunk_ids:
@@ -211,16 +252,16 @@ class ChunkService:
         """Delete the given chunks (all must belong to the tenant, else nothing is deleted)."""
         with self.db.session() as s:
             chunks = [self._load(s, tenant_id, cid) for cid in dict.fromkeys(chunk_ids)]
+            by_kb: dict[str, list[str]] = {}
+            for c in chunks:
+                by_kb.setdefault(c.kb_id, []).append(c.id)
+            for kb_id, ids in by_kb.items():  # first: when the vector store is down, nothing is deleted
+                self.vectors.delete(kb_id, ids)
             for c in chunks:
                 s.delete(c)
             s.flush()
             for doc_id in {c.doc_id for c in chunks}:
                 refresh_document_counts(s, doc_id)
-            by_kb: dict[str, list[str]] = {}
-            for c in chunks:
-                by_kb.setdefault(c.kb_id, []).append(c.id)
-        for kb_id, ids in by_kb.items():
-            self.vectors.delete(kb_id, ids)
         return len(chunks)
 
     def delete_all(self, tenant_id: str, doc_id: str) -> int:

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
                                             "data dir (secret_key, owner-only).")
     ingest_workers: int = Field(2, ge=0, le=32, description="Concurrent ingestion tasks in this process (0 = none).")
     eval_workers: int = Field(1, ge=0, le=8, description="Concurrent evaluation runs in this process (0 = none).")
+    ingest_nice: int = Field(10, ge=0, le=19, description="How much lower the CPU priority of ingestion's helper "
+                                                          "processes is (0 = same as queries, 19 = lowest).")
     max_upload_mb: int = Field(100, ge=1)
     warm_up: bool = Field(True, description="Load the splitting, keyword and embedding models in the background "
                                             "when ingestion workers start, so the first document is not slow.")

@@ -8,11 +8,13 @@ imports Chroma, LlamaIndex or the embedding engine).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from core.config import Settings
+from core.secrets import install_log_redaction, private_dir, private_file
 from storage.db import Database, migrate
 
 if TYPE_CHECKING:
@@ -114,7 +116,7 @@ class Services:
     def workers(self) -> IngestionWorkers:
         from core.ingestion.worker import IngestionWorkers
 
-        return IngestionWorkers(self.pipeline, self.tasks, self.settings.ingest_workers)
+        return IngestionWorkers(self.pipeline, self.tasks, self.settings.ingest_workers, nice=self.settings.ingest_nice)
 
     def _work_queued(self) -> None:
         """New tasks wait in the database: wake this process's workers, if it runs any."""
@@ -197,7 +199,7 @@ class Services:
     def models(self) -> ModelService:
         from core.model_configs import ModelService
 
-        return ModelService(self.db, self.settings, visitors=self.visitors)
+        return ModelService(self.db, self.settings, self.sealer, visitors=self.visitors)
 
     @lazy
     def tools(self) -> ToolService:
@@ -293,11 +295,18 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     """Open (and migrate) the database. With `start_workers`, start this process's background work:
     ingestion, and in demo mode the sample site (seeded at once if new) and its scheduled reset."""
     settings = settings or Settings()
-    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+    install_log_redaction()
+    for folder in (settings.resolved_data_dir, settings.files_dir, *([] if settings.chroma_url else
+                                                                     [settings.chroma_dir])):
+        private_dir(folder)  # the database, vectors, originals and secrets: owner-only (0700)
+    if not settings.database_url:
+        private_file(settings.resolved_data_dir / "almanac.db")  # 0600; SQLite gives its -wal and -shm the same
     db = Database(settings.sqlalchemy_url)
     migrate(db.engine)
     services = Services(settings, db)
     services.admin_api_key = services.tenants.ensure_default()
+    if services.models.seal_stored_keys() + services.tools.seal_stored_secrets():  # rows saved before sealing
+        log.info("sealed the secrets stored in plain text")
     if start_workers:
         services.workers.start()
         services.eval_workers.start()
@@ -306,6 +315,7 @@ def build_services(settings: Settings | None = None, *, start_workers: bool = Fa
     return services
 
 
+log = logging.getLogger(__name__)
 _current: Services | None = None
 _current_lock = threading.Lock()
 

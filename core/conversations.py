@@ -297,7 +297,9 @@ class Conversations:
         if message:
             q = q.where(Message.deleted_at.is_(None))
         with self.db.session() as s:
-            found = s.scalar(q) if isinstance(number, int) and not isinstance(number, bool) else None
+            # Beyond 64 bits no row can have the number (and the database driver would overflow).
+            found = s.scalar(q) if isinstance(number, int) and not isinstance(number, bool) \
+                and -2**63 <= number < 2**63 else None
         if found is None:
             raise NotFound(f"{kind.capitalize()} {number} not found", kind=kind, ident=str(number))
         return found

@@ -149,9 +149,10 @@ class DemoSite:
             agent = svc.assistants.create(TENANT, self._free_name("agent", AGENT_NAME), kind="agent",
                                           description="Searches the handbook, calculates and tells the time.",
                                           avatar="🤖", kb_ids=[kb.id], prompt=prompt, tools=AGENT_TOOLS)
-            # The public pages: a chat assistant is live as it is; an agent runs what was published.
-            # (When assistants get a "share" switch, the sample turns it on here.)
+            # The public pages: both are shared; a chat assistant is live as it is, an agent runs what was published.
             svc.assistants.publish(TENANT, agent.id)
+            for shared in (assistant.id, agent.id):
+                svc.assistants.set_access(TENANT, shared, shared=True)
             now = time.time()
             sample = Sample(kb_id=kb.id, doc_ids=[d.id for d in docs], assistant_id=assistant.id, agent_id=agent.id,
                             seeded_at=now, last_reset=now)
@@ -205,7 +206,7 @@ class DemoSite:
                        kb.chunk_config, kb.retrieval_config, kb.extra, kb.chunks_version],
                 "docs": [[d.id, d.name, d.enabled, d.state] for d in docs], "disabled_chunks": disabled,
                 "assistants": [[a.name, a.avatar, a.description, a.kb_ids, a.llm, a.prompt, a.strategy, a.tools,
-                                a.published, a.access_token] for a in assistants],
+                                a.published, a.shared, a.access_token] for a in assistants],
             }
         return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -7,6 +7,7 @@ existing document is returned instead), or replace (the existing document is del
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import mimetypes
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.chunks import vector_metadata
-from core.errors import Conflict, InvalidInput, NotFound, TooLarge
+from core.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
 from core.ingestion.readers import detect_type
 from core.naming import free_name
 from core.net import fetch
@@ -26,7 +27,7 @@ from core.scope import check_paging, load_document, load_kb, parse_config
 from core.schemas import ACTIVE_STATES, ChunkConfig, DocumentInfo, Page
 from core.visitors import VisitorPolicy
 from storage.db import Database
-from storage.files import BlobStore
+from storage.files import BlobStore, Stored
 from storage.orm import Chunk, Document, Task, UploadFile, new_id, utcnow
 from storage.vectors import VectorStore
 
@@ -114,44 +115,21 @@ class DocumentService:
                 raise TooLarge(f"'{name}' is {len(data) / 2**20:.1f} MB; the limit is "
                                f"{self.max_upload_bytes / 2**20:.0f} MB")
             checked.append((name, data, hashlib.sha256(data).hexdigest()))
-        stale_vectors: dict[str, list[str]] = {}
         with self.db.session() as s:
             load_kb(s, tenant_id, kb_id)
             same = self._same_content(s, kb_id, [digest for *_, digest in checked])
             if on_duplicate == "error":
                 self._refuse_duplicates(checked, same)
-            batch = new_batch_id()
-            docs = []
-            for name, data, digest in checked:
-                if same.get(digest) and on_duplicate == "skip":
-                    docs.append(same[digest][0])
-                    continue
-                if same.get(digest) and on_duplicate == "replace":
-                    for kb, cids in self._delete_rows(s, same.pop(digest)).items():
-                        stale_vectors.setdefault(kb, []).extend(cids)
-                if rename_duplicates:
-                    name = free_name(name, lambda n: bool(s.scalar(
-                        select(Document.id).where(Document.kb_id == kb_id, Document.name == n).limit(1))))
-                key, digest = self.blobs.put(data)
-                upload = UploadFile(tenant_id=tenant_id, name=name, size=len(data), sha256=digest, storage_key=key,
-                                    mime_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
-                s.add(upload)
-                s.flush()
-                try:
-                    kind = detect_type(name, data)
-                except InvalidInput:
-                    kind = PurePath(name).suffix.lstrip(".").lower()[:16]  # ingestion reports it; column is 16 wide
-                doc = Document(tenant_id=tenant_id, kb_id=kb_id, file_id=upload.id, name=name, kind=kind,
-                               size=len(data), source_type=source_type, source_url=source_url,
-                               chunk_config=config, meta=meta or {})
-                s.add(doc)
-                s.flush()
-                if parse:
-                    self._queue(s, doc, batch)
-                docs.append(doc)
-                same.setdefault(digest, [doc])  # the same file twice in one upload is a duplicate too
-            s.flush()
-            infos = [doc_info(d) for d in docs]
+        # The originals go to disk before the transaction (writing a large file takes a while); what ends up
+        # unused (skipped duplicates, a failure) is removed again.
+        blobs = self._store([(name, data) for name, data, digest in checked
+                             if not (same.get(digest) and on_duplicate == "skip")])
+        try:
+            infos, stale_vectors = self._add_documents(tenant_id, kb_id, checked, blobs, config, parse=parse,
+                                                       on_duplicate=on_duplicate, rename_duplicates=rename_duplicates,
+                                                       source_type=source_type, source_url=source_url, meta=meta)
+        finally:
+            self._forget(blobs)
         for kb, cids in stale_vectors.items():
             self.vectors.delete(kb, cids)
         if parse:
@@ -171,6 +149,85 @@ class DocumentService:
                 found[name] = holder[digest]
             holder.setdefault(digest, name)
         return found
+
+    def _add_documents(self, tenant_id: str, kb_id: str, checked: list[tuple[str, bytes, str]], blobs: list[Stored],
+                       config: dict | None, *, parse: bool, on_duplicate: str, rename_duplicates: bool,
+                       source_type: str, source_url: str, meta: dict | None
+                       ) -> tuple[list[DocumentInfo], dict[str, list[str]]]:
+        """The rows of one upload in one short transaction (the originals are on disk already); returns the
+        documents and the vectors of replaced duplicates, to delete once committed."""
+        by_digest = {b.sha256: b for b in blobs}
+        stale_vectors: dict[str, list[str]] = {}
+        with self.db.session() as s:
+            same = self._same_content(s, kb_id, [digest for *_, digest in checked])
+            if on_duplicate == "error":
+                self._refuse_duplicates(checked, same)
+            batch = new_batch_id()
+            docs = []
+            for name, data, digest in checked:
+                if same.get(digest) and on_duplicate == "skip":
+                    docs.append(same[digest][0])
+                    continue
+                blob = by_digest.get(digest)
+                if same.get(digest) and on_duplicate == "replace":
+                    for kb, cids in self._delete_rows(s, same.pop(digest)).items():
+                        stale_vectors.setdefault(kb, []).extend(cids)
+                    blob = None  # the replaced document's original was this very file: it went with it
+                if blob is None:
+                    blob = self.blobs.put(data)
+                    blobs.append(blob)
+                if rename_duplicates:
+                    name = free_name(name, lambda n: bool(s.scalar(
+                        select(Document.id).where(Document.kb_id == kb_id, Document.name == n).limit(1))))
+                doc = self._add_document(s, tenant_id, kb_id, name, data, blob, config, source_type=source_type,
+                                         source_url=source_url, meta=meta)
+                if parse:
+                    self._queue(s, doc, batch)
+                docs.append(doc)
+                same.setdefault(digest, [doc])  # the same file twice in one upload is a duplicate too
+            s.flush()
+            return [doc_info(d) for d in docs], stale_vectors
+
+    @staticmethod
+    def _add_document(s: Session, tenant_id: str, kb_id: str, name: str, data: bytes, blob: Stored,
+                      config: dict | None, *, source_type: str, source_url: str, meta: dict | None) -> Document:
+        upload = UploadFile(tenant_id=tenant_id, name=name, size=len(data), sha256=blob.sha256, storage_key=blob.key,
+                            mime_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
+        s.add(upload)
+        s.flush()
+        try:
+            kind = detect_type(name, data)
+        except InvalidInput:
+            kind = PurePath(name).suffix.lstrip(".").lower()[:16]  # ingestion reports it; column is 16 wide
+        doc = Document(tenant_id=tenant_id, kb_id=kb_id, file_id=upload.id, name=name, kind=kind, size=len(data),
+                       source_type=source_type, source_url=source_url, chunk_config=config, meta=meta or {})
+        s.add(doc)
+        s.flush()
+        return doc
+
+    def _store(self, files: list[tuple[str, bytes]]) -> list[Stored]:
+        """The originals in the blob store, all or none (a full disk fails cleanly)."""
+        stored: list[Stored] = []
+        for name, data in files:
+            try:
+                stored.append(self.blobs.put(data))
+            except OSError as exc:
+                self._forget(stored)
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise Unavailable(f"The server's disk is full: '{name}' could not be stored, and nothing of "
+                                      "this upload was kept. Free some space and try again.") from exc
+                raise
+        return stored
+
+    def _forget(self, stored: list[Stored]) -> None:
+        """Remove the blobs this upload created that no file row uses (a failure after they were written)."""
+        new = {b.key for b in stored if b.created}
+        if not new:
+            return
+        with self.db.session() as s:
+            used = set(s.scalars(select(UploadFile.storage_key).where(UploadFile.storage_key.in_(new))))
+        for key in new - used:
+            self.blobs.delete(key)
 
     @staticmethod
     def _same_content(s: Session, kb_id: str, digests: list[str]) -> dict[str, list[Document]]:
@@ -391,18 +448,21 @@ class DocumentService:
         """Delete documents with their chunks, vectors, tasks and (unshared) original files."""
         with self.db.session() as s:
             docs = [load_document(s, tenant_id, d) for d in dict.fromkeys(doc_ids)]
-            chunk_ids = self._delete_rows(s, docs)
-        for kb_id, cids in chunk_ids.items():
-            self.vectors.delete(kb_id, cids)
+            self._delete_rows(s, docs, vectors_first=True)
         return len(docs)
 
-    def _delete_rows(self, s: Session, docs: list[Document]) -> dict[str, list[str]]:
+    def _delete_rows(self, s: Session, docs: list[Document], *, vectors_first: bool = False) -> dict[str, list[str]]:
         """Delete the documents' rows (chunks, tasks, unshared files go too); returns the vectors to delete, by
-        knowledge base, once the transaction is committed."""
+        knowledge base, once the transaction is committed. With `vectors_first`, they are deleted before the rows
+        (and none is returned): when the vector store is down, nothing is deleted."""
         ids = [d.id for d in docs]
         chunk_ids: dict[str, list[str]] = {}
         for cid, kb_id in s.execute(select(Chunk.id, Chunk.kb_id).where(Chunk.doc_id.in_(ids))):
             chunk_ids.setdefault(kb_id, []).append(cid)
+        if vectors_first:
+            for kb_id, cids in chunk_ids.items():
+                self.vectors.delete(kb_id, cids)
+            chunk_ids = {}
         file_ids = [d.file_id for d in docs if d.file_id]
         s.execute(update(Task).where(Task.doc_id.in_(ids), Task.state.in_(ACTIVE_STATES))
                   .values(state="cancelled", worker=""))

@@ -58,6 +58,13 @@ class ProviderError(AlmanacError):
     status = 502
 
 
+class Unavailable(AlmanacError):
+    """A service Almanac depends on (the database, the vector store) cannot be reached right now;
+    the same request may succeed later."""
+
+    status = 503
+
+
 class AuthenticationFailed(AlmanacError):
     """A sign-in or access token that does not identify anyone (wording never says which part was wrong)."""
 

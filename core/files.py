@@ -118,10 +118,10 @@ class FileService:
         """Store an upload (an image when `image`: image extensions only, content checked), filed in `folder`."""
         name, mime = self._check(name, data, image)
         folder = clean_folder(folder)
-        key, digest = self.blobs.put(data)
+        blob = self.blobs.put(data)
         with self.db.session() as s:
-            row = UploadFile(tenant_id=tenant_id, name=name, size=len(data), mime_type=mime, sha256=digest,
-                             storage_key=key, purpose="image" if image else "file", folder=folder)
+            row = UploadFile(tenant_id=tenant_id, name=name, size=len(data), mime_type=mime, sha256=blob.sha256,
+                             storage_key=blob.key, purpose="image" if image else "file", folder=folder)
             s.add(row)
             s.flush()
             return stored_file(row)

@@ -134,6 +134,7 @@ class KeywordIndexes:
         self.db, self.inline_limit = db, inline_limit
         self._indexes: OrderedDict[str, KbIndex] = OrderedDict()
         self._building: set[str] = set()
+        self._inline_locks: dict[str, threading.Lock] = {}
         self._next_build: dict[str, float] = {}  # kb id -> monotonic time before which no background rebuild
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="keyword-index")
@@ -157,7 +158,15 @@ class KeywordIndexes:
     def _refresh(self, kb_id: str, stale: KbIndex | None) -> KbIndex | None:
         size = stale.size if stale is not None else self._count(kb_id)
         if size <= self.inline_limit:
-            return self.build(kb_id)
+            # Concurrent searches of a changed knowledge base wait for one build instead of each building.
+            with self._lock:
+                build_lock = self._inline_locks.setdefault(kb_id, threading.Lock())
+            with build_lock:
+                with self._lock:
+                    fresh = self._indexes.get(kb_id)
+                if fresh is not None and fresh is not stale and (stale is None or fresh.version > stale.version):
+                    return fresh
+                return self.build(kb_id)
         with self._lock:
             # During a long ingestion every build is stale at once: pausing keeps rebuilds to a
             # fraction of one core, and searches meanwhile use the database index.

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from core.config import Settings
 from core.errors import AlmanacError, Conflict, InvalidInput, NotFound, ProviderError
 from core.scope import load_owned
+from core.secrets import SEALED, Sealer, UnreadableSecret
 from core.visitors import VisitorPolicy
 from storage.db import Database
 from storage.orm import ModelConfig, utcnow
@@ -87,11 +88,15 @@ def redact(text: str, key: str | None) -> str:
     return text
 
 
-def info(row: ModelConfig) -> ModelConfigInfo:
+def info(row: ModelConfig, sealer: Sealer) -> ModelConfigInfo:
+    try:
+        masked = mask_key(sealer.unseal_field(row.api_key))
+    except UnreadableSecret:
+        masked = "(cannot be decrypted)"
     return ModelConfigInfo(
         id=row.id, tenant_id=row.tenant_id, type=row.type, provider=row.provider, name=row.name,
         description=row.description or "", model=row.model,
-        base_url=row.base_url or "", api_key_masked=mask_key(row.api_key), has_api_key=bool(row.api_key),
+        base_url=row.base_url or "", api_key_masked=masked, has_api_key=bool(row.api_key),
         params=dict(row.params or {}), is_default=bool(row.is_default), status=row.status or "unknown",
         status_message=row.status_message or "", checked_at=row.checked_at, created_at=row.created_at,
         updated_at=row.updated_at,
@@ -173,13 +178,24 @@ def _check_key(api_key: str | None) -> str:
 
 # --------------------------------------------------------------------------------- service
 class ModelService:
-    def __init__(self, db: Database, settings: Settings, visitors: VisitorPolicy | None = None):
+    def __init__(self, db: Database, settings: Settings, sealer: Sealer | None = None,
+                 visitors: VisitorPolicy | None = None):
         self.db, self.settings = db, settings
+        self.sealer = sealer or Sealer(settings)  # API keys are stored sealed (core/secrets.py)
         self.visitors = visitors  # a public demo: model settings are read-only for visitors
 
     def _check_writable(self) -> None:
         if self.visitors is not None:
             self.visitors.check_settings_change("Model settings and API keys")
+
+    def seal_stored_keys(self) -> int:
+        """Seal API keys saved in plain text (before keys were sealed); returns how many."""
+        with self.db.session() as s:
+            rows = s.scalars(select(ModelConfig).where(ModelConfig.api_key != "",
+                                                       ModelConfig.api_key.not_like(f"{SEALED}%"))).all()
+            for row in rows:
+                row.api_key = self.sealer.seal_field(row.api_key)
+            return len(rows)
 
     # -- loading
     @staticmethod
@@ -219,25 +235,25 @@ class ModelService:
         with self.db.session() as s:
             self._check_unique_name(s, tenant_id, type_, name)
             row = ModelConfig(tenant_id=tenant_id, type=type_, provider=provider, name=name, description=description,
-                              model=model, base_url=base_url, api_key=api_key, params=params, is_default=False,
-                              status="unknown", status_message="")
+                              model=model, base_url=base_url, api_key=self.sealer.seal_field(api_key), params=params,
+                              is_default=False, status="unknown", status_message="")
             s.add(row)
             s.flush()
             if is_default:
                 self._make_default(s, row)
             s.flush()
-            return info(row)
+            return info(row, self.sealer)
 
     def list(self, tenant_id: str, type: str | None = None) -> list[ModelConfigInfo]:  # noqa: A002
         q = select(ModelConfig).where(ModelConfig.tenant_id == tenant_id)
         if type is not None:
             q = q.where(ModelConfig.type == _check_type(type))
         with self.db.session() as s:
-            return [info(r) for r in s.scalars(q.order_by(ModelConfig.type, ModelConfig.created_at, ModelConfig.id))]
+            return [info(r, self.sealer) for r in s.scalars(q.order_by(ModelConfig.type, ModelConfig.created_at, ModelConfig.id))]
 
     def get(self, tenant_id: str, id: str) -> ModelConfigInfo:  # noqa: A002
         with self.db.session() as s:
-            return info(self._load(s, tenant_id, id))
+            return info(self._load(s, tenant_id, id), self.sealer)
 
     def find(self, tenant_id: str, type: str, key: str, provider: str = "") -> ModelConfigInfo | None:  # noqa: A002
         """A saved model of a type by its id, its name or the provider's model name (with `provider`, only one
@@ -262,7 +278,7 @@ class ModelService:
             row = s.scalar(select(ModelConfig).where(ModelConfig.tenant_id == tenant_id,
                                                      ModelConfig.type == _check_type(type),
                                                      ModelConfig.is_default.is_(True)).limit(1))
-            return info(row) if row else None
+            return info(row, self.sealer) if row else None
 
     def update(self, tenant_id: str, id: str, **changes: Any) -> ModelConfigInfo:  # noqa: A002
         """Change fields; api_key "" or None keeps the stored key (clear_api_key=True removes it)."""
@@ -291,7 +307,7 @@ class ModelService:
             if changes.get("clear_api_key"):
                 row.api_key = ""
             if changes.get("api_key"):
-                row.api_key = _check_key(changes["api_key"])
+                row.api_key = self.sealer.seal_field(_check_key(changes["api_key"]))
             if changes.get("is_default") is True:
                 self._make_default(s, row)
             elif changes.get("is_default") is False:
@@ -300,7 +316,7 @@ class ModelService:
                 row.status, row.status_message, row.checked_at = "unknown", "", None
             row.updated_at = utcnow()
             s.flush()
-            return info(row)
+            return info(row, self.sealer)
 
     def delete(self, tenant_id: str, id: str) -> None:  # noqa: A002
         """Delete a model. When it was the default, its type has none until one is chosen (none is picked silently)."""
@@ -314,7 +330,7 @@ class ModelService:
             row = self._load(s, tenant_id, id)
             self._make_default(s, row)
             s.flush()
-            return info(row)
+            return info(row, self.sealer)
 
     # -- connection checks
     def verify(self, type: str, provider: str, model: str, base_url: str = "", api_key: str = "",  # noqa: A002
@@ -333,7 +349,7 @@ class ModelService:
                 params: dict | None = None, *, tenant_id: str = "", stored_key_of: str = "") -> tuple[bool, str, int]:
         if not api_key and stored_key_of:
             with self.db.session() as s:
-                api_key = self._load(s, tenant_id, stored_key_of).api_key or ""
+                api_key = self.sealer.unseal_field(self._load(s, tenant_id, stored_key_of).api_key)
         type_ = _check_type(type)
         provider = _check_provider(type_, provider)
         model = _check_text(model, "model name")
@@ -382,7 +398,8 @@ class ModelService:
         """Health-check a saved model and store the verdict (status ok | error)."""
         with self.db.session() as s:
             row = self._load(s, tenant_id, id)
-            args = (row.type, row.provider, row.model, row.base_url, row.api_key, dict(row.params or {}))
+            args = (row.type, row.provider, row.model, row.base_url, self.sealer.unseal_field(row.api_key),
+                    dict(row.params or {}))
         try:  # outside the session: the call may take seconds
             ok, message, latency_ms = self._verify(*args)
         except InvalidInput as exc:  # saved before a rule tightened
@@ -408,7 +425,7 @@ class ModelService:
             row.status_message = f"{message} ({latency_ms} ms)" if ok else message
             row.checked_at = utcnow()
             s.flush()
-            return info(row)
+            return info(row, self.sealer)
 
     def record_failure(self, tenant_id: str, model_id: str, message: str) -> None:
         """An LLM failed while answering: the saved model (by id, or the tenant's default) shows it as unreachable.
@@ -437,7 +454,8 @@ class ModelService:
             if row is None:
                 return None
             return {"id": row.id, "name": row.name, "provider": row.provider, "model": row.model,
-                    "base_url": row.base_url or None, "api_key": row.api_key or None, "params": dict(row.params or {})}
+                    "base_url": row.base_url or None, "api_key": self.sealer.unseal_field(row.api_key) or None,
+                    "params": dict(row.params or {})}
 
     # -- resolution for chat
     def llm_spec(self, tenant_id: str, model_id: str | None = None):  # noqa: ANN201 - LLMSpec | None
@@ -453,7 +471,7 @@ class ModelService:
                 row = self._load(s, tenant_id, model_id)
                 if row.type != "llm":
                     raise InvalidInput(f"Model '{row.name}' is a {row.type} model, not an LLM")
-                return _spec_from_row(LLMSpec, row)
+                return _spec_from_row(LLMSpec, row, self.sealer.unseal_field(row.api_key))
         env_key, env_url = _env_llm()
         if env_key or env_url:
             model = os.environ.get("ALMANAC_LLM_MODEL", "").strip() or DEFAULT_ENV_LLM_MODEL
@@ -461,7 +479,7 @@ class ModelService:
         with self.db.session() as s:
             row = s.scalar(select(ModelConfig).where(ModelConfig.tenant_id == tenant_id, ModelConfig.type == "llm",
                                                      ModelConfig.is_default.is_(True)).limit(1))
-            return _spec_from_row(LLMSpec, row) if row is not None else None
+            return _spec_from_row(LLMSpec, row, self.sealer.unseal_field(row.api_key)) if row is not None else None
 
 
 def _env_llm() -> tuple[str, str]:
@@ -469,9 +487,9 @@ def _env_llm() -> tuple[str, str]:
     return os.environ.get("OPENAI_API_KEY", "").strip(), os.environ.get("OPENAI_BASE_URL", "").strip()
 
 
-def _spec_from_row(spec_cls: type, row: ModelConfig):  # noqa: ANN202
+def _spec_from_row(spec_cls: type, row: ModelConfig, api_key: str):  # noqa: ANN202
     params = row.params or {}
     extra = {k: params[k] for k in ("timeout", "max_retries") if params.get(k) is not None}
     return spec_cls(provider=row.provider, model=row.model, base_url=row.base_url or None,
-                    api_key=row.api_key or None, **extra)
+                    api_key=api_key or None, **extra)
 

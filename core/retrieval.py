@@ -53,6 +53,8 @@ from storage.vectors import VectorStore
 MODES = ("semantic", "full_text", "hybrid")
 _HIT_COLUMNS = (Chunk.id, Chunk.kb_id, Chunk.doc_id, Chunk.position, Chunk.content, Chunk.keywords, Chunk.meta,
                 Chunk.search_text, Chunk.embedded)
+# A query is a question, not a document: past this, embedding and term matching only cost time.
+MAX_QUERY_CHARS = 4_000
 COMMON_TERM_SHARE = 0.05  # a term in more than this share of all chunks does not select candidates
 
 
@@ -120,6 +122,9 @@ class RetrievalService:
         query = (query or "").replace("\x00", "").strip()
         if not query:
             raise InvalidInput("The query must not be empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InvalidInput(f"The query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}. "
+                               "Ask a shorter question.")
         kb_ids = list(dict.fromkeys(kb_ids))
         if not kb_ids:
             raise InvalidInput("Choose at least one knowledge base to search")

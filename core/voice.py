@@ -2,6 +2,8 @@
 
 Which model: the given model config id, else the tenant's default stt / tts model config, else the
 settings' defaults (the bundled faster-whisper tiny.en; edge-tts falling back to espeak-ng).
+`offline_only=True` (a caller with no API key) never touches a tenant's saved models and their keys:
+speech-to-text runs the settings' local faster-whisper model, text-to-speech espeak-ng, both on this machine.
 `stream()` gives a TranscriptionSession for the streaming endpoint: feed it bytes as they arrive,
 ask for partial transcripts, then the final one.
 """
@@ -16,7 +18,7 @@ import numpy as np
 
 from core import audio
 from core.config import Settings
-from core.errors import InvalidInput, TooLarge
+from core.errors import Forbidden, InvalidInput, TooLarge
 from core.model_configs import ModelService
 from core.providers.stt import STTSpec, Transcript, get_stt, normalize_language
 from core.providers.tts import EspeakTTS, Speech, TTSSpec, get_tts
@@ -127,14 +129,16 @@ class VoiceService:
     def max_audio_bytes(self) -> int:
         return self.settings.voice_max_audio_mb * 1024 * 1024
 
-    def stt_spec(self, tenant_id: str, model_id: str | None = None) -> STTSpec:
-        saved = self.models.voice_config(tenant_id, "stt", model_id)
+    def stt_spec(self, tenant_id: str, model_id: str | None = None, *, offline_only: bool = False) -> STTSpec:
+        saved = None if _offline(offline_only, model_id) else self.models.voice_config(tenant_id, "stt", model_id)
         if saved is None:
             return stt_spec(self.settings, "faster-whisper", self.settings.stt_model)
         return stt_spec(self.settings, saved["provider"], saved["model"], saved["base_url"], saved["api_key"],
                         saved["params"])
 
-    def tts_spec(self, tenant_id: str, model_id: str | None = None) -> TTSSpec:
+    def tts_spec(self, tenant_id: str, model_id: str | None = None, *, offline_only: bool = False) -> TTSSpec:
+        if _offline(offline_only, model_id):
+            return tts_spec(self.settings, "espeak-ng", self.settings.tts_voice)
         saved = self.models.voice_config(tenant_id, "tts", model_id)
         if saved is None:
             return tts_spec(self.settings, self.settings.tts_provider, self.settings.tts_voice)
@@ -142,26 +146,33 @@ class VoiceService:
                         saved["params"])
 
     def transcribe(self, tenant_id: str, data: bytes, *, filename: str = "", language: str | None = None,
-                   model_id: str | None = None) -> Transcript:
+                   model_id: str | None = None, offline_only: bool = False) -> Transcript:
         """The text spoken in an audio file (wav, mp3, m4a, webm, ogg, flac)."""
         if len(data) > self.max_audio_bytes:
             raise TooLarge(f"The audio is larger than {self.settings.voice_max_audio_mb} MB")
-        stt = get_stt(self.stt_spec(tenant_id, model_id))
+        stt = get_stt(self.stt_spec(tenant_id, model_id, offline_only=offline_only))
         return stt.transcribe(data, filename, normalize_language(language) if language else None)
 
     def synthesize(self, tenant_id: str, text: str, *, voice: str | None = None, format: str = "mp3",
-                   model_id: str | None = None, rate: float | None = None) -> Speech:
+                   model_id: str | None = None, rate: float | None = None, offline_only: bool = False) -> Speech:
         """Speech for `text` as mp3 or wav bytes."""
         fmt = audio.check_format(format)
-        return get_tts(self.tts_spec(tenant_id, model_id)).synthesize(text, voice or None, fmt, rate)
+        spec = self.tts_spec(tenant_id, model_id, offline_only=offline_only)
+        return get_tts(spec).synthesize(text, voice or None, fmt, rate)
 
     def stream(self, tenant_id: str, *, language: str | None = None, model_id: str | None = None,
-               kind: str = "auto") -> TranscriptionSession:
+               kind: str = "auto", offline_only: bool = False) -> TranscriptionSession:
         """A session for audio that arrives in pieces (the streaming endpoint)."""
-        stt = get_stt(self.stt_spec(tenant_id, model_id))
+        stt = get_stt(self.stt_spec(tenant_id, model_id, offline_only=offline_only))
         return TranscriptionSession(stt, language=normalize_language(language) if language else None,
                                     max_bytes=self.max_audio_bytes, interval_s=self.settings.stt_partial_interval_s,
                                     kind=kind)
+
+
+def _offline(offline_only: bool, model_id: str | None) -> bool:
+    if offline_only and model_id:
+        raise Forbidden("Saved voice models need an API key; without one only the built-in offline voices are used")
+    return offline_only
 
 
 # ------------------------------------------------------------------------------------------ model "test" action

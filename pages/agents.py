@@ -27,7 +27,7 @@ from pages.components.common import (
     tenant,
 )
 from pages.components.i18n import t
-from pages.components.share import share_controls
+from pages.components.share import share_badge, share_box
 from pages.components.tool_picker import load_catalogue, ref_key
 
 PAGE_SIZE = 10
@@ -130,7 +130,7 @@ def agent_card(a: AssistantInfo, kb_names: dict[str, str], tool_labels: dict[tup
         head, actions = st.columns([3, 2])
         with head:
             st.markdown(f"#### {a.avatar or '🤖'} {md(a.name)}")
-            st.markdown(" ".join(b for b in (state_badge(a), model_badge(a)) if b))
+            st.markdown(" ".join(b for b in (state_badge(a), model_badge(a), share_badge(a)) if b))
             st.caption(md(a.description) if a.description else f"_{t('agents.no_description')}_")
         with actions, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
             if a.published is not None:
@@ -201,14 +201,11 @@ def publish_notice(a: AssistantInfo) -> None:
         st.success(t("agents.notice.published", time=fmt_time(a.published_at)), icon="✅")
 
 
-def share_box(a: AssistantInfo) -> None:
-    with st.expander(f"🔗 {t('agents.share.title')}", expanded=False):
-        if a.published is None:
-            st.caption(t("agents.share.unpublished"))
-        share_controls(a)
-        if a.published is not None:
-            st.button(t("agents.unpublish"), icon=":material/unpublished:", key=f"agent_unpublish_{a.id}",
-                      type="tertiary", on_click=unpublish, args=(a.id,))
+def share_section(a: AssistantInfo) -> None:
+    share_box(a)
+    if a.published is not None:
+        st.button(t("agents.unpublish"), icon=":material/unpublished:", key=f"agent_unpublish_{a.id}",
+                  type="tertiary", on_click=unpublish, args=(a.id,))
 
 
 def save(a: AssistantInfo, fields: dict) -> AssistantInfo | None:
@@ -263,6 +260,7 @@ def editor_view(agent_id: str) -> None:
     with st.container(horizontal=True, vertical_alignment="center"):
         st.markdown(f"### {a.avatar or '🤖'} {md(a.name)}", width="content")
         st.markdown(state_badge(a), width="content")
+        st.markdown(share_badge(a), width="content")
         if a.published is not None:
             link("chat", t("agents.chat"), icon="💬", assistant=a.id)
     bar = st.container()
@@ -277,7 +275,7 @@ def editor_view(agent_id: str) -> None:
         if st.session_state.get("agent_deleting") == a.id:
             delete_confirmation(a)
         publish_notice(a)
-        share_box(a)
+        share_section(a)
     with right:
         debug_pane(a, dirty)
 

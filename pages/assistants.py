@@ -23,7 +23,7 @@ from pages.components.common import (
     tenant,
 )
 from pages.components.i18n import t
-from pages.components.share import share_controls
+from pages.components.share import share_badge, share_box
 
 PAGE_SIZE = 10
 
@@ -90,7 +90,10 @@ def edit_view(assistant_id: str) -> None:
     if a is None:
         st.info(t("assistants.not_found"), icon="🔎")
         return
-    link("chat", t("assistants.chat"), icon="💬", assistant=a.id)
+    with st.container(horizontal=True, vertical_alignment="center"):
+        link("chat", t("assistants.chat"), icon="💬", assistant=a.id)
+        st.markdown(share_badge(a), width="content")
+    share_box(a)
     saved = assistant_form(a, on_cancel=leave_form)
     if saved:
         reset_form(a.id)
@@ -128,6 +131,7 @@ def assistant_card(a: AssistantInfo, kb_names: dict[str, str], models: dict[str,
         head, actions = st.columns([3, 2])
         with head:
             st.markdown(f"#### {a.avatar or '🤖'} {md(a.name)}")
+            st.markdown(share_badge(a))
             st.caption(md(a.description) if a.description else f"_{t('assistants.no_description')}_")
         with actions, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
             link("chat", t("assistants.chat"), icon="💬", assistant=a.id)
@@ -143,9 +147,7 @@ def assistant_card(a: AssistantInfo, kb_names: dict[str, str], models: dict[str,
         st.caption(t("assistants.summary", top_n=p.top_n, threshold=f"{p.similarity_threshold:.2f}",
                      rounds=s.max_rounds, temperature=f"{a.llm.temperature:g}", n=sessions,
                      time=fmt_time(a.updated_at)))
-        with st.expander(f"🔗 {t('assistants.share.title')}"):
-            st.caption(t("assistants.share.caption"))
-            share_controls(a)
+        share_box(a)
         if st.session_state.get("asst_deleting") == a.id:
             delete_confirmation(a, sessions)
 

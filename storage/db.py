@@ -9,12 +9,26 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import Unavailable
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # PostgreSQL advisory lock key held while migrating: processes starting together take turns.
 _MIGRATION_LOCK = 0x616C6D616E6163  # "almanac"
+
+
+# What a database that is restarting, unreachable or (SQLite) busy beyond the timeout raises.
+UNREACHABLE = (OperationalError, InterfaceError)
+
+
+def unavailable(exc: BaseException) -> Unavailable:
+    """An Unavailable for a storage failure (passed through when it already is one)."""
+    if isinstance(exc, Unavailable):
+        return exc
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return Unavailable(f"The database cannot be reached right now{': ' + reason if reason else ''}")
 
 
 def make_engine(url: str) -> Engine:

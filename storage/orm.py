@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, event, \
-    update
+    false, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -297,7 +297,9 @@ class Assistant(Base):
     # The columns above are the draft; this is the snapshot that API sessions and the public page run.
     published: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
-    access_token: Mapped[str] = mapped_column(String(64), default="")  # "" = the public page is open to all
+    # The public chat page serves only shared ones; access_token "" = open to anyone with the link.
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    access_token: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

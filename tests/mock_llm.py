@@ -41,6 +41,7 @@ class Reply:
     delay_chunk: float = 0.0  # seconds between stream chunks
     usage: dict | None = None  # default: word counts
     finish_reason: str | None = None  # default: "tool_calls" / "stop" / "length"
+    drop_after: int | None = None  # stream only: the connection is cut after this many content pieces
 
 
 def _words(text: str) -> int:
@@ -190,9 +191,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(200, {**base, "object": "chat.completion", "usage": usage, "choices": [
                 {"index": 0, "message": message, "finish_reason": finish}]})
         self._stream(base, pieces, calls, finish, usage, reply.delay_chunk,
-                     bool((body.get("stream_options") or {}).get("include_usage")))
+                     bool((body.get("stream_options") or {}).get("include_usage")), reply.drop_after)
 
-    def _stream(self, base, pieces, calls, finish, usage, delay, include_usage):
+    def _stream(self, base, pieces, calls, finish, usage, delay, include_usage, drop_after=None):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -213,7 +214,10 @@ class _Handler(BaseHTTPRequestHandler):
                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
 
         send(chunk({"role": "assistant", "content": ""}))
-        for p in pieces:
+        for n, p in enumerate(pieces):
+            if n == drop_after:  # the provider fails mid-answer: the body just ends, unfinished
+                self.close_connection = True
+                return
             send(chunk({"content": p}))
         for i, c in enumerate(calls):  # name first, then the arguments in a few pieces, like OpenAI
             send(chunk({"tool_calls": [{"index": i, "id": c["id"], "type": "function",

@@ -7,8 +7,9 @@
 /api/voice/tts/ws  client: {"text", "voice"?, "format"?: "mp3" | "wav", "rate"?, "model_id"?}; server: binary
                    audio frames, then {"type": "end", ...}. Several requests may share one connection.
 
-Auth is optional, as in Nexent: `Authorization: Bearer <key>` or `?api_key=<key>` picks the key's tenant;
-without a key the default tenant is used. Every error arrives as {"type": "error", "message"} followed by a
+Auth is optional, as in Nexent: `Authorization: Bearer <key>` or `?api_key=<key>` picks the key's tenant and
+its saved voice models; without a key only the built-in offline engines run (faster-whisper, espeak-ng), never
+a workspace's saved models or their provider keys (a `model_id` is then refused). Every error arrives as {"type": "error", "message"} followed by a
 normal close, never as a dropped connection.
 """
 
@@ -24,7 +25,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.common.auth import optional_principal
+from api.common.auth import Principal, optional_principal
 from api.common.errors import Unauthenticated
 from api.nexent.errors import message_of
 from core.container import Services
@@ -51,10 +52,10 @@ def _services(ws: WebSocket) -> Services:
     return ws.app.state.services
 
 
-def _tenant(ws: WebSocket) -> str:
-    """The caller's tenant: the key's, else the default workspace's (keys are optional here, as in Nexent)."""
+def _caller(ws: WebSocket) -> Principal:
+    """The key's tenant, else an anonymous caller (keys are optional here, as in Nexent)."""
     try:
-        return optional_principal(ws).tenant_id
+        return optional_principal(ws)
     except Unauthenticated as exc:
         raise Forbidden(message_of(exc)) from None
 
@@ -94,11 +95,11 @@ async def _guarded(ws: WebSocket, handler: Callable[[WebSocket], Awaitable[None]
 
 # ------------------------------------------------------------------------------------------------ STT
 async def _listen(ws: WebSocket) -> None:
-    tenant = await run_in_threadpool(_tenant, ws)
+    caller = await run_in_threadpool(_caller, ws)
     q = ws.query_params
     session: TranscriptionSession = await run_in_threadpool(
-        _services(ws).voice.stream, tenant, language=q.get("language") or None, model_id=q.get("model_id") or None,
-        kind=q.get("format") or "auto")
+        _services(ws).voice.stream, caller.tenant_id, language=q.get("language") or None,
+        model_id=q.get("model_id") or None, kind=q.get("format") or "auto", offline_only=caller.anonymous)
     partial_task: asyncio.Task | None = None
 
     async def send_partial() -> None:
@@ -144,7 +145,7 @@ async def stt_ws(ws: WebSocket) -> None:
 
 # ------------------------------------------------------------------------------------------------ TTS
 async def _speak(ws: WebSocket) -> None:
-    tenant = await run_in_threadpool(_tenant, ws)
+    caller = await run_in_threadpool(_caller, ws)
     voice = _services(ws).voice
     while True:
         message = await ws.receive()
@@ -153,8 +154,9 @@ async def _speak(ws: WebSocket) -> None:
         if message.get("text") is None:
             raise InvalidInput('Send a JSON text frame such as {"text": "Hello", "format": "mp3"}')
         request = parse_config(SpeakRequest, _json_frame(message["text"]))
-        speech = await run_in_threadpool(voice.synthesize, tenant, request.text, voice=request.voice,
-                                         format=request.format, model_id=request.model_id, rate=request.rate)
+        speech = await run_in_threadpool(voice.synthesize, caller.tenant_id, request.text, voice=request.voice,
+                                         format=request.format, model_id=request.model_id, rate=request.rate,
+                                         offline_only=caller.anonymous)
         for start in range(0, len(speech.audio), AUDIO_FRAME_BYTES):
             await ws.send_bytes(speech.audio[start:start + AUDIO_FRAME_BYTES])
         await ws.send_json({"type": "end", "format": speech.format, "media_type": speech.media_type,

@@ -1,4 +1,5 @@
-"""RAGFlow agents = Almanac agents (assistants of kind agent): list with a `dsl`, sessions and completions.
+"""RAGFlow agents = Almanac agents (assistants of kind agent): list with a `dsl`, update (title, description,
+sharing on the public chat page), sessions and completions. Agents are built and published on the Agents page.
 
 The `dsl` is RAGFlow's canvas shape filled from the configuration API sessions run (the published snapshot;
 the draft for an agent never published, which cannot run yet):
@@ -28,7 +29,7 @@ from core.agents import tool_refs
 from core.assistants import AssistantInfo, ChatSettings
 from core.chat import ChatEvent, ConversationInfo
 from core.container import Services
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["RAGFlow: agents"], route_class=RagflowRoute)
 AGENT_NODE, ANSWER_NODE = "Agent:Main", "Answer:Main"
@@ -41,6 +42,15 @@ class AgentCompletionBody(BaseModel):
     session_id: str | None = None
     user_id: str | None = None
     return_trace: bool = False  # RAGFlow: also stream each tool step (`node_finished` events)
+
+
+class AgentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # no `dsl`: an agent's configuration is edited on the Agents page
+    title: str | None = None
+    description: str | None = None
+    avatar: str | None = None
+    shared: bool | None = None  # Almanac's public chat page (/chat/<id>): off until shared
+    require_token: bool | None = None  # on: a new random access token; off: none
 
 
 # ------------------------------------------------------------------ views
@@ -106,6 +116,7 @@ def agent_dsl(svc: Services, a: AssistantInfo) -> dict[str, Any]:
 def agent_view(svc: Services, a: AssistantInfo) -> dict[str, Any]:
     return {"id": a.id, "title": a.name, "avatar": a.avatar or None, "description": a.description or None,
             "canvas_type": None, "dsl": agent_dsl(svc, a), "user_id": a.tenant_id,
+            "shared": a.shared, "access_token": a.access_token,
             "create_time": ms(a.created_at), "create_date": http_date(a.created_at),
             "update_time": ms(a.updated_at), "update_date": http_date(a.updated_at)}
 
@@ -129,6 +140,24 @@ def list_agents(svc: ServicesDep, who: PrincipalDep, page: PageParam = 1, page_s
     if (id or name) and not found.total:
         raise data_error("The agent doesn't exist.")
     return ok([agent_view(svc, a) for a in found.items])
+
+
+@router.put("/agents/{agent_id}", summary="Update an agent's title, description, avatar or sharing")
+def update_agent(svc: ServicesDep, who: PrincipalDep, agent_id: str, body: AgentBody) -> dict:
+    try:
+        svc.assistants.get(who.tenant_id, agent_id, kind="agent")
+    except NotFound:
+        raise data_error("Agent not found.") from None
+    if body.title is not None and not body.title.strip():
+        raise data_error("`title` cannot be empty.")
+    changes = {"name": body.title, "description": body.description, "avatar": body.avatar}
+    try:
+        svc.assistants.update(who.tenant_id, agent_id, **{k: v for k, v in changes.items() if v is not None})
+    except Conflict:
+        raise data_error("An agent with this title already exists.") from None
+    if body.shared is not None or body.require_token is not None:
+        svc.assistants.set_access(who.tenant_id, agent_id, shared=body.shared, require_token=body.require_token)
+    return ok(agent_view(svc, svc.assistants.get(who.tenant_id, agent_id, kind="agent")))
 
 
 @router.post("/agents/{agent_id}/sessions", summary="Create a session with a published agent (opener first)")

@@ -64,6 +64,9 @@ class ChatBody(BaseModel):
     llm: ChatLLM | None = None
     prompt: ChatPrompt | None = None
     top_k: int | None = Field(None, ge=1)
+    # Almanac's public chat page (/chat/<id>): off until shared; require_token turns on a new random token.
+    shared: bool | None = None
+    require_token: bool | None = None
 
 
 def llm_settings(svc: Services, tenant_id: str, llm: ChatLLM | None) -> dict[str, Any] | None:
@@ -117,6 +120,7 @@ def chat_view(svc: Services, a: AssistantInfo) -> dict[str, Any]:
                 "max_token": a.llm.max_tokens or 0},
         "prompt": {**{k: getattr(p, k) for k in PROMPT_KEYS}, "prompt": p.system},
         "prompt_type": "simple", "status": "1", "tenant_id": a.tenant_id, "top_k": p.top_k,
+        "shared": a.shared, "access_token": a.access_token,
         "create_time": ms(a.created_at), "create_date": http_date(a.created_at),
         "update_time": ms(a.updated_at), "update_date": http_date(a.updated_at),
     }
@@ -151,6 +155,8 @@ def create_chat(svc: ServicesDep, who: PrincipalDep, body: ChatBody) -> dict:
                                   llm=llm_settings(svc, who.tenant_id, body.llm), prompt=prompt)
     except Conflict:
         raise data_error("Duplicated chat name in creating chat.") from None
+    if body.shared is not None or body.require_token is not None:
+        a = svc.assistants.set_access(who.tenant_id, a.id, shared=body.shared, require_token=body.require_token)
     return ok(chat_view(svc, a))
 
 
@@ -170,6 +176,8 @@ def update_chat(svc: ServicesDep, who: PrincipalDep, chat_id: str, body: ChatBod
         svc.assistants.update(who.tenant_id, chat_id, **{k: v for k, v in changes.items() if v is not None})
     except Conflict:
         raise data_error("Duplicated chat name in updating chat.") from None
+    if body.shared is not None or body.require_token is not None:
+        svc.assistants.set_access(who.tenant_id, chat_id, shared=body.shared, require_token=body.require_token)
     return ok()
 
 

@@ -15,27 +15,31 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, update
 
-from core.chunks import embed_and_store, fill_chunk, refresh_document_counts
+from core.chunks import embedding_text, refresh_document_counts, vector_metadata
 from core.embedding import EmbeddingService
-from core.errors import AlmanacError
-from core.ingestion.cleaning import clean
+from core.errors import AlmanacError, Unavailable
+from core.ingestion.helpers import HelpersStopped, InlineHelpers, ProcessHelpers
 from core.ingestion.keywords import extract_keywords
-from core.ingestion.readers import ParsedDocument, ReadLimits, read_document
+from core.ingestion.readers import ReadLimits, read_document
 from core.ingestion.splitting import split
 from core.ingestion.tasks import TaskLost, TaskQueue
 from core.schemas import ChunkConfig
-from storage.db import Database
+from storage.db import UNREACHABLE, Database, unavailable
 from storage.files import BlobStore
-from storage.orm import Chunk, Document, KnowledgeBase, Task, UploadFile
+from storage.orm import Chunk, Document, KnowledgeBase, Task, UploadFile, utcnow
 from storage.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
-EMBED_BATCH = 32
+# Chunks per embedding round: each round's vector upsert holds the server's GIL (Chroma's bindings do),
+# so small rounds keep searches from waiting long behind one.
+EMBED_BATCH = 16
 READ_START, READ_END, OCR_END = 0.02, 0.1, 0.6
+Helpers = InlineHelpers | ProcessHelpers
 _CHUNK_NS = uuid.UUID("8f7c1d52-3b1e-4a55-9d40-2f6f3c0a9e11")
 WARM_UP_TEXT = ("# Warm-up\n\nAlmanac reads, splits and embeds this short text once when it starts, so that the "
                 "first real document is not processed cold.\n\n启动时处理这段文字，第一份文档就不必等待加载。")
@@ -49,20 +53,35 @@ class Pipeline:
     def __init__(self, db: Database, blobs: BlobStore, vectors: VectorStore, embeddings: EmbeddingService,
                  queue: TaskQueue, read_limits: ReadLimits | None = None, max_chunks: int = 20_000):
         self.db, self.blobs, self.vectors, self.embeddings, self.queue = db, blobs, vectors, embeddings, queue
+        self.inline = InlineHelpers()
         self.read_limits = read_limits or ReadLimits()
         self.max_chunks = max_chunks
 
-    def run(self, task: Task) -> None:
-        """Process one claimed task to a final state. Never raises."""
+    def run(self, task: Task, helpers: Helpers | None = None) -> None:
+        """Process one claimed task to a final state, with the CPU-heavy steps on `helpers` (default: here).
+
+        Never raises, except Unavailable when the database or the vector store cannot be reached: the
+        task is then still claimed and unfinished, and the caller runs it again later (it resumes)."""
+        try:
+            self._run(task, helpers or self.inline)
+        except UNREACHABLE as exc:  # also from the bookkeeping after a failure
+            raise unavailable(exc) from exc
+
+    def _run(self, task: Task, helpers: Helpers) -> None:
         started = time.monotonic()
         try:
             base = READ_END
             if task.indexing_at is None:  # fresh, or interrupted before its chunks were written
-                base = self._parse_and_split(task)
-            n = self._index(task, base)
-            self.queue.finish(task.id, "completed", f"Completed: {n} chunk{'s' * (n != 1)} in {time.monotonic() - started:.1f} s")
+                base = self._parse_and_split(task, helpers)
+            n = self._index(task, helpers, base)
+            self.queue.finish(task.id, "completed", f"Completed: {n} chunk{'s' * (n != 1)} in "
+                                                    f"{time.monotonic() - started:.1f} s")
+        except HelpersStopped:
+            pass  # the server is stopping; the workers put the task back in the queue
         except TaskLost:
             self._discard_if_cancelled(task)
+        except (Unavailable, *UNREACHABLE):
+            raise  # not the document's fault: the task is run again later
         except AlmanacError as exc:
             self.queue.finish(task.id, "error", "Failed", error=exc.message)
         except Exception as exc:  # noqa: BLE001 - any failure must end the task, not the worker
@@ -86,8 +105,8 @@ class Pipeline:
             return
         log.info("ingestion warmed up in %.1f s", time.monotonic() - started)
 
-    def _read(self, task: Task, name: str, data: bytes) -> tuple[ParsedDocument, float]:
-        """The parsed file and the progress reached (OCR reports page by page)."""
+    def _read(self, task: Task, name: str, key: str, preprocess: list[str], helpers: Helpers) -> tuple[Any, float]:
+        """The parsed, cleaned file and the progress reached (OCR reports page by page when read here)."""
         reached = READ_END
 
         def on_page(message: str, fraction: float) -> None:
@@ -96,10 +115,10 @@ class Pipeline:
             self.queue.advance(task.id, progress=reached, message=message)
 
         self.queue.advance(task.id, state="parsing", progress=READ_START, message=f"Reading {name}")
-        parsed = read_document(name, data, limits=self.read_limits, progress=on_page)
+        parsed = helpers.read(name, self.blobs.path(key), preprocess, self.read_limits, on_page)
         return parsed, max(reached, READ_END)
 
-    def _parse_and_split(self, task: Task) -> float:
+    def _parse_and_split(self, task: Task, helpers: Helpers) -> float:
         with self.db.session() as s:
             doc = s.get(Document, task.doc_id)
             kb = s.get(KnowledgeBase, task.kb_id)
@@ -108,66 +127,72 @@ class Pipeline:
             upload = s.get(UploadFile, doc.file_id) if doc.file_id else None
             config = ChunkConfig.model_validate(doc.chunk_config or kb.chunk_config)
             name, key = doc.name, upload.storage_key if upload else None
-        if key is None:
+        if key is None or not self.blobs.path(key).exists():
             raise AlmanacError("The original file of this document is missing")
-        parsed, base = self._read(task, name, self.blobs.get(key))
-        for section in parsed.sections:
-            section.text = clean(section.text, config.preprocess)
+        parsed, base = self._read(task, name, key, list(config.preprocess), helpers)
 
         self.queue.advance(task.id, state="splitting", progress=base, message="Splitting into chunks")
-        drafts = split(parsed, config.split_config())
-        if not drafts:
-            raise AlmanacError("No text to index was found in this document")
-        if len(drafts) > self.max_chunks:
-            raise AlmanacError(
-                f"The document would make {len(drafts):,} chunks, more than the limit of {self.max_chunks:,} per "
-                "document (setting ALMANAC_MAX_CHUNKS_PER_DOCUMENT); split the file or choose a larger chunk size"
-            )
-        keywords = (extract_keywords([d.content for d in drafts], top_k=config.keywords_per_chunk)
-                    if config.keywords_per_chunk else [[] for _ in drafts])
-        self.queue.advance(task.id, progress=_share(base, 0.1), message=f"Writing {len(drafts)} chunks")
+        prepared = helpers.split(parsed, config.model_dump(), self.max_chunks)
+        self.queue.advance(task.id, progress=_share(base, 0.1), message=f"Writing {len(prepared.chunks)} chunks")
+        now = utcnow()
+        rows = [{"id": chunk_id_for(task.id, i), "tenant_id": task.tenant_id, "kb_id": task.kb_id,
+                 "doc_id": task.doc_id, "position": i, "content": c.content, "keywords": c.keywords,
+                 "questions": c.questions, "meta": c.meta, "enabled": True, "embedded": False, "hit_count": 0,
+                 "created_at": now, "updated_at": now, **c.derived} for i, c in enumerate(prepared.chunks)]
         with self.db.session() as s:
-            new_ids = [chunk_id_for(task.id, i) for i in range(len(drafts))]
-            old_ids = set(s.scalars(select(Chunk.id).where(Chunk.doc_id == task.doc_id))) - set(new_ids)
+            old_ids = set(s.scalars(select(Chunk.id).where(Chunk.doc_id == task.doc_id))) - {r["id"] for r in rows}
+        # The old chunks' vectors go first: if anything below fails, a retry finds the old rows and does it again.
+        self.vectors.delete(task.kb_id, sorted(old_ids))
+        with self.db.session() as s:  # one short write: everything above was computed before it began
             s.execute(delete(Chunk).where(Chunk.doc_id == task.doc_id))
-            for i, (draft, kws) in enumerate(zip(drafts, keywords, strict=True)):
-                chunk = Chunk(id=new_ids[i], tenant_id=task.tenant_id, kb_id=task.kb_id, doc_id=task.doc_id,
-                              position=i, meta=draft.meta, enabled=True, embedded=False)
-                fill_chunk(chunk, draft.content, kws, list(draft.questions))
-                s.add(chunk)
-            s.flush()
+            for start in range(0, len(rows), 1000):
+                s.execute(insert(Chunk), rows[start : start + 1000])
             refresh_document_counts(s, task.doc_id)
             doc = s.get(Document, task.doc_id)
-            doc.kind = parsed.kind
-            if parsed.meta:  # what the file says about itself (an e-mail's headers); the user's values win
-                doc.meta = {**parsed.meta, **(doc.meta or {})}
+            doc.kind = prepared.kind
+            if prepared.meta:  # what the file says about itself (an e-mail's headers); the user's values win
+                doc.meta = {**prepared.meta, **(doc.meta or {})}
         # Committed: the document is full-text searchable from here on.
-        self.vectors.delete(task.kb_id, sorted(old_ids))
         return base
 
-    def _index(self, task: Task, base: float) -> int:
+    def _index(self, task: Task, helpers: Helpers, base: float) -> int:
         self.queue.advance(task.id, state="indexing", progress=_share(base, 0.17), message="Embedding chunks")
         with self.db.session() as s:
             total = s.scalar(select(func.count(Chunk.id)).where(Chunk.doc_id == task.doc_id)) or 0
             done = total - (s.scalar(select(func.count(Chunk.id)).where(
                 Chunk.doc_id == task.doc_id, Chunk.embedded.is_(False))) or 0)
-        while True:
-            with self.db.session() as s:
-                batch = s.scalars(
-                    select(Chunk).where(Chunk.doc_id == task.doc_id, Chunk.embedded.is_(False))
-                    .order_by(Chunk.position).limit(EMBED_BATCH)
-                ).all()
-                if not batch:
-                    break
-                kb = s.get(KnowledgeBase, task.kb_id)
-                doc = s.get(Document, task.doc_id)
-                if kb is None or doc is None:
-                    raise TaskLost(task.id)
-                embed_and_store(s, self.embeddings, self.vectors, kb, list(batch), doc.enabled)
-            done += len(batch)
+        while n := self._embed_batch(task, helpers):
+            done += n
             self.queue.advance(task.id, progress=_share(base, 0.17 + 0.82 * done / max(total, 1)),
                                message=f"Embedded {done}/{total} chunks")
         return total
+
+    def _embed_batch(self, task: Task, helpers: Helpers) -> int:
+        """Embed the next few chunks; how many (0: none was left). The model works outside any transaction,
+        the vectors are stored before the chunks are marked embedded (a crash in between redoes them)."""
+        with self.db.session() as s:
+            kb = s.get(KnowledgeBase, task.kb_id)
+            doc = s.get(Document, task.doc_id)
+            if kb is None or doc is None:
+                raise TaskLost(task.id)
+            batch = s.execute(
+                select(Chunk.id, Chunk.doc_id, Chunk.content, Chunk.questions, Chunk.enabled)
+                .where(Chunk.doc_id == task.doc_id, Chunk.embedded.is_(False))
+                .order_by(Chunk.position).limit(EMBED_BATCH)
+            ).all()
+            model, dim, doc_enabled = kb.embedding_model, kb.embedding_dim, doc.enabled
+        if not batch:
+            return 0
+        vecs = self.embeddings.passages(model, [embedding_text(c.content, c.questions) for c in batch],
+                                        embed=helpers.embed)
+        self.vectors.upsert(task.kb_id, [c.id for c in batch], vecs, [vector_metadata(c, doc_enabled) for c in batch])
+        with self.db.session() as s:
+            s.execute(update(Chunk).where(Chunk.id.in_([c.id for c in batch])).values(embedded=True))
+            if dim is None:
+                s.execute(update(KnowledgeBase).where(KnowledgeBase.id == task.kb_id,
+                                                      KnowledgeBase.embedding_dim.is_(None))
+                          .values(embedding_dim=int(vecs.shape[1])))
+        return len(batch)
 
     def _discard_if_cancelled(self, task: Task) -> None:
         """A cancelled run leaves no half-indexed chunks: once it has split, the chunks are its own.
@@ -179,9 +204,9 @@ class Pipeline:
             if current is None or current.state != "cancelled" or current.splitting_at is None:
                 return
             ours = list(s.scalars(select(Chunk.id).where(Chunk.doc_id == task.doc_id)))
+            self.vectors.delete(task.kb_id, ours)  # before the rows go: a failure leaves both for a retry
             s.execute(delete(Chunk).where(Chunk.doc_id == task.doc_id))
             refresh_document_counts(s, task.doc_id)
-        self.vectors.delete(task.kb_id, ours)
 
 
 def _share(base: float, part: float) -> float:

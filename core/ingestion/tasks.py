@@ -26,6 +26,9 @@ class TaskLost(Exception):
     """The task was cancelled, deleted or taken over; the worker must stop working on it."""
 
 
+REQUEUED_MESSAGE = "Waiting: requeued when its worker stopped; it resumes where it left off"
+
+
 def new_batch_id() -> str:
     return datetime.now().strftime("%Y%m%d%H%M%S") + f"{random.randint(100_000, 999_999)}"
 
@@ -75,6 +78,29 @@ class TaskQueue:
         if not done:
             raise TaskLost(task_id)
 
+    def reload(self, task_id: str) -> Task | None:
+        """The task as stored now, if this worker still owns it and it is unfinished."""
+        with self.db.session() as s:
+            return s.scalar(select(Task).where(Task.id == task_id, Task.worker == self.worker,
+                                               Task.state.in_(ACTIVE_STATES)))
+
+    def note(self, task_id: str, message: str) -> None:
+        """Change the message of a task this worker owns (e.g. why it is waiting)."""
+        with self.db.session() as s:
+            s.execute(update(Task).where(Task.id == task_id, Task.worker == self.worker,
+                                         Task.state.in_(ACTIVE_STATES)).values(message=message, heartbeat_at=utcnow()))
+
+    def release(self, task_ids: list[str] | None = None) -> int:
+        """Hand tasks this worker still holds (all of them, or `task_ids`) back to the queue (it is stopping):
+        another worker resumes them at once, where they stopped. A thread still busy with one notices at its
+        next update. Returns how many."""
+        where = [Task.worker == self.worker, Task.state.in_(ACTIVE_STATES)]
+        if task_ids is not None:
+            where.append(Task.id.in_(task_ids))
+        with self.db.session() as s:
+            return s.execute(update(Task).where(*where)
+                             .values(state="waiting", worker="", message=REQUEUED_MESSAGE)).rowcount
+
     def heartbeat(self, task_id: str) -> None:
         """Say 'still working' during a long step, so no other host adopts the task."""
         with self.db.session() as s:
@@ -92,15 +118,6 @@ class TaskQueue:
         """Put back tasks whose worker died (same host: pid gone; elsewhere: silent too long)."""
         return recover_orphans(self.db, Task, ACTIVE_STATES, self.worker, state="waiting",
                                message="Resuming after an interrupted run")
-
-    def release(self, task_ids: list[str]) -> int:
-        """Hand tasks this worker still holds back to the queue (it is stopping): another worker resumes
-        them at once, where they stopped. A thread still busy with one notices at its next update."""
-        with self.db.session() as s:
-            return s.execute(
-                update(Task).where(Task.id.in_(task_ids), Task.worker == self.worker, Task.state.in_(ACTIVE_STATES))
-                .values(state="waiting", worker="", message="Resuming after an interrupted run")
-            ).rowcount
 
     def cancel(self, task_ids: list[str]) -> int:
         with self.db.session() as s:

@@ -295,6 +295,7 @@ class OpenAILLM:
     def stream(self, messages: list[dict], params: ChatParams | None = None,
                tools: list[dict] | None = None) -> Iterator[StreamChunk]:
         errors = (self._openai.OpenAIError, httpx.HTTPError)
+        started = False
         try:
             try:
                 resp = self._create(messages, params, tools, stream=True)
@@ -307,6 +308,7 @@ class OpenAILLM:
             usage, finish = None, None
             with resp:  # closes the HTTP response if the consumer stops early
                 for chunk in resp:  # a mid-stream read timeout surfaces here as an httpx error
+                    started = True
                     if chunk.usage:
                         u = chunk.usage
                         usage = Usage(u.prompt_tokens or 0, u.completion_tokens or 0, u.total_tokens or 0)
@@ -322,6 +324,11 @@ class OpenAILLM:
                             yield StreamChunk(delta=d.content)
                         finish = choice.finish_reason or finish
         except errors as e:
+            if started and isinstance(e, (self._openai.APIConnectionError, httpx.TransportError)) and \
+                    not isinstance(e, (self._openai.APITimeoutError, httpx.TimeoutException)):
+                cause = type(e.__cause__ or e).__name__
+                raise ProviderError(f"{self._host} stopped sending the answer midway ({cause}); the text so far is "
+                                    "kept: continue the answer or try again.") from None
             raise self._error(e, self.spec.timeout, self.spec.max_retries) from None  # chain may quote the key
         tool_calls = [ToolCall(c["id"] or f"call_{i}", c["name"], c["arguments"])
                       for i, c in sorted(calls.items())]

@@ -151,8 +151,9 @@ def _executor(service: ToolService, ref: ToolRef, info: ToolInfo, source: Any, p
             return builtin.run(source, info.name, call)
 
         return run_builtin, source.label
-    headers = {h["key"]: h["value"] for h in source.headers or []}
-    config = dict(source.config or {})
+    from core.tools.registry import stored_config, stored_headers  # registry imports this module
+
+    headers, config = stored_headers(source, service.sealer), stored_config(source, service.sealer)
     if source.kind == "api":
         spec = openapi.parse(config.get("openapi_schema"))
         op = spec.operation(info.name)
@@ -168,7 +169,8 @@ def _executor(service: ToolService, ref: ToolRef, info: ToolInfo, source: Any, p
     def run_mcp(args: dict) -> ToolResult:
         from core.tools.mcp import call_tool
 
-        return call_tool(service.stored_mcp_config(config, headers), info.name, args, timeout=ctx.timeout)
+        return call_tool(service.stored_mcp_config(config, headers), info.name, args, timeout=ctx.timeout,
+                         allow_private=service.settings.allow_private_urls)
 
     return run_mcp, source.name
 

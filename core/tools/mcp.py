@@ -27,6 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.errors import InvalidInput, ProviderError
+from core.net import AsyncPinnedTransport
 from core.tools.base import ToolInfo, ToolInput, ToolResult
 
 T = TypeVar("T")
@@ -93,8 +94,8 @@ def parse_config(data: dict[str, Any]) -> MCPConfig:
         raise InvalidInput(f"Invalid MCP server settings: {problems}") from None
 
 
-def list_tools(cfg: MCPConfig, timeout: float = 20.0) -> list[ToolInfo]:
-    """The tools the server offers (all pages)."""
+def list_tools(cfg: MCPConfig, timeout: float = 20.0, allow_private: bool = False) -> list[ToolInfo]:
+    """The tools the server offers (all pages). `allow_private`: an HTTP server may be on a private address."""
 
     async def fetch(client: Client) -> list[ToolInfo]:
         tools, cursor = [], None
@@ -106,17 +107,18 @@ def list_tools(cfg: MCPConfig, timeout: float = 20.0) -> list[ToolInfo]:
                 break
         return tools
 
-    return _run_sync(cfg, timeout, "list its tools", fetch)
+    return _run_sync(cfg, timeout, "list its tools", fetch, allow_private)
 
 
-def call_tool(cfg: MCPConfig, name: str, arguments: dict, timeout: float = 30.0) -> ToolResult:
+def call_tool(cfg: MCPConfig, name: str, arguments: dict, timeout: float = 30.0,
+              allow_private: bool = False) -> ToolResult:
     """Call one tool. A failure the tool reports itself comes back as ToolResult(is_error=True)."""
 
     async def call(client: Client) -> ToolResult:
         result = await client.call_tool(name, arguments or {})
         return ToolResult(content=result_text(result), is_error=result.is_error)
 
-    return _run_sync(cfg, timeout, f"call tool '{name}'", call)
+    return _run_sync(cfg, timeout, f"call tool '{name}'", call, allow_private)
 
 
 def tool_info(tool: mcp_types.Tool) -> ToolInfo:
@@ -185,7 +187,8 @@ class _Answer:
         return self._ready.wait(seconds)
 
 
-def _run_sync(cfg: MCPConfig, timeout: float, action: str, work: Callable[[Client], Awaitable[T]]) -> T:
+def _run_sync(cfg: MCPConfig, timeout: float, action: str, work: Callable[[Client], Awaitable[T]],
+              allow_private: bool) -> T:
     """Connect, do `work`, disconnect, in a fresh event loop on a worker thread; errors as ProviderError.
 
     The caller gets its answer as soon as there is one, and never later than `timeout`: closing the
@@ -207,11 +210,12 @@ def _run_sync(cfg: MCPConfig, timeout: float, action: str, work: Callable[[Clien
             try:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(watchdog, tg.cancel_scope)
-                    async with Client(_transport(cfg, timeout, stderr), cache=None) as client:
+                    async with Client(_transport(cfg, timeout, stderr, allow_private), cache=None) as client:
                         answer.give(value=await work(client))
                     tg.cancel_scope.cancel()  # done: stop the watchdog
             except Exception as e:  # noqa: BLE001 - every transport/protocol failure becomes one readable error
-                answer.give(error=_provider_error(cfg, action, e, _tail(stderr)))
+                refused = next((leaf for leaf in _leaves(e) if isinstance(leaf, InvalidInput)), None)
+                answer.give(error=refused or _provider_error(cfg, action, e, _tail(stderr)))
 
     def run() -> None:
         try:
@@ -229,17 +233,19 @@ def _run_sync(cfg: MCPConfig, timeout: float, action: str, work: Callable[[Clien
     return answer.value
 
 
-def _transport(cfg: MCPConfig, timeout: float, stderr: IO[str] | None):
+def _transport(cfg: MCPConfig, timeout: float, stderr: IO[str] | None, allow_private: bool):
     if cfg.transport == "stdio":
         params = StdioServerParameters(command=cfg.command, args=cfg.args, env=cfg.env or None)
         return stdio_client(params, errlog=stderr)
-    return _http_transport(cfg.url, cfg.headers, timeout)
+    return _http_transport(cfg.url, cfg.headers, timeout, allow_private)
 
 
 @asynccontextmanager
-async def _http_transport(url: str, headers: dict[str, str], timeout: float):
-    """streamable_http_client over our own httpx2 client, so the headers apply and no read outlasts the call."""
-    async with (httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(timeout)) as http,
+async def _http_transport(url: str, headers: dict[str, str], timeout: float, allow_private: bool):
+    """streamable_http_client over our own httpx2 client, so the headers apply, no read outlasts the call,
+    and every connection goes to the address that was checked (core/net.py)."""
+    async with (httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(timeout), trust_env=False,
+                                   transport=AsyncPinnedTransport(allow_private)) as http,
                 streamable_http_client(url, http_client=http) as streams):
         yield streams
 

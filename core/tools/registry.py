@@ -20,8 +20,8 @@ from core.net import check_public
 from core.retrieval import RetrievalService
 from core.schemas import Page
 from core.scope import check_paging, load_owned, validation_message
+from core.secrets import Sealer, UnreadableSecret
 from core.tenants import DEFAULT_TENANT_ID
-from core.secrets import Sealer
 from core.tools import binding, builtin, openapi
 from core.tools.credentials import BuiltinCredentials
 from core.tools.base import BoundTool, ProviderInfo, ToolContext, ToolInfo, ToolRef
@@ -64,25 +64,65 @@ def _pairs(headers: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in headers.items()]
 
 
-def _stored_headers(row: ToolProvider) -> dict[str, str]:
-    return {h["key"]: h["value"] for h in row.headers or []}
+# Header and MCP env values often carry credentials: all of them are stored sealed (core/secrets.py).
+def _sealed(values: dict[str, str], sealer: Sealer) -> dict[str, str]:
+    return {k: sealer.seal_field(v) for k, v in values.items()}
 
 
-def provider_info(row: ToolProvider) -> ProviderInfo:
+def _unsealed(values: dict[str, str], sealer: Sealer) -> dict[str, str]:
+    return {k: sealer.unseal_field(v) for k, v in values.items()}
+
+
+def stored_headers(row: ToolProvider, sealer: Sealer) -> dict[str, str]:
+    return _unsealed({h["key"]: h["value"] for h in row.headers or []}, sealer)
+
+
+def stored_config(row: ToolProvider, sealer: Sealer) -> dict:
     config = dict(row.config or {})
+    if config.get("env"):
+        config["env"] = _unsealed(config["env"], sealer)
+    return config
+
+
+def _sealed_mcp_config(cfg: Any, sealer: Sealer) -> dict:
+    config = cfg.model_dump(exclude={"headers"})
+    config["env"] = _sealed(config.get("env") or {}, sealer)
+    return config
+
+
+def provider_info(row: ToolProvider, sealer: Sealer) -> ProviderInfo:
+    try:
+        config, headers = stored_config(row, sealer), stored_headers(row, sealer)
+    except UnreadableSecret:  # still listed, so that it can be fixed or deleted
+        config, headers = dict(row.config or {}, env={}), {h["key"]: "" for h in row.headers or []}
     if row.kind == "mcp":
         config["env"] = masked(config.get("env") or {})
     return ProviderInfo(id=row.id, kind=row.kind, name=row.name, label=config.get("label") or row.name,
                         description=row.description,
                         icon=row.icon, tools=[ToolInfo.model_validate(t) for t in row.tools or []],
-                        headers=_pairs(masked(_stored_headers(row))), config=config, status=row.status,
+                        headers=_pairs(masked(headers)), config=config, status=row.status,
                         status_message=row.status_message, created_at=row.created_at)
 
 
 class ToolService:
     def __init__(self, db: Database, settings: Settings, retrieval: RetrievalService, sealer: Sealer | None = None):
         self.db, self.settings, self.retrieval = db, settings, retrieval
-        self.credentials = BuiltinCredentials(db, settings, sealer or Sealer(settings))  # web search, images
+        self.sealer = sealer or Sealer(settings)
+        self.credentials = BuiltinCredentials(db, settings, self.sealer)  # web search, images
+
+    def seal_stored_secrets(self) -> int:
+        """Seal header and env values saved in plain text (before they were sealed); returns how many providers."""
+        changed = 0
+        with self.db.session() as s:
+            for row in s.scalars(select(ToolProvider)):
+                headers = [{"key": h["key"], "value": self.sealer.seal_field(h["value"])} for h in row.headers or []]
+                config = dict(row.config or {})
+                if config.get("env"):
+                    config["env"] = _sealed(config["env"], self.sealer)
+                if headers != (row.headers or []) or config != (row.config or {}):
+                    row.headers, row.config = headers, config
+                    changed += 1
+        return changed
 
     # -------------------------------------------------------------------------------------- built-ins
     def categories(self) -> list[dict]:
@@ -151,12 +191,12 @@ class ToolService:
             s.flush()
         except IntegrityError as exc:  # two requests creating the same name at once
             raise Conflict(f"A tool provider named '{row.name}' already exists") from exc
-        return provider_info(row)
+        return provider_info(row, self.sealer)
 
     def get_provider(self, tenant_id: str, provider_id: str, kind: str | None = None) -> ProviderInfo:
         """The tenant's API or MCP provider (with `kind`, only one of that kind)."""
         with self.db.session() as s:
-            return provider_info(self._load(s, tenant_id, provider_id, kind))
+            return provider_info(self._load(s, tenant_id, provider_id, kind), self.sealer)
 
     def get_provider_tool(self, tenant_id: str, provider_id: str, tool_name: str,
                           kind: str | None = None) -> tuple[ProviderInfo, ToolInfo]:
@@ -180,7 +220,8 @@ class ToolService:
             total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = s.scalars(q.order_by(ToolProvider.created_at.desc(), ToolProvider.id)
                              .offset((page - 1) * page_size).limit(page_size)).all()
-            return Page(items=[provider_info(r) for r in rows], total=total, page=page, page_size=page_size)
+            return Page(items=[provider_info(r, self.sealer) for r in rows], total=total, page=page,
+                        page_size=page_size)
 
     def delete_provider(self, tenant_id: str, provider_id: str, kind: str | None = None) -> None:
         with self.db.session() as s:
@@ -200,7 +241,7 @@ class ToolService:
         config = {"openapi_schema": openapi_schema or "", **({"label": _text(label, "label", MAX_NAME)} if label else {})}
         with self.db.session() as s:
             row = ToolProvider(tenant_id=tenant_id, kind="api", name=self._check_name(s, tenant_id, name),
-                               icon=_icon(icon), config=config, headers=_pairs(header_map),
+                               icon=_icon(icon), config=config, headers=_pairs(_sealed(header_map, self.sealer)),
                                description=_text(description, "description") if description is not None
                                else spec.description if spec else "",
                                tools=[op.info().model_dump() for op in spec.operations] if spec else [], status="ok",
@@ -232,7 +273,7 @@ class ToolService:
             if description is not None:
                 row.description = _text(description, "description")
             if header_map is not None:
-                row.headers = _pairs(unmask(header_map, _stored_headers(row)))
+                row.headers = _pairs(_sealed(unmask(header_map, stored_headers(row, self.sealer)), self.sealer))
             return self._save(s, row)
 
     # -------------------------------------------------------------------------------------- MCP servers
@@ -255,12 +296,11 @@ class ToolService:
                                 command=config.get("command"), args=config.get("args"), env=config.get("env"),
                                 headers=headers)
 
-    @staticmethod
-    def _list_mcp_tools(cfg: Any) -> list[dict]:
+    def _list_mcp_tools(self, cfg: Any) -> list[dict]:
         from core.tools.mcp import list_tools
 
         tools: dict[str, dict] = {}
-        for tool in list_tools(cfg, timeout=MCP_LIST_TIMEOUT):
+        for tool in list_tools(cfg, timeout=MCP_LIST_TIMEOUT, allow_private=self.settings.allow_private_urls):
             tools.setdefault(tool.name, tool.model_dump())  # tool names are unique per provider
         return list(tools.values())
 
@@ -286,7 +326,8 @@ class ToolService:
         with self.db.session() as s:
             row = ToolProvider(tenant_id=tenant_id, kind="mcp", name=self._check_name(s, tenant_id, name),
                                icon=icon, description=description,
-                               config=cfg.model_dump(exclude={"headers"}), headers=_pairs(header_map), tools=tools,
+                               config=_sealed_mcp_config(cfg, self.sealer),
+                               headers=_pairs(_sealed(header_map, self.sealer)), tools=tools,
                                status="ok", status_message="")
             return self._save(s, row)
 
@@ -300,8 +341,8 @@ class ToolService:
             row = self._load(s, tenant_id, provider_id, "mcp")
             if name is not None:
                 self._check_name(s, tenant_id, name, exclude_id=row.id)
-            old = dict(row.config or {})
-            old_headers = _stored_headers(row)
+            old = stored_config(row, self.sealer)
+            old_headers = stored_headers(row, self.sealer)
         if transport is not None and transport != old.get("transport"):
             old, old_headers = {}, {}  # another transport: nothing of the old settings applies
         description = _text(description, "description") if description is not None else None
@@ -321,7 +362,8 @@ class ToolService:
                 row.description = description
             if icon is not None:
                 row.icon = icon
-            row.config, row.headers, row.tools = cfg.model_dump(exclude={"headers"}), _pairs(new_headers), tools
+            row.config, row.tools = _sealed_mcp_config(cfg, self.sealer), tools
+            row.headers = _pairs(_sealed(new_headers, self.sealer))
             row.status, row.status_message = "ok", ""
             return self._save(s, row)
 
@@ -330,7 +372,7 @@ class ToolService:
         with self.db.session() as s:
             row = self._load(s, tenant_id, provider_id, "mcp")
         try:
-            cfg = self.stored_mcp_config(row.config or {}, _stored_headers(row))
+            cfg = self.stored_mcp_config(stored_config(row, self.sealer), stored_headers(row, self.sealer))
             tools, status, message = self._list_mcp_tools(cfg), "ok", ""
         except AlmanacError as exc:
             tools, status, message = row.tools, "error", exc.message

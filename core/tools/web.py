@@ -1,4 +1,5 @@
-"""HTTP for tools: any method, headers and body, with the private-address guard on every hop.
+"""HTTP for tools: any method, headers and body, with the private-address guard on every hop
+(core/net.py's pinned client: the address checked is the address connected to).
 
 core/net.fetch covers GETs of whole files (it refuses what is too large); tools also POST and
 would rather read the first megabyte of a long answer than fail, so the body is cut at
@@ -13,6 +14,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from core import net
 from core.errors import InvalidInput, ProviderError
 from core.net import MAX_REDIRECTS, check_public
 
@@ -39,29 +41,35 @@ def send(method: str, url: str, *, allow_private: bool, timeout: float, max_byte
     """One request; redirects followed (and re-checked) by hand. InvalidInput for refused URLs,
     ProviderError when the server cannot be reached in time."""
     method = method.upper()
-    with httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
+    with net.client(allow_private=allow_private, timeout=timeout, headers={"User-Agent": USER_AGENT}) as client:
         for _ in range(MAX_REDIRECTS + 1):
+            check_public(url, allow_private=True)  # scheme and host; the address is checked when connecting
             try:
-                check_public(url, allow_private)
-            except ValueError:  # urlparse refuses e.g. a malformed [IPv6] host
-                raise InvalidInput(f"Not a valid URL: {url!r}") from None
-            try:
-                with client.stream(method, url, headers=headers, params=params, json=json_body,
-                                   content=content) as r:
-                    if r.is_redirect and r.headers.get("location"):
-                        url = urljoin(str(r.url), r.headers["location"])
-                        params = None  # the Location already carries its query
-                        if r.status_code in (301, 302, 303) and method not in ("GET", "HEAD"):
-                            method, json_body, content = "GET", None, None  # what browsers do
-                        continue
-                    body, truncated = _read(r, max_bytes)
-                    return Reply(r.status_code, str(r.url), r.headers.get("content-type", ""), body, truncated)
+                request = client.build_request(method, url, headers=headers, params=params, json=json_body,
+                                               content=content)
+                shown = str(request.url)  # with its query; the transport points the request at an address
+                r = client.send(request, stream=True)
             except httpx.TimeoutException as exc:
                 raise ProviderError(f"{_host(url)} did not answer within {timeout:g} s") from exc
             except httpx.InvalidURL as exc:
                 raise InvalidInput(f"Not a valid URL: {url!r}") from exc
             except httpx.HTTPError as exc:
                 raise ProviderError(f"Could not reach {_host(url)}: {type(exc).__name__}") from exc
+            try:
+                if r.is_redirect and r.headers.get("location"):
+                    url = urljoin(shown, r.headers["location"])
+                    params = None  # the Location already carries its query
+                    if r.status_code in (301, 302, 303) and method not in ("GET", "HEAD"):
+                        method, json_body, content = "GET", None, None  # what browsers do
+                    continue
+                body, truncated = _read(r, max_bytes)
+                return Reply(r.status_code, shown, r.headers.get("content-type", ""), body, truncated)
+            except httpx.TimeoutException as exc:
+                raise ProviderError(f"{_host(url)} did not answer within {timeout:g} s") from exc
+            except httpx.HTTPError as exc:
+                raise ProviderError(f"Could not reach {_host(url)}: {type(exc).__name__}") from exc
+            finally:
+                r.close()
     raise ProviderError(f"Too many redirects from {url}")
 
 

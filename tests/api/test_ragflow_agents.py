@@ -76,6 +76,21 @@ def test_list_agents_describes_the_published_configuration(client, svc, agent, k
     assert params["sys_prompt"] == "You are a vet." and [t["component_name"] for t in params["tools"]] == ["Retrieval"]
 
 
+def test_update_an_agent_and_its_sharing(client, svc, agent, other_client):
+    (listed,) = client.get("/api/v1/agents").json()["data"]
+    assert (listed["shared"], listed["access_token"]) == (False, "")  # private until shared
+    res = client.put(f"/api/v1/agents/{agent.id}", json={"title": "Pet expert", "shared": True,
+                                                          "require_token": True}).json()
+    assert res["code"] == 0 and res["data"]["title"] == "Pet expert" and res["data"]["shared"] is True
+    token = res["data"]["access_token"]
+    assert token and svc.assistants.get_public(agent.id, token).name == "Pet expert"
+    res = client.put(f"/api/v1/agents/{agent.id}", json={"require_token": False}).json()
+    assert (res["data"]["shared"], res["data"]["access_token"]) == (True, "")
+    for body, who in (({"dsl": {}}, client), ({"title": " "}, client), ({"shared": False}, other_client)):
+        assert who.put(f"/api/v1/agents/{agent.id}", json=body).json()["code"] != 0
+    assert svc.assistants.get(T, agent.id).shared is True  # none of those changed it
+
+
 def test_list_agents_filters_paging_and_errors(client, svc, agent, other_client):
     second = svc.assistants.create(T, "Second", kind="agent")  # never published: listed, its draft described
     assert [a["id"] for a in client.get("/api/v1/agents", params={"desc": "false"}).json()["data"]] == [

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from core.calibration import DEFAULT_THRESHOLD
+from core.errors import Forbidden, NotFound
 from core.tenants import DEFAULT_TENANT_ID
 
 TEXT = (b"Hotel costs above two hundred euros per night need approval from the budget office.\n\n"
@@ -159,3 +160,22 @@ def test_completion_without_llm_quotes_passages(client, dataset):
     res = client.post(f"/api/v1/chats/{chat['id']}/completions",
                       json={"question": "hotel approval", "stream": False}).json()
     assert res["code"] == 0 and "Hotel" in res["data"]["answer"]  # retrieval-only mode
+
+
+def test_sharing_on_the_public_page_is_set_and_shown_over_the_api(client, svc, dataset, other_client):
+    chat = create_chat(client, dataset)
+    assert (chat["shared"], chat["access_token"]) == (False, "")  # private until shared
+    with pytest.raises(NotFound):
+        svc.assistants.get_public(chat["id"])
+    assert client.put(f"/api/v1/chats/{chat['id']}", json={"shared": True, "require_token": True}).json()["code"] == 0
+    (shown,) = client.get("/api/v1/chats", params={"id": chat["id"]}).json()["data"]
+    assert shown["shared"] is True and len(shown["access_token"]) >= 20
+    with pytest.raises(Forbidden):
+        svc.assistants.get_public(chat["id"])
+    assert svc.assistants.get_public(chat["id"], shown["access_token"]).id == chat["id"]
+    opened = create_chat(client, dataset, name="open", shared=True)
+    assert (opened["shared"], opened["access_token"]) == (True, "")
+    assert svc.assistants.get_public(opened["id"]).id == opened["id"]
+    assert other_client.put(f"/api/v1/chats/{chat['id']}", json={"shared": False}).json()["code"] != 0
+    assert client.put(f"/api/v1/chats/{chat['id']}", json={"shared": "maybe"}).json()["code"] != 0
+    assert svc.assistants.get(DEFAULT_TENANT_ID, chat["id"]).shared is True  # neither changed it

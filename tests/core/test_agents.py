@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from core.agents import LAST_STEP
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.prompting import NO_MODEL_NOTE, NOTES
-from core.errors import Conflict, InvalidInput, NotFound
 from storage.orm import Message
 from tests.conftest import ingest
 from tests.mock_llm import Reply
@@ -194,6 +194,7 @@ def test_drafts_change_nothing_until_published(svc, tenant, llm):
     assert agent.published is None and agent.draft_changed
     with pytest.raises(Conflict, match="not published"):
         svc.chat.create_session(tenant, assistant_id=agent.id)
+    svc.assistants.set_access(tenant, agent.id, shared=True)
     with pytest.raises(NotFound):
         svc.assistants.get_public(agent.id)
     svc.assistants.publish(tenant, agent.id)
@@ -215,6 +216,7 @@ def test_drafts_change_nothing_until_published(svc, tenant, llm):
 def test_chat_assistants_are_live_and_tools_are_checked(svc, tenant):
     chat = svc.assistants.create(tenant, "Plain")
     assert chat.published is not None and not chat.draft_changed
+    svc.assistants.set_access(tenant, chat.id, shared=True)
     assert svc.assistants.get_public(chat.id).id == chat.id
     with pytest.raises(InvalidInput, match="nope"):
         svc.assistants.create(tenant, "Bad tools", kind="agent", tools=["nope"])
@@ -225,6 +227,32 @@ def test_chat_assistants_are_live_and_tools_are_checked(svc, tenant):
     opened = svc.assistants.set_access(tenant, chat.id, require_token=True)
     assert len(opened.access_token) >= 20
     assert svc.assistants.set_access(tenant, chat.id, require_token=False).access_token == ""
+
+
+def test_assistants_and_agents_are_private_until_shared(svc, tenant):
+    chat = svc.assistants.create(tenant, "Helper")
+    agent = svc.assistants.publish(tenant, svc.assistants.create(tenant, "Planner", kind="agent").id)
+    for a in (chat, agent):
+        assert not a.shared and not svc.assistants.get(tenant, a.id).shared
+        with pytest.raises(NotFound):
+            svc.assistants.get_public(a.id)
+        shared = svc.assistants.set_access(tenant, a.id, shared=True)
+        assert shared.shared and shared.access_token == ""  # the token switch is separate
+        assert svc.assistants.get_public(a.id).id == a.id
+    locked = svc.assistants.set_access(tenant, chat.id, require_token=True)
+    assert locked.shared  # None keeps the other setting
+    assert svc.assistants.get_public(chat.id, locked.access_token).id == chat.id
+    for token in ("", "wrong", locked.access_token.upper()):
+        with pytest.raises(Forbidden):
+            svc.assistants.get_public(chat.id, token)
+    private = svc.assistants.set_access(tenant, chat.id, shared=False)
+    assert not private.shared and private.access_token == locked.access_token  # kept for when it is shared again
+    with pytest.raises(NotFound):
+        svc.assistants.get_public(chat.id, locked.access_token)
+    other = svc.tenants.create_tenant("other")
+    with pytest.raises(NotFound):
+        svc.assistants.set_access(other, agent.id, shared=False)
+    assert svc.assistants.get(tenant, agent.id).shared
 
 
 def test_debug_messages_are_soft_deleted_and_memory_is_kept(svc, tenant, llm):

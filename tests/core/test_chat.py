@@ -76,6 +76,13 @@ def test_no_llm_gives_a_labelled_retrieval_only_answer_with_citations(svc, tenan
     assert svc.chat.get_session(tenant, conv.id).title == "why do dogs bark at strangers"  # heuristic at once
 
 
+def test_a_question_longer_than_a_search_query_is_answered_from_its_start(svc, tenant, kb):
+    conv = svc.chat.create_session(tenant, kb_ids=[kb.id])
+    question = "why do dogs bark at strangers " + "and what else " * 1000  # 14,030 characters
+    events = events_of(svc.chat.answer(tenant, conv.id, question))
+    assert events[-1].type == "done" and events[0].data["references"][0]["document_name"] == "dogs.txt"
+
+
 def test_llm_answer_streams_through_the_openai_protocol(svc, tenant, kb, mock_llm):
     use_llm(svc, tenant, mock_llm.base_url)
     conv = svc.chat.create_session(tenant, kb_ids=[kb.id])
@@ -259,6 +266,21 @@ def test_a_chinese_question_gets_the_note_in_chinese(svc, tenant, kb):
     conv = svc.chat.create_session(tenant, kb_ids=[kb.id])
     done = events_of(svc.chat.answer(tenant, conv.id, "狗为什么叫？ dogs bark"))[-1].data
     assert done["content"].startswith(NOTES["zh"]["no_model"])
+
+
+def test_a_provider_failing_mid_stream_keeps_the_partial_answer_marked(svc, tenant, kb, mock_llm):
+    use_llm(svc, tenant, mock_llm.base_url, retries=0)
+    mock_llm.script([Reply(text="Dogs bark at strangers to warn their family about them.", drop_after=4)])
+    conv = svc.chat.create_session(tenant, kb_ids=[kb.id])
+    events = events_of(svc.chat.answer(tenant, conv.id, "why do dogs bark"))
+    partial = "".join(e.data["content"] for e in events if e.type == "delta")
+    assert partial == "Dogs bark at strangers "
+    assert events[-1].type == "error" and "done" not in [e.type for e in events]
+    assert events[-1].data["content"] == partial and "stopped sending the answer midway" in events[-1].data["message"]
+    msg = last(svc, tenant, conv.id)
+    assert (msg.content, msg.completed, msg.error) == (partial, False, events[-1].data["message"])
+    done = events_of(svc.chat.continue_message(tenant, msg.id))[-1]  # and it can be finished later
+    assert done.type == "done" and svc.chat.get_message(tenant, msg.id).completed
 
 
 def test_regenerate_replaces_the_last_answer(svc, tenant, kb, mock_llm):
@@ -492,3 +514,11 @@ def test_cli_ask_streams_from_the_configured_model(cli_data):
         out = json.loads(proc.stdout)
         assert proc.returncode == 0 and out["mode"] == "fallback" and "rejected" in out["model_error"]
         assert "[1] cats.txt" in out["answer"] and KEY not in proc.stdout + proc.stderr
+
+
+def test_a_conversation_number_beyond_64_bits_is_not_found(svc, tenant):
+    for number in (2**63, -(2**63) - 1, 10**20):
+        with pytest.raises(NotFound):
+            svc.chat.id_of_number(tenant, number)
+        with pytest.raises(NotFound):
+            svc.chat.id_of_number(tenant, number, message=True)

@@ -77,6 +77,22 @@ def test_bad_input_changes_nothing(svc, tenant, doc):
     assert svc.chunks.get(tenant, c.id).content == c.content
 
 
+def test_chunk_size_is_bounded(svc, tenant, doc):
+    c = svc.chunks.list(tenant, doc.id).items[0]
+    count = svc.documents.get(tenant, doc.id).chunk_count
+    with pytest.raises(InvalidInput, match="1,048,576 characters long; the limit is 30,000"):
+        svc.chunks.add(tenant, doc.id, "a" * 2**20)
+    with pytest.raises(InvalidInput, match="the limit is 30,000"):
+        svc.chunks.update(tenant, c.id, content="b " * 20_000)
+    with pytest.raises(InvalidInput, match="at most 100 keywords"):
+        svc.chunks.update(tenant, c.id, keywords=[f"k{i}" for i in range(101)])
+    with pytest.raises(InvalidInput, match="at most 1,000 characters"):
+        svc.chunks.add(tenant, doc.id, "fine", questions=["why? " * 300])
+    assert svc.chunks.get(tenant, c.id).content == c.content
+    assert svc.documents.get(tenant, doc.id).chunk_count == count
+    assert svc.chunks.add(tenant, doc.id, "z " * 15_000).char_count == 30_000  # kept as written
+
+
 def test_delete_all_of_document(svc, tenant, doc):
     n = svc.chunks.delete_all(tenant, doc.id)
     assert n > 0 and svc.documents.get(tenant, doc.id).chunk_count == 0

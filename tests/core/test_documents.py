@@ -1,8 +1,14 @@
+import errno
+import os
+import shutil
+import subprocess
 import time
 
 import pytest
+from sqlalchemy import func, select
 
-from core.errors import Conflict, InvalidInput, NotFound, TooLarge
+from core.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
+from storage.orm import UploadFile
 from tests.conftest import ingest
 
 
@@ -159,6 +165,59 @@ def test_import_url_and_private_address_guard(svc, tenant, kb):
         assert hits and "night" in hits[0].content
     finally:
         server.shutdown()
+
+
+# ------------------------------------------------------------------------------ a full disk
+@pytest.fixture(params=["tmpfs", "injected"])
+def small_disk(request, svc, monkeypatch):
+    """The blob store on a 1 MB disk: a real tmpfs when this process may mount one, else a write that fails
+    with ENOSPC past 1 MB (as the kernel does)."""
+    files = svc.settings.files_dir
+    if request.param == "tmpfs":
+        if os.geteuid() != 0 or not shutil.which("mount"):
+            pytest.skip("mounting a tmpfs needs root")
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(files)],
+                                 capture_output=True)
+        if mounted.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+        request.addfinalizer(lambda: subprocess.run(["umount", str(files)], check=True))
+    else:
+        real_fdopen = os.fdopen
+
+        class SmallDisk:
+            def __init__(self, f):
+                self.f, self.written = f, 0
+
+            def write(self, data):
+                if self.written + len(data) > 2**20:
+                    self.f.write(data[: 2**20 - self.written])  # as far as it goes, then the disk is full
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                self.written += len(data)
+                return self.f.write(data)
+
+            def __getattr__(self, name):
+                return getattr(self.f, name)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.f.close()
+
+        monkeypatch.setattr(os, "fdopen", lambda fd, *a, **kw: SmallDisk(real_fdopen(fd, *a, **kw)))
+    return files
+
+
+def test_a_full_disk_during_an_upload_fails_cleanly(svc, tenant, kb, small_disk):
+    small, big = ("small.txt", b"Fits on the disk. " * 500), ("big.txt", b"Too big for what is left. " * 60_000)
+    with pytest.raises(Unavailable, match="disk is full: 'big.txt' could not be stored, and nothing"):
+        svc.documents.upload(tenant, kb.id, [small, big])
+    assert svc.documents.list(tenant, kb.id).total == 0
+    with svc.db.session() as s:
+        assert s.scalar(select(func.count(UploadFile.id))) == 0
+    assert [p for p in small_disk.rglob("*") if p.is_file()] == []  # no blob and no temp file left
+    (doc,) = svc.documents.upload(tenant, kb.id, [small], parse=False)  # the space is there again
+    assert svc.documents.download(tenant, doc.id)[1] == small[1]
 
 
 # ------------------------------------------------------------------------------ duplicates by content

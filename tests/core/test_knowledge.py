@@ -1,6 +1,7 @@
 import pytest
 
 from core.errors import Conflict, InvalidInput, NotFound
+from core.scope import MAX_PAGE, MAX_PAGE_SIZE
 from tests.conftest import ingest
 
 
@@ -81,3 +82,14 @@ def test_copy_keeps_documents_chunks_and_vectors(svc, tenant):
     svc.knowledge.delete(tenant, kb.id)  # the copy does not depend on the source
     doc = svc.documents.list(tenant, copy.id, search="a.txt").items[0]
     assert svc.documents.download(tenant, doc.id)[1] == b"Zebras have black and white stripes."
+
+
+def test_paging_out_of_range_is_refused_clearly(svc, tenant):
+    kb = svc.knowledge.create(tenant, "Paged")
+    lists = [lambda **p: svc.knowledge.list(tenant, **p), lambda **p: svc.documents.list(tenant, kb.id, **p),
+             lambda **p: svc.assistants.list(tenant, **p), lambda **p: svc.chat.list_sessions(tenant, **p)]
+    for list_ in lists:
+        for paging in ({"page": 10**20}, {"page_size": 10**20}, {"page": 0}):
+            with pytest.raises(InvalidInput, match="page"):
+                list_(**paging)
+        assert list_(page=MAX_PAGE, page_size=MAX_PAGE_SIZE).items == []

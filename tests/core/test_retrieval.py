@@ -85,6 +85,13 @@ def test_bad_queries(svc, tenant, kb):
         svc.retrieval.search(other, [kb.id], "cats")
 
 
+def test_query_length_is_bounded(svc, tenant, kb):
+    assert svc.retrieval.search(tenant, [kb.id], "dogs " * 790)  # 3,950 characters: fine
+    with pytest.raises(InvalidInput, match="1,000,000 characters long; the limit is 4,000"):
+        svc.retrieval.search(tenant, [kb.id], "x" * 1_000_000)
+    assert len(svc.retrieval.recent_queries(tenant)) == 1  # the refused query is not logged
+
+
 def test_enabled_chunks_found_behind_many_disabled_neighbours(svc, tenant):
     kb = svc.knowledge.create(tenant, "Crowded", chunk_config={"method": "table"})
     rows = "topic,text\n" + "\n".join(f"t{i},lemurs jump between trees {i}" for i in range(80))

@@ -165,6 +165,8 @@ def test_an_app_published_here_answers_on_its_public_page(live):
     data(http.put(f"/apps/{app}/config", json={"opening_statement": "Welcome! What do you need?",
                                                "preset_prompt": "You greet visitors."}))
     data(http.post(f"/apps/{app}/publish"))
+    # Private until shared: the same agent, shared over the RAGFlow API.
+    assert http.put(f"/api/v1/agents/{app}", json={"shared": True}).json()["data"]["shared"] is True
     question = "Where do visitors sign in?"
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:

@@ -146,8 +146,11 @@ def test_sources_list_only_known_cited_passages():
     assert sources_html(refs, []) == "" and sources_html([], [1]) == ""
 
 
-def test_open_assistant_checks_publication_and_token(svc, tenant):
+def test_open_assistant_checks_sharing_publication_and_token(svc, tenant):
     chat = svc.assistants.create(tenant, "Helper")
+    with pytest.raises(NotFound):  # private until shared
+        open_assistant(svc, chat.id, "")
+    svc.assistants.set_access(tenant, chat.id, shared=True)
     assert open_assistant(svc, chat.id, "").id == chat.id
     assert open_assistant(svc, chat.id, "anything").id == chat.id  # open to all: a token is ignored
     locked = svc.assistants.set_access(tenant, chat.id, require_token=True)
@@ -156,11 +159,15 @@ def test_open_assistant_checks_publication_and_token(svc, tenant):
         with pytest.raises(Forbidden):
             open_assistant(svc, chat.id, token)
     agent = svc.assistants.create(tenant, "Draft agent", kind="agent")
+    svc.assistants.set_access(tenant, agent.id, shared=True)
     for assistant_id in (agent.id, "0" * 32, "not-an-id", ""):
         with pytest.raises(NotFound):
             open_assistant(svc, assistant_id, "")
     svc.assistants.publish(tenant, agent.id)
     assert open_assistant(svc, agent.id, "").kind == "agent"
+    svc.assistants.set_access(tenant, agent.id, shared=False)
+    with pytest.raises(NotFound):
+        open_assistant(svc, agent.id, "")
 
 
 # ---------------------------------------------------------------------- in a browser
@@ -181,6 +188,8 @@ def seed(data, llm_url: str) -> dict:
         locked = svc.assistants.create("default", "Payroll desk", prompt={"opener": "Payroll questions?"})
         locked = svc.assistants.set_access("default", locked.id, require_token=True)
         draft = svc.assistants.create("default", "Unpublished agent", kind="agent")
+        for shared in (chat, agent, locked, draft):
+            svc.assistants.set_access("default", shared.id, shared=True)
         return {"chat": chat.id, "agent": agent.id, "locked": locked.id, "token": locked.access_token,
                 "draft": draft.id}
     finally:

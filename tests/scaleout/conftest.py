@@ -96,17 +96,27 @@ class PgCluster:
                        cwd=self.root, env=self.env, capture_output=True, check=True, **self.run_as)
         for _ in range(5):  # the free port may be taken before the server binds it: try another
             self.port = free_port()
-            with open(self.log, "ab") as log:
-                self.proc = subprocess.Popen(
-                    [str(self.bindir / "postgres"), "-D", str(self.data), "-k", str(self.root), "-h", "127.0.0.1",
-                     "-p", str(self.port), "-c", "fsync=off", "-c", "synchronous_commit=off",
-                     "-c", "full_page_writes=off", "-c", "shared_buffers=16MB", "-c", "max_connections=200"],
-                    cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                    **self.run_as)
-            if self._wait_ready(30):
+            if self._launch():
                 return
-            self.stop_server()
         raise RuntimeError("PostgreSQL did not start:\n" + self.log.read_text(errors="replace")[-3000:])
+
+    def _launch(self) -> bool:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(self.bindir / "postgres"), "-D", str(self.data), "-k", str(self.root), "-h", "127.0.0.1",
+                 "-p", str(self.port), "-c", "fsync=off", "-c", "synchronous_commit=off",
+                 "-c", "full_page_writes=off", "-c", "shared_buffers=16MB", "-c", "max_connections=200"],
+                cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                **self.run_as)
+        if self._wait_ready(30):
+            return True
+        self.stop_server()
+        return False
+
+    def restart_server(self) -> None:
+        """Start the stopped server again on the same port (a database restart, as clients see it)."""
+        if not self._launch():
+            raise RuntimeError("PostgreSQL did not restart:\n" + self.log.read_text(errors="replace")[-3000:])
 
     def _wait_ready(self, timeout: float) -> bool:
         import psycopg
@@ -180,37 +190,63 @@ def pg_url(pg_cluster):
     pg_cluster.drop_database(name)
 
 
-@pytest.fixture(scope="session")
-def chroma_url(tmp_path_factory):
-    """A `chroma run` server on a free port, with its data in a temporary directory."""
-    path = tmp_path_factory.mktemp("chroma-server")
-    log_path = path.parent / f"{path.name}.log"
+class ChromaServer:
+    """A `chroma run` server on a free port, with its data in `path`; it can be stopped and started again."""
+
     # The `chroma` console script of this interpreter's chromadb, wherever the venv lives.
-    launcher = "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; sys.exit(app())"
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    for _ in range(5):
-        port = free_port()
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-c", launcher, "run", "--path", str(path), "--host",
-                                     "127.0.0.1", "--port", str(port)],
-                                    env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        url = f"http://127.0.0.1:{port}"
+    LAUNCHER = "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; sys.exit(app())"
+
+    def __init__(self, path: Path):
+        self.path, self.log_path = path, path.parent / f"{path.name}.log"
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ChromaServer:
+        for _ in range(5):  # the free port may be taken before the server binds it: try another
+            self.port = free_port()
+            if self._launch():
+                return self
+        raise RuntimeError("the Chroma server did not start:\n" + self.log_path.read_text(errors="replace")[-3000:])
+
+    def _launch(self) -> bool:
+        env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-c", self.LAUNCHER, "run", "--path", str(self.path),
+                                          "--host", "127.0.0.1", "--port", str(self.port)],
+                                         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
+                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                    return True
             except httpx.HTTPError:
                 time.sleep(0.05)
-        else:
-            _stop(proc)
-            continue
-        try:
-            yield url
-        finally:
-            _stop(proc)
-        return
-    raise RuntimeError("the Chroma server did not start:\n" + log_path.read_text(errors="replace")[-3000:])
+        self.stop()
+        return False
+
+    def restart(self) -> None:
+        """Start the stopped server again on the same port, with the same data."""
+        if not self._launch():
+            raise RuntimeError("the Chroma server did not restart")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory):
+    """A Chroma server shared by the tests of this process."""
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server")).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -162,6 +162,9 @@ def test_publish_then_draft_changed_notice(ui, tenant):
 def test_share_link_and_access_token(ui, tenant):
     a = ui.assistants.publish(tenant, ui.assistants.create(tenant, "Planner", kind="agent").id)
     at = open_page(PAGE, agent=a.id)
+    assert not at.code and "Private: only this workspace can use it" in text(at)  # private until shared
+    ok(at.toggle(key=f"share_shared_{a.id}").set_value(True).run())
+    assert ui.assistants.get(tenant, a.id).shared and "Shared" in text(at)
     assert [c.value for c in at.code] == [f"/chat/{a.id}"]
     ok(at.toggle(key=f"share_token_{a.id}").set_value(True).run())
     token = ui.assistants.get(tenant, a.id).access_token
@@ -171,6 +174,8 @@ def test_share_link_and_access_token(ui, tenant):
     ok(at.button(key=f"agent_unpublish_{a.id}").click().run())
     assert ui.assistants.get(tenant, a.id).published is None
     assert "The link works once the agent is published" in text(at)
+    ok(at.toggle(key=f"share_shared_{a.id}").set_value(False).run())
+    assert not ui.assistants.get(tenant, a.id).shared and not at.code
 
 
 def test_without_a_model_the_admin_is_told_and_the_agent_answers_retrieval_only(ui, tenant):

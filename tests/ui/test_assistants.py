@@ -154,6 +154,23 @@ def test_edit_via_url(ui, tenant):
     assert "assistant" not in at.query_params and "HR helper" in " ".join(x.value for x in at.toast)
 
 
+def test_share_switch_token_and_link(ui, tenant):
+    a = ui.assistants.create(tenant, "Helper")
+    at = open_page(PAGE)
+    assert "Private" in body(at)  # the card says so
+    at = open_page(PAGE, assistant=a.id)
+    assert not at.code and "Private: only this workspace can use it" in body(at)
+    ok(at.toggle(key=f"share_shared_{a.id}").set_value(True).run())
+    assert ui.assistants.get(tenant, a.id).shared
+    assert [c.value for c in at.code] == [f"/chat/{a.id}"] and "Shared" in body(at)
+    ok(at.toggle(key=f"share_token_{a.id}").set_value(True).run())
+    token = ui.assistants.get(tenant, a.id).access_token
+    assert token and [c.value for c in at.code] == [f"/chat/{a.id}?token={token}"]
+    assert "Shared with a token" in body(open_page(PAGE))
+    ok(at.toggle(key=f"share_shared_{a.id}").set_value(False).run())
+    assert not ui.assistants.get(tenant, a.id).shared and not at.code
+
+
 def test_unknown_assistant_in_url(ui):
     at = open_page(PAGE, assistant="nope")
     assert "does not exist" in " ".join(i.value for i in at.info)
@@ -182,11 +199,12 @@ def test_chinese_labels(ui, tenant):
     assert at.text_input(key="asf_new_name").label == "名称"
 
 
-def test_each_assistant_shows_its_share_link_with_an_optional_token(ui, tenant):
+def test_each_assistant_shows_its_share_link_once_shared_with_an_optional_token(ui, tenant):
     a = ui.assistants.create(tenant, "Support")
     at = ok(open_page(PAGE))
+    assert at.code == [] and "Share" in [e.label.split(" ", 1)[-1] for e in at.expander]  # private until shared
+    ok(at.toggle(key=f"share_shared_{a.id}").set_value(True).run())
     assert [c.value for c in at.code] == [f"/chat/{a.id}"]  # AppTest has no host; the browser shows the full URL
-    assert "Share link" in [e.label.split(" ", 1)[-1] for e in at.expander]
     ok(at.toggle(key=f"share_token_{a.id}").set_value(True).run())
     token = ui.assistants.get(tenant, a.id).access_token
     assert token and [c.value for c in at.code] == [f"/chat/{a.id}?token={token}"]

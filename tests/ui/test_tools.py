@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.tools import registry
 from storage.orm import ToolProvider
 from tests.ui.conftest import open_page
 
@@ -48,8 +49,10 @@ def open_api_form():
 
 
 def stored_headers(ui, provider_id: str) -> list[dict]:
+    """The saved headers, unsealed (they are stored encrypted)."""
     with ui.db.session() as s:
-        return s.scalars(select(ToolProvider.headers).where(ToolProvider.id == provider_id)).one()
+        row = s.scalars(select(ToolProvider).where(ToolProvider.id == provider_id)).one()
+        return [{"key": k, "value": v} for k, v in registry.stored_headers(row, ui.tools.sealer).items()]
 
 
 def test_empty_tabs_guide_the_user(ui):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core import audio
-from core.errors import InvalidInput, NotFound, TooLarge
+from core.errors import Forbidden, InvalidInput, NotFound, TooLarge
 from core.voice import TranscriptionSession
 from tests.voice.conftest import SENTENCES, refused_url, spoken, wer
 
@@ -44,6 +44,28 @@ def test_saved_models_are_used_by_id_or_default_and_stay_in_their_tenant(voice_s
     with pytest.raises(NotFound):
         voice.transcribe(other, spoken("hello"), model_id=whisper.id)
     assert voice.synthesize(other, "Good evening").voice_used == "en-us"  # not the first tenant's default (en-gb)
+
+
+def test_offline_only_never_uses_the_tenants_saved_models(voice_svc, tenant):
+    """A caller without an API key: the built-in engines on this machine, never a saved model or its key."""
+    models, voice = voice_svc.models, voice_svc.voice
+    openai_tts = models.create(tenant, type="tts", provider="openai", name="Paid voice", model="tts-1",
+                               base_url=refused_url() + "/v1", api_key="sk-paid-0123456789")
+    openai_stt = models.create(tenant, type="stt", provider="openai", name="Paid ears", model="whisper-1",
+                               base_url=refused_url() + "/v1", api_key="sk-paid-0123456789")
+    assert voice.tts_spec(tenant).provider == "openai"  # the tenant's default, for callers with a key
+    spec = voice.tts_spec(tenant, offline_only=True)
+    assert (spec.provider, spec.api_key) == ("espeak-ng", None)
+    assert voice.synthesize(tenant, "Good evening", offline_only=True).provider_used == "espeak-ng"
+    stt = voice.stt_spec(tenant, offline_only=True)
+    assert (stt.provider, stt.model, stt.api_key) == ("faster-whisper", "bundled", None)
+    heard = voice.transcribe(tenant, spoken(SENTENCES[1]), offline_only=True)
+    assert wer(SENTENCES[1], heard.text) <= 0.2 and heard.model == "tiny.en (bundled)"
+    for model in (openai_tts, openai_stt):  # asking for a saved model by id is refused, not quietly ignored
+        with pytest.raises(Forbidden, match="need an API key"):
+            voice.synthesize(tenant, "x", model_id=model.id, offline_only=True)
+    with pytest.raises(Forbidden):
+        voice.stream(tenant, model_id=openai_stt.id, offline_only=True)
 
 
 def test_model_configs_test_action_exercises_the_engines(voice_svc, tenant):

@@ -1,5 +1,6 @@
 """Both voice WebSockets against a live server, driven by a plain `websockets` client: partial + final
-transcripts, binary audio + end, error frames followed by a normal close, optional API keys."""
+transcripts, binary audio + end, error frames followed by a normal close, optional API keys (without one,
+only the built-in offline engines run, never the workspace's saved voice models)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from core import audio
+from core.config import Settings
+from core.container import build_services
 from tests.helpers import free_port, start_server, stop_process
 from tests.voice.conftest import SENTENCES, refused_url, spoken, wer
+from tests.voice.openai_audio_server import OpenAIAudioServer
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +34,7 @@ def server(tmp_path_factory):
                 if attempt:
                     raise
     try:
-        yield {"url": f"ws://127.0.0.1:{port}", "key": (data / "admin_api_key").read_text().strip()}
+        yield {"url": f"ws://127.0.0.1:{port}", "key": (data / "admin_api_key").read_text().strip(), "data": data}
     finally:
         stop_process(proc)
 
@@ -103,17 +107,21 @@ def test_stt_errors_are_frames_then_a_normal_close(server, query, key, frames, e
     assert code == 1000
 
 
+def speak(ws, request: dict) -> tuple[bytes, dict]:
+    """One text-to-speech request on an open socket: the audio and the end frame."""
+    ws.send(json.dumps(request))
+    chunks = []
+    while isinstance(message := ws.recv(timeout=60), bytes):
+        chunks.append(message)
+    return b"".join(chunks), json.loads(message)
+
+
 def test_tts_streams_audio_then_end_and_reports_errors(server):
-    with open_ws(server, "/api/voice/tts/ws") as ws:
+    with open_ws(server, "/api/voice/tts/ws", key=server["key"]) as ws:  # a key: edge-tts first, then espeak-ng
         spoken_back = {}
         for fmt in ("mp3", "wav"):  # two requests on one connection
-            ws.send(json.dumps({"text": SENTENCES[3], "format": fmt}))
-            chunks = []
-            while isinstance(message := ws.recv(timeout=60), bytes):
-                chunks.append(message)
-            end = json.loads(message)
-            data = b"".join(chunks)
-            assert end["type"] == "end" and end["format"] == fmt and end["bytes"] == len(data) and chunks
+            data, end = speak(ws, {"text": SENTENCES[3], "format": fmt})
+            assert end["type"] == "end" and end["format"] == fmt and end["bytes"] == len(data) and data
             assert end["provider"] == "espeak-ng" and "edge-tts was unavailable" in end["note"]
             assert audio.sniff_container(data) == fmt and 0.5 < audio.duration_of(data) < 10
             spoken_back[fmt] = data
@@ -134,3 +142,29 @@ def test_tts_streams_audio_then_end_and_reports_errors(server):
             messages, code = drain(ws)
         assert messages[-1]["type"] == "error" and expected in messages[-1]["message"], messages
         assert code == 1000
+
+
+def test_without_a_key_only_the_offline_engines_run(server):
+    """A workspace's saved default voice model (and its provider key) serves callers with a key only."""
+    svc = build_services(Settings(data_dir=server["data"], ingest_workers=0))
+    with OpenAIAudioServer(api_key="sk-voice") as cloud:
+        saved = svc.models.create("default", type="tts", provider="openai", name="Cloud voice", model="tts-1",
+                                  base_url=cloud.base_url, api_key="sk-voice", is_default=True)
+        try:
+            with open_ws(server, "/api/voice/tts/ws") as ws:
+                data, end = speak(ws, {"text": SENTENCES[0], "format": "wav"})
+            assert end["provider"] == "espeak-ng" and data and cloud.requests == []
+            for path, query, frame in (("/api/voice/tts/ws", "", {"text": "Hi", "model_id": saved.id}),
+                                       ("/api/voice/stt/ws", f"?model_id={saved.id}", None)):
+                with open_ws(server, path, query) as ws:
+                    if frame:
+                        ws.send(json.dumps(frame))
+                    messages, code = drain(ws)
+                assert "need an API key" in messages[-1]["message"] and code == 1000, messages
+            assert cloud.requests == []
+            with open_ws(server, "/api/voice/tts/ws", key=server["key"]) as ws:
+                _data, end = speak(ws, {"text": SENTENCES[0], "format": "wav"})
+            assert end["provider"] == "openai" and [r["path"] for r in cloud.requests] == ["speech"]
+        finally:
+            svc.models.delete("default", saved.id)
+            svc.close()

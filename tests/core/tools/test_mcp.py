@@ -206,18 +206,18 @@ def test_stdio_timeout_returns_in_time_and_stops_the_server():
 # --- streamable HTTP --------------------------------------------------------------------------
 
 def test_http_lists_and_calls_tools(http_url):
-    assert {t.name for t in list_tools(MCPConfig(transport="http", url=http_url))} == SERVER_TOOLS
+    assert {t.name for t in list_tools(MCPConfig(transport="http", url=http_url), allow_private=True)} == SERVER_TOOLS
     cfg = MCPConfig(transport="http", url=http_url, headers={"X-Almanac-Test": "header-value"})
-    assert call_tool(cfg, "add", {"a": 1, "b": 2}).content == "3"
-    assert call_tool(cfg, "echo", {"text": "grüße, 你好"}).content == "grüße, 你好"
-    assert call_tool(cfg, "header", {"name": "X-Almanac-Test"}).content == "header-value"
+    assert call_tool(cfg, "add", {"a": 1, "b": 2}, allow_private=True).content == "3"
+    assert call_tool(cfg, "echo", {"text": "grüße, 你好"}, allow_private=True).content == "grüße, 你好"
+    assert call_tool(cfg, "header", {"name": "X-Almanac-Test"}, allow_private=True).content == "header-value"
 
 
 def test_http_error_results(http_url):
     cfg = MCPConfig(transport="http", url=http_url)
-    failed = call_tool(cfg, "fail", {})
+    failed = call_tool(cfg, "fail", {}, allow_private=True)
     assert failed.is_error and "the fail tool failed on purpose" in failed.content
-    rejected = call_tool(cfg, "add", {"a": "not a number"})
+    rejected = call_tool(cfg, "add", {"a": "not a number"}, allow_private=True)
     assert rejected.is_error and "validation error" in rejected.content
 
 
@@ -225,24 +225,26 @@ def test_http_unreachable_url_fails_fast():
     url = f"http://127.0.0.1:{free_port()}/mcp"  # nothing listens there
     start = time.monotonic()
     with pytest.raises(ProviderError, match=f"MCP server {url} is unreachable"):
-        list_tools(MCPConfig(transport="http", url=url))
+        list_tools(MCPConfig(transport="http", url=url), allow_private=True)
     assert time.monotonic() - start < 2
 
 
 def test_http_wrong_path_is_a_provider_error(http_url):
     with pytest.raises(ProviderError, match="failed to list its tools"):
-        list_tools(MCPConfig(transport="http", url=http_url.replace("/mcp", "/not-mcp")), timeout=5)
+        list_tools(MCPConfig(transport="http", url=http_url.replace("/mcp", "/not-mcp")), timeout=5, allow_private=True)
 
 
 def test_http_timeout_returns_in_time(http_url):
     start = time.monotonic()
     with pytest.raises(ProviderError, match="did not answer within 1 s"):
-        call_tool(MCPConfig(transport="http", url=http_url), "slow", {"seconds": 3}, timeout=1)
+        call_tool(MCPConfig(transport="http", url=http_url), "slow", {"seconds": 3}, timeout=1,
+                  allow_private=True)
     assert time.monotonic() - start < 1.75
 
 
 def test_works_from_a_thread_that_runs_an_event_loop(http_url):
     async def from_async_code():
-        return call_tool(MCPConfig(transport="http", url=http_url), "echo", {"text": "inside a loop"})
+        return call_tool(MCPConfig(transport="http", url=http_url), "echo", {"text": "inside a loop"},
+                         allow_private=True)
 
     assert asyncio.run(from_async_code()).content == "inside a loop"
