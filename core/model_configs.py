@@ -414,7 +414,7 @@ class ModelService:
             row = self._load(s, tenant_id, id)
             row.status, row.status_message, row.checked_at = status, message[:500], utcnow()
             s.flush()
-            return info(row)
+            return info(row, self.sealer)
 
     def record_check(self, tenant_id: str, id: str, ok: bool, message: str,  # noqa: A002
                      latency_ms: float = 0) -> ModelConfigInfo:

@@ -202,7 +202,8 @@ class RetrievalService:
                                   document_name=chunk.document_name,
                                   position=chunk.position, content=chunk.content, keywords=list(chunk.keywords),
                                   meta=dict(chunk.meta or {}), score=score, vector_score=v, text_score=t))
-        hits.sort(key=lambda h: (h.score, bm25.get(h.chunk_id, 0.0)), reverse=True)
+        # Ties (calibration clips every far passage to 0) keep the order of the evidence behind them.
+        hits.sort(key=lambda h: (h.score, bm25.get(h.chunk_id, 0.0), vec_scores.get(h.chunk_id, 0.0)), reverse=True)
         hits = [h for h in hits if h.score >= threshold]
         if rerank:
             hits = self._rerank(rerank, query, hits[: n_candidates])

@@ -95,7 +95,8 @@ def test_api_tool_providers_create_list_get_update_delete(client, svc):
     with svc.db.session() as s:
         from storage.orm import ToolProvider
 
-        assert s.get(ToolProvider, provider).headers == HEADERS
+        stored_headers = s.get(ToolProvider, provider).headers  # sealed at rest
+        assert [{**h, "value": svc.sealer.unseal_field(h["value"])} for h in stored_headers] == HEADERS
 
     assert client.post(f"/api-tools/{provider}/delete").json()["message"] == "删除自定义 API 工具提供者成功"
     assert "not found" in llmops_error(client.get(f"/api-tools/{provider}"), "not_found")

@@ -174,13 +174,15 @@ def flow(page, base: str, llm: MockOpenAIServer) -> None:
     expect(verdict).to_be_visible()
     assert API_KEY not in verdict.inner_text()
     shoot(page, 4, "models-test-connection")
+    main.get_by_text("Make it the default LLM").click()  # nothing becomes the default unless asked
+    settle(page)
     main.get_by_role("button", name="Add model").click()
     toast(page, f"Model '{LLM_NAME}' added")
     settle(page)
     no_exception(page)
     heading = main.get_by_role("heading", name=LLM_NAME)
     expect(heading).to_be_visible()
-    expect(heading).to_contain_text("Default")  # the first LLM becomes the default
+    expect(heading).to_contain_text("Default")
     expect(main.get_by_text(MASKED, exact=True)).to_be_visible()
     expect(main.get_by_text(llm.base_url, exact=True)).to_be_visible()
     expect(main.get_by_text("No LLM is configured")).to_have_count(0)

@@ -40,6 +40,7 @@ def site(tmp_path_factory):
         assert svc.workers.drain(120)
         ids = {d.name: d.id for d in docs}
         ids["assistant"] = svc.assistants.create("default", "Support desk", kb_ids=[kb.id]).id
+        svc.assistants.set_access("default", ids["assistant"], shared=True)
     finally:
         svc.close()
     server = start_server(data, port := free_port())
@@ -77,8 +78,7 @@ def test_document_row_menu_opens_on_a_mouse_click(site, page):
         expect(menu.get_by_role("button", name=re.compile("Re-parse"))).to_be_visible()
     shot(page, "ux-documents-row-menu")
     menu.get_by_role("link", name="Open chunks").click()
-    settle(page)
-    assert f"doc={ids['refund.md']}" in page.url
+    page.wait_for_url(re.compile(f"doc={ids['refund.md']}"))
 
 
 ROW_STATE_JS = """(name) => {
@@ -173,12 +173,12 @@ def test_home_page_figures_are_not_cut(site, width):
 
 
 def test_the_assistants_page_gives_a_copyable_share_link_that_opens_the_public_chat(site, page):
-    """Point 8: a chat assistant's card shows its public address (this host's /chat/<id>) with a copy button."""
+    """Point 8: a shared chat assistant's card shows its public address (this host's /chat/<id>) with a copy button."""
     base, _, ids = site
     page.goto(f"{base}assistants")
     settle(page)
     no_exception(page)
-    main_area(page).get_by_text("Share link").click()
+    main_area(page).get_by_text("🔗 Share", exact=True).click()
     code = main_area(page).get_by_test_id("stCode").first
     expect(code).to_be_visible()
     url = code.inner_text().strip()

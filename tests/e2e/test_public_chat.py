@@ -343,6 +343,7 @@ def test_public_chat_in_chinese_from_the_browser_language_with_a_switch(tmp_path
     kb = svc.knowledge.create("default", "员工手册")
     ingest(svc, "default", kb.id, [("年假制度.md", "# 年假制度\n\n员工入职满一年后每年享有十五天带薪年假。".encode())])
     chat = svc.assistants.create("default", "人事助手", kb_ids=[kb.id], prompt={"opener": "你好！"})
+    svc.assistants.set_access("default", chat.id, shared=True)
     svc.close()
     server = start_server(data, port := free_port())
     try:
@@ -389,6 +390,7 @@ def test_a_published_agent_without_a_model_quotes_its_knowledge_bases_to_visitor
     ingest(svc, "default", kb.id, [(LEAVE_DOC, LEAVE_TEXT.encode())])
     agent = svc.assistants.create("default", "Leave planner", kind="agent", kb_ids=[kb.id], tools=["calculator"])
     svc.assistants.publish("default", agent.id)
+    svc.assistants.set_access("default", agent.id, shared=True)
     assert svc.models.llm_spec("default") is None  # no model anywhere
     svc.close()
     server = start_server(data, port := free_port(), env={"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})

@@ -26,7 +26,7 @@ def test_offline_defaults_without_configuration(voice_svc, tenant):
 
 def test_saved_models_are_used_by_id_or_default_and_stay_in_their_tenant(voice_svc, tenant):
     models, voice = voice_svc.models, voice_svc.voice
-    espeak = models.create(tenant, type="tts", provider="espeak-ng", name="Robot", model="en-gb")
+    espeak = models.create(tenant, type="tts", provider="espeak-ng", name="Robot", model="en-gb", is_default=True)
     assert voice.synthesize(tenant, "Good evening").voice_used == "en-gb"  # the tenant's default tts model
     edge = models.create(tenant, type="tts", provider="edge-tts", name="Edge", model="auto",
                          params={"proxy": refused_url()})
@@ -34,7 +34,7 @@ def test_saved_models_are_used_by_id_or_default_and_stay_in_their_tenant(voice_s
     assert voice.synthesize(tenant, "Good evening", voice="de").voice_used == "de"  # a voice asked per call
 
     whisper = models.create(tenant, type="stt", provider="faster-whisper", name="Whisper", model="bundled",
-                            params={"language": "en", "vad": False})
+                            params={"language": "en", "vad": False}, is_default=True)
     spec = voice.stt_spec(tenant)
     assert (spec.model, spec.params["language"], spec.params["vad"]) == ("bundled", "en", False)
     with pytest.raises(InvalidInput, match="is a tts model, not a speech-to-text model"):
@@ -50,9 +50,9 @@ def test_offline_only_never_uses_the_tenants_saved_models(voice_svc, tenant):
     """A caller without an API key: the built-in engines on this machine, never a saved model or its key."""
     models, voice = voice_svc.models, voice_svc.voice
     openai_tts = models.create(tenant, type="tts", provider="openai", name="Paid voice", model="tts-1",
-                               base_url=refused_url() + "/v1", api_key="sk-paid-0123456789")
+                               base_url=refused_url() + "/v1", api_key="sk-paid-0123456789", is_default=True)
     openai_stt = models.create(tenant, type="stt", provider="openai", name="Paid ears", model="whisper-1",
-                               base_url=refused_url() + "/v1", api_key="sk-paid-0123456789")
+                               base_url=refused_url() + "/v1", api_key="sk-paid-0123456789", is_default=True)
     assert voice.tts_spec(tenant).provider == "openai"  # the tenant's default, for callers with a key
     spec = voice.tts_spec(tenant, offline_only=True)
     assert (spec.provider, spec.api_key) == ("espeak-ng", None)
