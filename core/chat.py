@@ -63,6 +63,20 @@ class ChatEvent:
     data: dict
 
 
+def final_answer(events: Iterator[ChatEvent]) -> dict[str, Any]:
+    """The `done` event's data of an answer's stream, read to its end (long-term memory is updated after `done`);
+    an `error` event raises ProviderError."""
+    done: dict[str, Any] | None = None
+    for ev in events:
+        if ev.type == "error":
+            raise ProviderError(ev.data.get("message", "The answer failed"))
+        if ev.type == "done":
+            done = ev.data
+    if done is None:
+        raise ProviderError("The answer ended without a result")
+    return done
+
+
 @dataclass
 class _Job:
     """Everything an answer needs, gathered before streaming starts."""

@@ -18,9 +18,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.common.sse import sse_frame, sse_response
-from core.chat import MAX_QUESTION_CHARS, ChatEvent
+from core.chat import MAX_QUESTION_CHARS, ChatEvent, final_answer
 from core.container import Services
-from core.errors import InvalidInput, ProviderError
+from core.errors import InvalidInput
 
 ReferenceView = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -114,14 +114,7 @@ def completion_stream(events: Iterator[ChatEvent], model: str, reference: Refere
 
 
 def completion_object(events: Iterator[ChatEvent], model: str, reference: ReferenceView | None) -> dict[str, Any]:
-    done: dict[str, Any] | None = None
-    for ev in events:
-        if ev.type == "error":
-            raise ProviderError(ev.data.get("message", "The answer failed"))
-        if ev.type == "done":
-            done = ev.data
-    if done is None:
-        raise ProviderError("The answer ended without a result")
+    done = final_answer(events)
     message: dict[str, Any] = {"role": "assistant", "content": done.get("content", "")}
     if reference:
         message["reference"] = [reference(r) for r in done.get("references", [])]

@@ -23,10 +23,10 @@ from api.common.sse import sse_frame, sse_response
 from api.llmops.errors import FAIL, DialectError, LlmopsRoute, ok
 from api.llmops.params import CurrentPage
 from api.llmops.views import paged, ts
-from core.chat import MAX_QUESTION_CHARS, ChatEvent
+from core.chat import MAX_QUESTION_CHARS, ChatEvent, final_answer
 from core.container import Services
 from core.conversations import MAX_SUMMARY_CHARS, ConversationInfo, Exchange
-from core.errors import NotFound, ProviderError
+from core.errors import NotFound
 
 router = APIRouter(tags=["LLMOps: app debugging"], route_class=LlmopsRoute)
 MAX_MESSAGES_PAGE = 20  # the spec: at most 20 rounds per call
@@ -78,21 +78,8 @@ def debug(request: Request, svc: ServicesDep, who: PrincipalDep, app_id: str, bo
     events = svc.chat.answer(who.tenant_id, session.id, body.query)
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
         return sse_response(debug_stream(events, session.id))
-    done = answered(events)
+    done = final_answer(events)
     return ok(message_view(svc.chat.get_exchange(who.tenant_id, session.id, done["message_id"])))
-
-
-def answered(events: Iterator[ChatEvent]) -> dict[str, Any]:
-    """The `done` event's data; the stream is read to its end (long-term memory is updated after `done`)."""
-    done: dict[str, Any] | None = None
-    for ev in events:
-        if ev.type == "error":
-            raise ProviderError(ev.data.get("message", "The answer failed"))
-        if ev.type == "done":
-            done = ev.data
-    if done is None:
-        raise ProviderError("The answer ended without a result")
-    return done
 
 
 STREAM_EVENTS = {"references": "dataset_retrieval", "tool_call": "agent_action", "tool_result": "agent_action",
