@@ -27,6 +27,7 @@ from rich.table import Column, Table
 from core.container import Services, build_services
 from core.errors import AlmanacError, InvalidInput, NotFound
 from core.tenants import DEFAULT_TENANT_ID
+from core.text import human_size
 
 # Start-up time matters here: modules import only what every command needs (typer, rich, the
 # database layer); services and their libraries (Chroma, LlamaIndex, the embedding engine) load
@@ -74,14 +75,6 @@ def doc_note(d) -> str:  # noqa: ANN001 - a DocumentInfo
 
 def shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def human_size(n: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 def find_kb(svc: Services, name_or_id: str):  # noqa: ANN201

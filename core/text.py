@@ -52,6 +52,15 @@ _jieba_lock = threading.Lock()
 _jieba_ready = False
 
 
+def human_size(n: float, sep: str = " ") -> str:
+    """A byte count for people: 512 B, 1.5 KB, 3.2 MB (`sep` between number and unit)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f}{sep}{unit}" if unit == "B" else f"{n:.1f}{sep}{unit}"
+        n /= 1024
+    return f"{n:.1f}{sep}GB"
+
+
 def has_cjk(text: str) -> bool:
     """True when the text contains Chinese (Han) characters."""
     return _HAN_RE.search(text) is not None

@@ -9,11 +9,11 @@ import streamlit as st
 
 from core.errors import AlmanacError
 from core.schemas import ACTIVE_STATES, DocumentInfo
+from core.text import human_size
 from pages.components.chunk_rules import processing_rules
 from pages.components.common import (
     attempt,
     flash,
-    fmt_size,
     fmt_time,
     kb_picker,
     link,
@@ -218,7 +218,7 @@ def document_row(d: DocumentInfo) -> None:
     done = d.status == "completed"
     with st.container(border=True, key=f"docs_row_{d.id}"):  # CSS class st-key-docs_row_<id> for browser tests
         cols = st.columns(COLUMNS, vertical_alignment="center")
-        source = f"{d.kind.upper() or '—'} · {fmt_size(d.size)} · {fmt_time(d.created_at)}"
+        source = f"{d.kind.upper() or '—'} · {human_size(d.size)} · {fmt_time(d.created_at)}"
         if d.source_type == "url":
             source += f" · 🔗 {md(d.source_url)}"
         cols[0].markdown(f"{KIND_ICONS.get(d.kind, '📄')} **{md(d.name)}**  \n:gray[{source}]")

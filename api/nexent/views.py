@@ -13,6 +13,7 @@ from typing import Any
 from core.chat import ConversationInfo, MessageInfo
 from core.model_configs import ModelConfigInfo
 from core.schemas import DocumentInfo, IngestionTask, KnowledgeBaseInfo, SearchHit
+from core.text import human_size
 
 PROCESS_SOURCE = "Almanac"
 # Almanac task states -> Nexent's data-process states (indexing = forwarding the chunks into the index).
@@ -110,21 +111,13 @@ def duration_text(done: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------ indices
-def size_text(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
-        n /= 1024
-    return f"{n}B"
-
-
 def index_stats(kb: KnowledgeBaseInfo, size: int, summary: bool = False) -> dict[str, Any]:
     """Nexent's base_info / search_performance, with the spec's docs / size in base_info (and beside it with
     `summary`, as the list shows them)."""
-    base = {"doc_count": kb.document_count, "chunk_count": kb.chunk_count, "store_size": size_text(size),
+    base = {"doc_count": kb.document_count, "chunk_count": kb.chunk_count, "store_size": human_size(size, sep=""),
             "process_source": PROCESS_SOURCE, "embedding_model": kb.embedding_model,
             "embedding_dim": kb.embedding_dim, "creation_date": iso(kb.created_at), "update_date": iso(kb.updated_at),
-            "docs": kb.document_count, "size": size_text(size)}
+            "docs": kb.document_count, "size": human_size(size, sep="")}
     stats = {"base_info": base, "search_performance": {"hit_count": kb.hit_count, "hits": kb.hit_count}}
     return {**stats, "docs": base["docs"], "size": base["size"]} if summary else stats
 

@@ -101,14 +101,6 @@ def status_badge(status: str) -> str:
     return f":{STATUS_COLORS.get(status, 'gray')}-badge[{t('status.' + status)}]"
 
 
-def fmt_size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
-
-
 def fmt_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
