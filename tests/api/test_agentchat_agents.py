@@ -8,14 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import agentchat_data as data
+
 MCP_SERVER = Path(__file__).resolve().parents[1] / "fixtures" / "mcp_server.py"
 SPEC_AGENT = {"name": "我的助手", "description": "一个智能助手", "tool_ids": [], "llm_id": "", "knowledge_ids": [],
               "enable_memory": True, "system_prompt": "你是一个有用的助手", "logo_url": ""}  # the spec's curl, own LLM
-
-
-def data(res, status: int = 200):
-    assert res.status_code == status, res.text
-    return res.json()["data"] if status == 200 else res.json()["status_message"]
 
 
 @pytest.fixture

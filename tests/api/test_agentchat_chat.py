@@ -8,15 +8,11 @@ import json
 import pytest
 
 from tests.conftest import ingest
+from tests.helpers import agentchat_data as data
 from tests.mock_llm import Reply
 
 DOCS = [("dogs.txt", b"Dogs bark at strangers and love long walks in the park.")]
 MINUTES = b"Meeting minutes: the zorblax budget was approved by the steering board on Tuesday."
-
-
-def data(res, status: int = 200):
-    assert res.status_code == status, res.text
-    return res.json()["data"] if status == 200 else res.json()["status_message"]
 
 
 def frames(res) -> list[dict]:

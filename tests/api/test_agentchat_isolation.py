@@ -6,11 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ingest
-
-
-def data(res, status: int = 200):
-    assert res.status_code == status, res.text
-    return res.json()["data"] if status == 200 else res.json()["status_message"]
+from tests.helpers import agentchat_data as data
 
 
 def own_things(client, svc, name: str) -> dict:

@@ -8,17 +8,13 @@ import json
 import pytest
 
 from tests.conftest import ingest
+from tests.helpers import agentchat_data as data
 
 OPENAPI = {"openapi": "3.0.0", "info": {"title": "Weather", "version": "1", "description": "Forecasts"},
            "servers": [{"url": "https://weather.example.com"}],
            "paths": {"/forecast": {"get": {"operationId": "forecast", "summary": "Tomorrow's weather in a city",
                                            "parameters": [{"name": "city", "in": "query", "required": True,
                                                            "schema": {"type": "string"}}]}}}}
-
-
-def data(res, status: int = 200):
-    assert res.status_code == status, res.text
-    return res.json()["data"] if status == 200 else res.json()["status_message"]
 
 
 @pytest.fixture

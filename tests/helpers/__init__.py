@@ -12,3 +12,4 @@ from tests.helpers.server import (  # noqa: F401
 from tests.helpers.site import local_site  # noqa: F401
 from tests.helpers.weknora import RFC3339, sse_events, weknora_client_class, weknora_data, weknora_error  # noqa: F401
 from tests.helpers.llmops import llmops_data, llmops_dataset, llmops_error, swatch  # noqa: F401
+from tests.helpers.agentchat import agentchat_data  # noqa: F401
