@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, update
 
-from core.durable import STALE_AFTER, claim_next, recover_orphans, worker_id  # noqa: F401 - STALE_AFTER re-exported
+from core.durable import claim_next, recover_orphans, worker_id
 from core.errors import NotFound
 from core.schemas import ACTIVE_STATES, IngestionTask, TaskInfo
 from storage.db import Database

@@ -14,7 +14,8 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import event, func, select, update
 
-from core.ingestion.tasks import STALE_AFTER, TaskQueue
+from core.durable import STALE_AFTER
+from core.ingestion.tasks import TaskQueue
 from storage.db import Database
 from storage.orm import Chunk, Task, utcnow
 from tests.helpers import communicate_or_kill
