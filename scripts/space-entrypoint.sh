@@ -8,7 +8,8 @@ set -eu
 cd "$(dirname "$0")/.."
 persistent=${1:-/data}
 if [ -z "${ALMANAC_DATA_DIR:-}" ]; then
-  if [ -d "$persistent" ] && [ -w "$persistent" ]; then
+  # Creating the folder is the test that counts: `-w` says yes to root even where nothing can be made (/proc).
+  if [ -d "$persistent" ] && mkdir -p "$persistent/almanac" 2>/dev/null; then
     ALMANAC_DATA_DIR="$persistent/almanac"
   else
     ALMANAC_DATA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/almanac-data.XXXXXX")

@@ -165,6 +165,8 @@ def test_home_page_figures_are_not_cut(site, width):
         page.goto(base)
         settle(page)
         no_exception(page)
+        # the totals, then the card's: wait until the page has drawn them all
+        expect(page.get_by_test_id("stMain").get_by_test_id("stMetricValue")).to_have_count(8)
         figures = page.evaluate(CUT_FIGURES_JS)
         shot(page, f"ux-home-figures-{width}")
         browser.close()

@@ -47,14 +47,16 @@ def image_env() -> dict[str, str]:
     return env
 
 
-def as_space_user(program: str = "/bin/sh") -> dict:
-    """Popen arguments that run `program` as the Space's user, when the tests run as root and that user
-    can run it (an interpreter installed under /root cannot be: then the current user, same paths)."""
+def as_space_user(*programs: str) -> dict:
+    """Popen arguments that run `programs` as the Space's user, when the tests run as root and that user
+    can run them all (one under a root-only folder cannot be — an interpreter under /root, a checkout in
+    `mktemp -d` —: then the current user, same paths)."""
     if os.geteuid() != 0:
         return {}
     user = {"user": SPACE_UID, "group": SPACE_UID, "extra_groups": []}
     try:
-        subprocess.run([program, "-c", ""], check=True, capture_output=True, timeout=60, **user)
+        subprocess.run(["/bin/sh", "-c", 'for p; do test -x "$p" || exit 1; done', "sh", *programs], check=True,
+                       capture_output=True, timeout=60, **user)
     except (OSError, subprocess.CalledProcessError):
         return {}
     return user
@@ -117,7 +119,7 @@ def test_entry_point_uses_persistent_storage_else_a_temporary_folder(space_dirs,
 
     def run(*args: str, **extra: str) -> str:
         proc = subprocess.run([str(ENTRYPOINT), *args], env={**env, **extra}, capture_output=True, text=True,
-                              timeout=30, **as_space_user())
+                              timeout=30, **as_space_user(str(ENTRYPOINT)))
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
@@ -139,7 +141,7 @@ def test_the_image_entry_point_serves_the_seeded_demo(space_dirs):
     log = space_dirs["tmp"] / "server.log"
     env = space_env(space_dirs, port, Path(sys.executable).parent)
     with open(log, "ab") as out:
-        user = as_space_user(sys.executable)
+        user = as_space_user(str(ENTRYPOINT), sys.executable)
         server = subprocess.Popen([str(ENTRYPOINT), str(space_dirs["persistent"])], cwd=space_dirs["home"], env=env,
                                   stdout=out, stderr=subprocess.STDOUT, **user)
     try:
