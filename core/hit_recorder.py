@@ -2,7 +2,9 @@
 
 A search hands over what it found and returns; the writer drains everything queued since its last
 write and stores it in one transaction (increments are summed per chunk, document and knowledge
-base, so a burst of searches costs one write). `flush()` waits until all handed-over searches are
+base, so a burst of searches costs one write). Writes are at least WRITE_EVERY apart: under a steady
+stream of searches a writer that started again at once would hold SQLite's one write lock most of
+the time, and ingestion's writes would queue behind it. `flush()` waits until all handed-over searches are
 stored; `close()` flushes and stops, and runs at interpreter exit too, so nothing is lost on shutdown.
 """
 
@@ -23,6 +25,7 @@ from storage.orm import Chunk, Document, KnowledgeBase, QueryLog
 
 log = logging.getLogger(__name__)
 IDLE_EXIT_S = 5.0  # the writer thread ends after this long without work (and starts again on demand)
+WRITE_EVERY = 1.0  # seconds between two writes while searches keep coming (flush and close skip the wait)
 _LIVE: weakref.WeakSet[HitRecorder] = weakref.WeakSet()
 
 
@@ -51,6 +54,7 @@ class HitRecorder:
         self._queue: queue.Queue[SearchRecord | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._now = threading.Event()  # flush or close: write without waiting out WRITE_EVERY
         self._closed = False
         _LIVE.add(self)
 
@@ -66,6 +70,7 @@ class HitRecorder:
 
     def flush(self) -> None:
         """Wait until every record handed over so far is stored."""
+        self._now.set()
         self._queue.join()
 
     def close(self) -> None:
@@ -76,6 +81,7 @@ class HitRecorder:
             thread = self._thread
             if thread is not None:
                 self._queue.put(None)
+                self._now.set()
         if thread is not None:
             thread.join(timeout=30)
 
@@ -89,6 +95,7 @@ class HitRecorder:
                         self._thread = None
                         return
                 continue
+            self._now.clear()  # a flush from here on finds its records in this batch or wakes the next
             batch = [first]
             while True:  # everything that arrived meanwhile goes into the same transaction
                 try:
@@ -106,6 +113,7 @@ class HitRecorder:
                     self._queue.task_done()
             if len(records) < len(batch):  # the close marker
                 return
+            self._now.wait(WRITE_EVERY)
 
     def _write(self, records: list[SearchRecord]) -> None:
         chunks, docs, kbs = Counter(), Counter(), Counter()

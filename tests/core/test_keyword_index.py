@@ -146,3 +146,20 @@ def test_the_idle_writer_stops_and_restarts(svc, tenant, monkeypatch):
     svc.retrieval.search(tenant, [kb.id], "otters", mode="full_text", top_k=1)
     svc.retrieval.flush()
     assert svc.knowledge.get(tenant, kb.id).hit_count == 2
+
+
+def test_a_steady_stream_of_searches_is_stored_in_one_write_per_interval(svc, tenant, monkeypatch):
+    """SQLite has one write lock: a writer busy after every search would keep ingestion's writes waiting."""
+    monkeypatch.setattr("core.hit_recorder.WRITE_EVERY", 60.0)
+    kb = svc.knowledge.create(tenant, "Stream")
+    ingest(svc, tenant, kb.id, [("a.txt", b"Otters hold hands while they sleep.")])
+    recorder = svc.retrieval.recorder
+    writes, write = [], recorder._write
+    monkeypatch.setattr(recorder, "_write", lambda records: (writes.append(len(records)), write(records)))
+    for _ in range(20):
+        svc.retrieval.search(tenant, [kb.id], "otters", mode="full_text", top_k=1)
+    started = time.monotonic()
+    svc.retrieval.flush()  # does not wait out the interval
+    assert time.monotonic() - started < 30
+    assert len(writes) == 2 and sum(writes) == 20  # the first search at once, the other 19 together
+    assert svc.knowledge.get(tenant, kb.id).hit_count == 20
