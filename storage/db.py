@@ -17,6 +17,7 @@ from core.errors import Unavailable
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # PostgreSQL advisory lock key held while migrating: processes starting together take turns.
 _MIGRATION_LOCK = 0x616C6D616E6163  # "almanac"
+SQLITE_POOL_SIZE = 48
 
 
 # What a database that is restarting, unreachable or (SQLite) busy beyond the timeout raises.
@@ -33,7 +34,10 @@ def unavailable(exc: BaseException) -> Unavailable:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Enough pooled connections for every request thread (AnyIO's 40) and the background writers: past the
+        # pool's size each checkout opens a connection, runs the pragmas below and closes it again on return.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001 - DB-API connection

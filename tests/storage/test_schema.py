@@ -1,7 +1,10 @@
 """The schema: migrations, SQLite settings, and the keyword index the database keeps in step."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from storage import keywords
 from storage.db import MIGRATIONS_DIR, Database, migrate
@@ -22,6 +25,25 @@ def test_migrations_are_idempotent_and_sqlite_uses_wal(tmp_path):
         assert c.execute(text("PRAGMA foreign_keys")).scalar() == 1
         head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
         assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+
+
+def test_concurrent_requests_reuse_pooled_sqlite_connections(tmp_path):
+    """Each connection opened runs the pragmas again: forty request threads at once must not open new ones
+    every time (the pool kept 5 and closed the rest, so a loaded server spent its time connecting)."""
+    db = fresh(tmp_path)
+    opened = []
+    event.listen(db.engine, "connect", lambda *_: opened.append(1))
+    barrier = threading.Barrier(40)
+
+    def request(_: int) -> None:
+        with db.session() as s:
+            s.execute(text("SELECT 1"))
+            barrier.wait(timeout=30)  # forty connections in use at once
+
+    for _ in range(3):
+        with ThreadPoolExecutor(40) as pool:
+            list(pool.map(request, range(40)))
+    assert len(opened) <= 40  # the first round's connections served the next two
 
 
 def test_keyword_index_follows_chunk_rows(tmp_path):
