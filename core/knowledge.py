@@ -117,6 +117,11 @@ class KnowledgeService:
         with self.db.session() as s:
             return kb_info(s, load_kb(s, tenant_id, kb_id))
 
+    def require(self, tenant_id: str, kb_id: str) -> None:
+        """NotFound unless the tenant has this knowledge base (get without the counts: a check per request)."""
+        with self.db.session() as s:
+            load_kb(s, tenant_id, kb_id)
+
     def find(self, tenant_id: str, name: str) -> KnowledgeBaseInfo:
         """The tenant's knowledge base named `name` (case-insensitive); NotFound otherwise."""
         with self.db.session() as s:

@@ -146,7 +146,7 @@ def dataset_ids(svc: Services, tenant_id: str, datasets: list[str | DatasetChoic
     ids = [d if isinstance(d, str) else d.id for d in datasets]
     for kb_id in ids:
         try:
-            svc.knowledge.get(tenant_id, kb_id)
+            svc.knowledge.require(tenant_id, kb_id)
         except NotFound:
             raise validate_error("datasets", f"there is no dataset '{kb_id}'") from None
     return ids

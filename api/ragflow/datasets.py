@@ -130,7 +130,7 @@ def owned(svc: Services, tenant_id: str, dataset_id: str) -> KnowledgeBaseInfo:
 
 def exists(svc: Services, tenant_id: str, dataset_id: str) -> bool:
     try:
-        svc.knowledge.get(tenant_id, dataset_id)
+        svc.knowledge.require(tenant_id, dataset_id)
     except NotFound:
         return False
     return True

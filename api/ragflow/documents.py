@@ -182,7 +182,7 @@ def not_found_error(outcome: Outcome) -> DialectError:
 
 @router.delete("/datasets/{dataset_id}/documents", summary="Delete documents (all of the dataset's when no ids)")
 def delete_documents(svc: ServicesDep, who: PrincipalDep, dataset_id: str, body: BulkIds | None = None) -> dict:
-    svc.knowledge.get(who.tenant_id, dataset_id)
+    svc.knowledge.require(who.tenant_id, dataset_id)
     ids = body.ids if body and body.ids else [d.id for d in svc.documents.list(
         who.tenant_id, dataset_id, page_size=MAX_PAGE_SIZE).items]
     outcome = documents_of(svc, who.tenant_id, dataset_id, ids)
@@ -201,7 +201,7 @@ def required_ids(body: DocumentIds | None) -> list[str]:
 
 @router.post("/datasets/{dataset_id}/chunks", summary="Parse documents (queue them for ingestion)")
 def parse_documents(svc: ServicesDep, who: PrincipalDep, dataset_id: str, body: DocumentIds | None = None) -> dict:
-    svc.knowledge.get(who.tenant_id, dataset_id)
+    svc.knowledge.require(who.tenant_id, dataset_id)
     outcome = documents_of(svc, who.tenant_id, dataset_id, required_ids(body))
     if any(d.task is not None and d.task.state in ACTIVE_STATES for d in outcome.found.values()):
         raise data_error("Can't parse document that is currently being processed")
@@ -214,7 +214,7 @@ def parse_documents(svc: ServicesDep, who: PrincipalDep, dataset_id: str, body: 
 
 @router.delete("/datasets/{dataset_id}/chunks", summary="Stop parsing documents")
 def stop_parsing(svc: ServicesDep, who: PrincipalDep, dataset_id: str, body: DocumentIds | None = None) -> dict:
-    svc.knowledge.get(who.tenant_id, dataset_id)
+    svc.knowledge.require(who.tenant_id, dataset_id)
     outcome = documents_of(svc, who.tenant_id, dataset_id, required_ids(body))
     if outcome.missing:
         raise NotFound("", kind="document", ident=outcome.missing[0])

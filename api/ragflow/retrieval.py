@@ -95,7 +95,7 @@ def retrieve(svc: ServicesDep, who: PrincipalDep, body: Retrieval) -> dict:
         raise data_error("`dataset_ids` is required.")
     dataset_ids = list(dict.fromkeys(body.dataset_ids))
     for kb_id in dataset_ids:
-        svc.knowledge.get(who.tenant_id, kb_id)
+        svc.knowledge.require(who.tenant_id, kb_id)
     for doc_id in body.document_ids or []:
         try:
             owner = svc.documents.get(who.tenant_id, doc_id).kb_id

@@ -75,7 +75,7 @@ def create_from_file(svc: ServicesDep, who: CallerDep, id: str,  # noqa: A002 - 
                      file: Annotated[UploadFile | None, File()] = None,
                      metadata: Annotated[str | None, Form(description="JSON object of strings")] = None,
                      enable_multimodel: Annotated[str | None, Form()] = None) -> Any:  # noqa: ARG001 - no image model
-    svc.knowledge.get(who.tenant_id, id)
+    svc.knowledge.require(who.tenant_id, id)
     if file is None or not (file.filename or "").strip():
         raise bad_request("File upload failed", "send the file as the multipart field `file`")
     meta = metadata_map(metadata)
