@@ -14,6 +14,7 @@ parent's `__main__`: they need nothing of the server, the CLI or a script, and m
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
@@ -133,11 +134,20 @@ class _HelperContext(multiprocessing.context.SpawnContext):
     Process = _HelperProcess
 
 
-def _start_helper(nice: int) -> None:
+_reports: Any = None  # in a helper: the queue that takes reading progress back to the server
+
+
+def _start_helper(nice: int, reports: Any) -> None:
     """In each helper: lower priority, leave Ctrl-C to the server, die when the server dies, and load the
     readers, splitters and embedders now rather than during the first document."""
+    global _reports
+    _reports = reports
     if nice:
         os.nice(nice)
+    # One OpenMP thread per helper (read when the embedding engine loads): a team of threads waits at every
+    # barrier for a member the kernel has set aside for the server's searches, and spins meanwhile.
+    # ProcessHelpers.embed shares a document's passages out among the helpers instead.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
     from core.ingestion.readers import ParsedDocument, Section
@@ -159,24 +169,46 @@ def _ready() -> bool:
     return True
 
 
+def _read_reporting(call: int, name: str, path: str, preprocess: list[str], limits: Any) -> Any:
+    """read() in a helper, its progress sent back tagged with the caller's number."""
+    return read(name, path, preprocess, limits, lambda message, fraction: _reports.put((call, message, fraction)))
+
+
 class ProcessHelpers:
     """A pool of `processes` helper processes at `nice`, started on first use."""
 
     def __init__(self, processes: int, nice: int):
         self.processes, self.nice = max(1, processes), nice
         self._pool: ProcessPoolExecutor | None = None
+        self._reports: Any = None  # the current pool's progress queue (a listener thread serves it)
+        self._listeners: dict[int, Callable[[str, float], None]] = {}
+        self._listeners_lock = threading.Lock()  # no report is passed on once its read has returned
+        self._calls = itertools.count()
         self._lock = threading.Lock()
         self._closed = False
 
     def read(self, name: str, path: Path, preprocess: list[str], limits: Any = None, progress: Any = None) -> Any:
-        """As InlineHelpers.read, without page-by-page progress (a callback cannot cross into the helper)."""
-        return self._call(read, name, str(path), preprocess, limits)
+        """As InlineHelpers.read; page-by-page progress comes back to `progress` in a listener thread (which
+        cannot stop the helper: an error it raises, e.g. the task was cancelled, is seen at the next step)."""
+        if progress is None:
+            return self._call(read, name, str(path), preprocess, limits)
+        call = next(self._calls)
+        with self._listeners_lock:
+            self._listeners[call] = progress
+        try:
+            return self._call(_read_reporting, call, name, str(path), preprocess, limits)
+        finally:
+            with self._listeners_lock:
+                del self._listeners[call]
 
     def split(self, parsed: Any, chunk_config: dict, max_chunks: int = 20_000) -> Prepared:
         return self._call(split, parsed, chunk_config, max_chunks)
 
     def embed(self, spec: Any, texts: list[str]) -> np.ndarray:
-        return self._call(embed_passages, spec, texts)
+        """As InlineHelpers.embed, the texts shared out among the helpers (each embeds on one core)."""
+        size = max(1, -(-len(texts) // self.processes))
+        parts = [texts[i : i + size] for i in range(0, len(texts), size)]
+        return np.concatenate(self._run([(embed_passages, spec, part) for part in parts]))
 
     def start(self) -> None:
         """Start the helpers now, in the background, so the first document does not wait for them."""
@@ -193,24 +225,45 @@ class ProcessHelpers:
             if self._closed:
                 raise HelpersStopped()
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=_HelperContext(),
-                                                 initializer=_start_helper, initargs=(self.nice,))
+                context = _HelperContext()
+                self._reports = context.SimpleQueue()
+                threading.Thread(target=self._pass_reports, args=(self._reports,), name="ingest-helpers-progress",
+                                 daemon=True).start()
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_start_helper,
+                                                 initargs=(self.nice, self._reports))
             return self._pool
 
+    def _pass_reports(self, reports: Any) -> None:
+        """Hand each progress report to the read that is waiting for it, until the pool ends (None)."""
+        while (report := reports.get()) is not None:
+            call, message, fraction = report
+            with self._listeners_lock:
+                listener = self._listeners.get(call)
+                try:
+                    if listener is not None:
+                        listener(message, fraction)
+                except Exception:  # noqa: BLE001 - progress is best effort; the read's caller carries on
+                    log.debug("a progress report failed", exc_info=True)
+
     def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return self._run([(fn, *args)])[0]
+
+    def _run(self, calls: list[tuple]) -> list:
+        """The results of (function, *args) calls run side by side in the helpers, in order."""
         pool = self._executor()
         try:
             try:
-                future: Future[T] = pool.submit(fn, *args)
+                futures: list[Future] = [pool.submit(*call) for call in calls]
             except RuntimeError as exc:  # shut down meanwhile (stopping, or broken by another call)
                 raise BrokenProcessPool(str(exc)) from None
-            return future.result()
+            return [future.result() for future in futures]
         except BrokenProcessPool as exc:
             with self._lock:
                 if self._closed:
                     raise HelpersStopped() from None
                 if self._pool is pool:  # the next call starts fresh helpers
                     self._pool = None
+                    self._reports.put(None)
             pool.shutdown(wait=False, cancel_futures=True)
             log.warning("an ingestion helper process stopped: %s", exc)
             raise AlmanacError("The process reading this document stopped unexpectedly (too large for the "
@@ -223,6 +276,7 @@ class ProcessHelpers:
             pool, self._pool = self._pool, None
         if pool is None:
             return
+        self._reports.put(None)
         # ProcessPoolExecutor has no public way to stop work in progress before Python 3.14.
         for proc in list(getattr(pool, "_processes", {}).values()):
             proc.kill()

@@ -106,7 +106,7 @@ class Pipeline:
         log.info("ingestion warmed up in %.1f s", time.monotonic() - started)
 
     def _read(self, task: Task, name: str, key: str, preprocess: list[str], helpers: Helpers) -> tuple[Any, float]:
-        """The parsed, cleaned file and the progress reached (OCR reports page by page when read here)."""
+        """The parsed, cleaned file and the progress reached (OCR reports page by page)."""
         reached = READ_END
 
         def on_page(message: str, fraction: float) -> None:
