@@ -137,7 +137,7 @@ class _HelperContext(multiprocessing.context.SpawnContext):
 _reports: Any = None  # in a helper: the queue that takes reading progress back to the server
 
 
-def _start_helper(nice: int, reports: Any) -> None:
+def _start_helper(nice: int, reports: Any, server: int) -> None:
     """In each helper: lower priority, leave Ctrl-C to the server, die when the server dies, and load the
     readers, splitters and embedders now rather than during the first document."""
     global _reports
@@ -149,7 +149,9 @@ def _start_helper(nice: int, reports: Any) -> None:
     # ProcessHelpers.embed shares a document's passages out among the helpers instead.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+    # The server's pid comes from the server: one that died while this helper was still starting is not our
+    # parent any more, and waiting for getppid() to change from what it is now would wait forever.
+    threading.Thread(target=_exit_with_parent, args=(server,), name="parent-watch", daemon=True).start()
     from core.ingestion.readers import ParsedDocument, Section
     from core.schemas import ChunkConfig
 
@@ -230,7 +232,7 @@ class ProcessHelpers:
                 threading.Thread(target=self._pass_reports, args=(self._reports,), name="ingest-helpers-progress",
                                  daemon=True).start()
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_start_helper,
-                                                 initargs=(self.nice, self._reports))
+                                                 initargs=(self.nice, self._reports, os.getpid()))
             return self._pool
 
     def _pass_reports(self, reports: Any) -> None:
