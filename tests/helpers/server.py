@@ -80,5 +80,9 @@ def communicate_or_kill(proc: subprocess.Popen, timeout: float) -> str:
         return proc.communicate(timeout=timeout)[0]
     except subprocess.TimeoutExpired:
         proc.kill()
-        out = proc.communicate()[0]
-        raise AssertionError(f"{proc.args!r} was still running after {timeout} s; killed:\n{out}") from None
+        try:
+            out = proc.communicate(timeout=10)[0]
+        except subprocess.TimeoutExpired:  # exited, but a process it started still holds its output open
+            out = "(output not closed: a process it started is still running)"
+        raise AssertionError(f"{proc.args!r} or a process it started was still running after {timeout} s; "
+                             f"killed:\n{out}") from None
