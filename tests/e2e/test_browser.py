@@ -18,7 +18,7 @@ from core.config import Settings
 from core.container import build_services
 from tests.corpus import pdf_bytes
 from tests.helpers import (
-    BROWSER_ARGS, CHROMIUM, SHOTS, free_port, main_area, nav, no_exception, screenshot, settle, start_server,
+    CHROMIUM, browser_page, SHOTS, free_port, main_area, nav, no_exception, screenshot, settle, start_server,
     stop_process, toast,
 )
 
@@ -98,18 +98,8 @@ def test_new_user_flow_in_browser(tmp_path):
     server = start_server(data, port := free_port())
     base = f"http://127.0.0.1:{port}/ui/"
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(20_000)
-            main = main_area(page)
-            try:
-                flow(page, main, base)
-            except Exception:
-                page.screenshot(path=str(SHOTS / "failure.png"), full_page=True)
-                (SHOTS / "failure.html").write_text(page.content(), encoding="utf-8")
-                raise
-            browser.close()
+        with browser_page(failure=SHOTS / "failure") as page:
+            flow(page, main_area(page), base)
     finally:
         stop_process(server)
 

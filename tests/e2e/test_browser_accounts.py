@@ -13,7 +13,7 @@ import pytest
 from core.config import Settings
 from core.container import build_services
 from tests.helpers import (
-    BROWSER_ARGS, CHROMIUM, SHOTS, free_port, nav, no_exception, settle, start_server, stop_process, toast,
+    CHROMIUM, browser_page, SHOTS, free_port, nav, no_exception, settle, start_server, stop_process, toast,
 )
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
@@ -53,17 +53,8 @@ def test_sign_up_sign_in_own_workspace_sign_out(server):
     base, data = server
     seed(base)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(20_000)
-        try:
-            flow(page, f"{base}/ui/")
-        except Exception:
-            page.screenshot(path=str(SHOTS / "accounts-failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    with browser_page(failure=SHOTS / "accounts-failure") as page:
+        flow(page, f"{base}/ui/")
     check = build_services(Settings(data_dir=data, ingest_workers=0))
     try:
         zoe = check.users.find("zoe")

@@ -16,7 +16,7 @@ import pytest
 from core.config import Settings
 from core.container import build_services
 from tests.helpers import (
-    BROWSER_ARGS, CHROMIUM, SHOTS, free_port, nav, no_exception, settle, start_server, stop_process, toast,
+    CHROMIUM, browser_page, SHOTS, free_port, nav, no_exception, settle, start_server, stop_process, toast,
 )
 from tests.mock_llm import MockOpenAIServer
 
@@ -94,17 +94,8 @@ def test_chat_retrieval_only_then_with_llm(tmp_path):
     with MockOpenAIServer(api_key=API_KEY) as llm:
         server = start_server(data, port := free_port())
         try:
-            with sync_api.sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 900})
-                page.set_default_timeout(20_000)
-                try:
-                    flow(page, f"http://127.0.0.1:{port}/ui/", llm)
-                except Exception:
-                    page.screenshot(path=str(SHOTS / "chat-failure.png"), full_page=True)
-                    (SHOTS / "chat-failure.html").write_text(page.content(), encoding="utf-8")
-                    raise
-                browser.close()
+            with browser_page(failure=SHOTS / "chat-failure") as page:
+                flow(page, f"http://127.0.0.1:{port}/ui/", llm)
         finally:
             stop_process(server)
         # The chat went through the mock with the saved key; the question reached the model.

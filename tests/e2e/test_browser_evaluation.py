@@ -13,7 +13,7 @@ import pytest
 from core.config import Settings
 from core.container import build_services
 from tests.conftest import ingest
-from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, free_port, no_exception, screenshot, settle, start_server
+from tests.helpers import CHROMIUM, ROOT, browser_page, free_port, no_exception, screenshot, settle, start_server
 
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 FILES = [
@@ -51,17 +51,8 @@ def test_evaluation_page_in_browser(tmp_path):
 
     server = start_server(data, port := free_port())
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(20_000)
-            try:
-                flow(page, f"http://127.0.0.1:{port}/ui/", set_file)
-            except Exception:
-                page.screenshot(path=str(SHOTS / "eval-failure.png"), full_page=True)
-                raise
-            finally:
-                browser.close()
+        with browser_page(failure=SHOTS / "eval-failure") as page:
+            flow(page, f"http://127.0.0.1:{port}/ui/", set_file)
     finally:
         server.terminate()
         server.wait(30)

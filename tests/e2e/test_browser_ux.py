@@ -12,7 +12,7 @@ import pytest
 from core.config import Settings
 from core.container import build_services
 from tests.helpers import (
-    BROWSER_ARGS, CHROMIUM, free_port, main_area, no_exception, settle, shot, start_server, stop_process,
+    CHROMIUM, browser_page, free_port, main_area, no_exception, settle, shot, start_server, stop_process,
 )
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
@@ -52,13 +52,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture
 def page():
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        tab = context.new_page()
-        tab.set_default_timeout(20_000)
+    with browser_page() as tab:
         yield tab
-        browser.close()
 
 
 def test_document_row_menu_opens_on_a_mouse_click(site, page):
@@ -125,11 +120,7 @@ def test_the_admin_ui_speaks_the_browsers_language_and_keeps_the_choice(site):
     """Point 7: a Chinese browser opens the admin UI in Chinese; a language chosen in the sidebar survives a
     reload and a new tab (the browser keeps it)."""
     base, _, _ = site
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(20_000)
+    with browser_page(locale="zh-CN") as page:
         page.goto(base)
         settle(page)
         nav_links = page.get_by_test_id("stSidebarNav")
@@ -142,11 +133,10 @@ def test_the_admin_ui_speaks_the_browsers_language_and_keeps_the_choice(site):
         page.reload()
         settle(page)
         expect(nav_links.get_by_role("link", name="Knowledge bases")).to_be_visible()  # kept across the reload
-        other = context.new_page()
+        other = page.context.new_page()
         other.goto(f"{base}hit_testing")
         settle(other)
         expect(other.get_by_test_id("stSidebarNav").get_by_role("link", name="Hit testing")).to_be_visible()
-        browser.close()
 
 
 CUT_FIGURES_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetricValue"]')]
@@ -158,10 +148,7 @@ CUT_FIGURES_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] 
 def test_home_page_figures_are_not_cut(site, width):
     """Point 8: a knowledge base card's figures fit their columns (the Characters figure showed as "4,…")."""
     base, _, _ = site
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
-        page.set_default_timeout(20_000)
+    with browser_page(width=width) as page:
         page.goto(base)
         settle(page)
         no_exception(page)
@@ -169,7 +156,6 @@ def test_home_page_figures_are_not_cut(site, width):
         expect(page.get_by_test_id("stMain").get_by_test_id("stMetricValue")).to_have_count(8)
         figures = page.evaluate(CUT_FIGURES_JS)
         shot(page, f"ux-home-figures-{width}")
-        browser.close()
     assert len(figures) == 8, figures  # the totals, then the card's
     assert not [f for f in figures if f["cut"]], figures
 

@@ -16,7 +16,7 @@ import pytest
 
 from core.config import Settings
 from core.container import build_services
-from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, free_port, swatch, start_server
+from tests.helpers import CHROMIUM, ROOT, browser_page, free_port, swatch, start_server
 from tests.mock_llm import MockOpenAIServer
 
 KEY = "almanac-llmops-e2e-key"
@@ -169,21 +169,15 @@ def test_an_app_published_here_answers_on_its_public_page(live):
     assert http.put(f"/api/v1/agents/{app}", json={"shared": True}).json()["data"]["shared"] is True
     question = "Where do visitors sign in?"
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 800})
-        page.set_default_timeout(30_000)
-        try:
-            page.goto(f"{base}/chat/{app}")
-            bots = page.locator("#pc-chatbot [data-testid='bot']")
-            sync_api.expect(page.locator("#pc-header")).to_contain_text("Front desk")
-            sync_api.expect(bots.first).to_have_text("Welcome! What do you need?")
-            page.locator("#pc-input textarea").fill(question)
-            page.locator("#pc-send").click()
-            sync_api.expect(bots.last).to_contain_text(f"Mock answer about: {question}")
-            sync_api.expect(page.locator("#pc-send")).to_be_enabled()
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-        finally:
-            browser.close()
+    with browser_page(width=1100, height=800, timeout=30_000) as page:
+        page.goto(f"{base}/chat/{app}")
+        bots = page.locator("#pc-chatbot [data-testid='bot']")
+        sync_api.expect(page.locator("#pc-header")).to_contain_text("Front desk")
+        sync_api.expect(bots.first).to_have_text("Welcome! What do you need?")
+        page.locator("#pc-input textarea").fill(question)
+        page.locator("#pc-send").click()
+        sync_api.expect(bots.last).to_contain_text(f"Mock answer about: {question}")
+        sync_api.expect(page.locator("#pc-send")).to_be_enabled()
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
     messages = data(http.get(f"/apps/{app}/messages"))["list"]
     assert messages == []  # the public page's conversation is not the debug one

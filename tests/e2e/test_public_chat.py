@@ -29,7 +29,7 @@ from public_chat import (
     sources_html,
 )
 from tests.conftest import ingest
-from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, free_port, start_server, stop_process
+from tests.helpers import CHROMIUM, ROOT, browser_page, free_port, start_server, stop_process
 from tests.mock_llm import MockOpenAIServer, Reply
 
 SCREENSHOT = ROOT / "test-artifacts" / "public_chat.png"
@@ -205,20 +205,12 @@ def test_public_chat_in_a_browser(tmp_path):
         ids = seed(data, llm.base_url)
         server = start_server(data, port := free_port())
         try:
-            with sync_api.sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-                page = browser.new_page(viewport={"width": 1200, "height": 900})
-                page.set_default_timeout(20_000)
+            with browser_page(width=1200, failure=SCREENSHOT.with_name("public_chat-failure")) as page:
                 failed: list[str] = []
                 page.on("response", lambda r: failed.append(f"{r.status} {r.url}")
                         if r.status >= 400 and "/chat/" in r.url else None)
-                try:
-                    visit(page, sync_api.expect, f"http://127.0.0.1:{port}/chat", ids, llm)
-                except Exception:
-                    page.screenshot(path=str(SCREENSHOT.with_name("public_chat-failure.png")), full_page=True)
-                    raise
-                browser.close()
-                assert failed == []  # every asset and queue call of the page was served from /chat/<id>
+                visit(page, sync_api.expect, f"http://127.0.0.1:{port}/chat", ids, llm)
+            assert failed == []  # every asset and queue call of the page was served from /chat/<id>
         finally:
             stop_process(server)
         questions = [str(r["body"].get("messages")) for r in llm.chat_requests]
@@ -347,10 +339,7 @@ def test_public_chat_in_chinese_from_the_browser_language_with_a_switch(tmp_path
     svc.close()
     server = start_server(data, port := free_port())
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-            page = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900}).new_page()
-            page.set_default_timeout(30_000)
+        with browser_page(width=1100, locale="zh-CN", timeout=30_000) as page:
             page.goto(f"http://127.0.0.1:{port}/chat/{chat.id}")
             box, send, bots = page.locator("#pc-input textarea"), page.locator("#pc-send"), \
                 page.locator("#pc-chatbot [data-testid='bot']")
@@ -374,7 +363,6 @@ def test_public_chat_in_chinese_from_the_browser_language_with_a_switch(tmp_path
             expect(page.locator("#pc-lang input[value='en']")).to_be_checked()
             page.goto(f"http://127.0.0.1:{port}/chat/{'0' * 32}")  # the notices too
             expect(page.locator(".pc-notice")).to_contain_text("这个助手暂不可用")
-            browser.close()
     finally:
         stop_process(server)
 
@@ -395,10 +383,7 @@ def test_a_published_agent_without_a_model_quotes_its_knowledge_bases_to_visitor
     svc.close()
     server = start_server(data, port := free_port(), env={"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-            page = browser.new_context(locale="zh-CN", viewport={"width": 1100, "height": 900}).new_page()
-            page.set_default_timeout(30_000)
+        with browser_page(width=1100, locale="zh-CN", timeout=30_000) as page:
             page.goto(f"http://127.0.0.1:{port}/chat/{agent.id}")
             page.locator("#pc-input textarea").fill(QUESTION)
             page.locator("#pc-send").click()
@@ -408,7 +393,6 @@ def test_a_published_agent_without_a_model_quotes_its_knowledge_bases_to_visitor
             expect(answer).to_contain_text("twenty-seven days of paid vacation")
             text = answer.inner_text()
             page.screenshot(path=str(SCREENSHOT.with_name("public_chat-agent-no-model.png")), full_page=True)
-            browser.close()
     finally:
         stop_process(server)
     for admin_words in ("Models page", "OPENAI_API_KEY", "Add one", "模型页面"):

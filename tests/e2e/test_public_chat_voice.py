@@ -20,7 +20,7 @@ from core import audio
 from core.config import Settings
 from core.container import build_services
 from public_chat_voice import Heard, hear, read_aloud, speak, status_html
-from tests.helpers import BROWSER_ARGS, CHROMIUM, ROOT, SHOTS, free_port, settle, start_server, stop_process
+from tests.helpers import CHROMIUM, ROOT, SHOTS, browser_page, free_port, settle, start_server, stop_process
 from tests.e2e.test_public_chat import LEAVE_DOC, OPENER, QUESTION, seed
 from tests.mock_llm import MockOpenAIServer
 from tests.voice.conftest import offline_settings, refused_url, require_espeak, spoken, wer  # noqa: F401
@@ -100,19 +100,12 @@ def test_voice_in_a_browser(tmp_path, question_wav, monkeypatch):
         ids = seed(data, llm.base_url)
         server = start_server(data, port := free_port())
         try:
-            with sync_api.sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-                    *BROWSER_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                    f"--use-file-for-fake-audio-capture={question_wav}"])
-                page = browser.new_page(viewport={"width": 1200, "height": 900})
-                page.set_default_timeout(SLOW)
-                try:
-                    public_page(page, sync_api.expect, f"http://127.0.0.1:{port}/chat/{ids['chat']}", question_wav)
-                    chat_page(page, sync_api.expect, f"http://127.0.0.1:{port}/ui/chat?assistant={ids['chat']}")
-                except Exception:
-                    page.screenshot(path=str(ARTIFACTS / "public_chat_voice-failure.png"), full_page=True)
-                    raise
-                browser.close()
+            microphone = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                          f"--use-file-for-fake-audio-capture={question_wav}")
+            with browser_page(width=1200, timeout=SLOW, args=microphone,
+                              failure=ARTIFACTS / "public_chat_voice-failure") as page:
+                public_page(page, sync_api.expect, f"http://127.0.0.1:{port}/chat/{ids['chat']}", question_wav)
+                chat_page(page, sync_api.expect, f"http://127.0.0.1:{port}/ui/chat?assistant={ids['chat']}")
         finally:
             stop_process(server)
 

@@ -22,11 +22,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import ROOT, free_port, log_tail, stop_process, wait_until_healthy
+from tests.helpers import CHROMIUM, ROOT, browser_page, free_port, log_tail, settle, stop_process, wait_until_healthy
 
 DOCKERFILE = ROOT / "Dockerfile"
 ENTRYPOINT = ROOT / "scripts" / "space-entrypoint.sh"
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 SPACE_UID = 1000  # Spaces run the container as this user
 
@@ -187,14 +186,10 @@ def in_a_browser(base: str, sample: dict) -> None:
     if not CHROMIUM.exists():
         pytest.skip("needs Debian chromium at /usr/bin/chromium for the browser part")
     sync_api = pytest.importorskip("playwright.sync_api")
-    from tests.e2e.test_browser import BROWSER_ARGS, settle
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     expect = sync_api.expect
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(30_000)
+    with browser_page(height=1000, timeout=30_000) as page:
         page.goto(f"{base}/ui/")
         settle(page)
         notice = page.locator(".st-key-demo_notice")
@@ -218,4 +213,3 @@ def in_a_browser(base: str, sample: dict) -> None:
         expect(answer.locator(".pc-sources")).to_contain_text("travel-and-expenses.md")
         expect(answer).to_contain_text("thirty days")
         page.screenshot(path=str(SHOTS / "space-02-public-page.png"), full_page=True)
-        browser.close()

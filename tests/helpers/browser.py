@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync"]
+
+
+@contextmanager
+def browser_page(*, width: int = 1400, height: int = 900, locale: str | None = None, timeout: float = 20_000,
+                 args: tuple[str, ...] = (), failure: Path | None = None) -> Iterator:
+    """A page in a fresh Debian chromium, closed however the block ends (a second tab: page.context.new_page()).
+    With `failure` (a path without suffix), a block that raises leaves failure.png and failure.html there."""
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[*BROWSER_ARGS, *args])
+        try:
+            page = browser.new_context(locale=locale, viewport={"width": width, "height": height}).new_page()
+            page.set_default_timeout(timeout)
+            try:
+                yield page
+            except Exception:
+                if failure is not None:
+                    with suppress(Exception):  # a crashed page must not hide the test's own error
+                        failure.parent.mkdir(parents=True, exist_ok=True)
+                        failure.with_suffix(".html").write_text(page.content(), encoding="utf-8")
+                        page.screenshot(path=str(failure.with_suffix(".png")), full_page=True)
+                raise
+        finally:
+            browser.close()
 
 
 def settle(page, timeout: float = 30_000) -> None:
