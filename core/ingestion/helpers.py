@@ -217,8 +217,8 @@ class ProcessHelpers:
         threading.Thread(target=self._warm_up, name="ingest-helpers-start", daemon=True).start()
 
     def _warm_up(self) -> None:
-        try:
-            self._call(_ready)
+        try:  # calls side by side: the pool starts a helper for each (it starts one only when none is idle)
+            self._run([(_ready,)] * self.processes)
         except (HelpersStopped, AlmanacError):  # stopped meanwhile, or will be restarted by the first task
             pass
 
