@@ -58,7 +58,6 @@ def human_size(n: float, sep: str = " ") -> str:
         if n < 1024 or unit == "GB":
             return f"{n:.0f}{sep}{unit}" if unit == "B" else f"{n:.1f}{sep}{unit}"
         n /= 1024
-    return f"{n:.1f}{sep}GB"
 
 
 def has_cjk(text: str) -> bool:
