@@ -225,6 +225,20 @@ def ratio(a: float, b: float) -> float:
     return a / b if b else float("inf")
 
 
+async def baseline_half(n: int, args: argparse.Namespace, server: Server, driver: Driver, http: httpx.AsyncClient,
+                        files: list[tuple[str, bytes]]) -> tuple[QueryStats, float, dict]:
+    """Half of the baselines: idle queries for half the time, then half the documents ingested alone."""
+    print(f"{n}/2 idle: {args.clients} clients for {args.seconds / 2:g} s ...", flush=True)
+    cpu0 = server.cpu_seconds()
+    idle, _ = await driver.queries_while(http, asyncio.sleep(args.seconds / 2))
+    idle_cpu = server.cpu_seconds() - cpu0
+    print(f"    {idle.summary()['throughput']:.1f} req/s, p95 {idle.summary()['p95_ms']:.0f} ms", flush=True)
+    print(f"{n}/2 ingest alone: {len(files)} documents ...", flush=True)
+    alone = await driver.ingest(http, files)
+    print(f"    {alone['chunks']} chunks in {alone['seconds']:.1f} s", flush=True)
+    return idle, idle_cpu, alone
+
+
 async def loaded_phase(args: argparse.Namespace, server: Server, driver: Driver, http: httpx.AsyncClient,
                        files: list[tuple[str, bytes]]) -> tuple[QueryStats, dict, float]:
     print(f"ingest of {args.docs} documents under {args.clients} query clients ...", flush=True)
@@ -250,20 +264,11 @@ async def run(args: argparse.Namespace, server: Server) -> dict:
         warm, _ = await driver.queries_while(http, asyncio.sleep(3))  # model, BM25 index, connections
         print(f"warm-up: {len(warm.latencies)} queries", flush=True)
 
-        idle, alone, idle_cpu = QueryStats(), None, 0.0
-        for half, docs in ((1, set_alone[: args.docs // 2]), (2, set_alone[args.docs // 2:])):
-            if half == 2:
-                loaded, under, loaded_cpu = await loaded_phase(args, server, driver, http, set_loaded)
-            print(f"{half}/2 idle: {args.clients} clients for {args.seconds / 2:g} s ...", flush=True)
-            cpu0 = server.cpu_seconds()
-            window, _ = await driver.queries_while(http, asyncio.sleep(args.seconds / 2))
-            idle_cpu += server.cpu_seconds() - cpu0
-            idle += window
-            print(f"    {window.summary()['throughput']:.1f} req/s, p95 {window.summary()['p95_ms']:.0f} ms", flush=True)
-            print(f"{half}/2 ingest alone: {len(docs)} documents ...", flush=True)
-            part = await driver.ingest(http, docs)
-            alone = part if alone is None else joined(alone, part)
-            print(f"    {part['chunks']} chunks in {part['seconds']:.1f} s", flush=True)
+        half = args.docs // 2
+        idle_1, idle_cpu_1, alone_1 = await baseline_half(1, args, server, driver, http, set_alone[:half])
+        loaded, under, loaded_cpu = await loaded_phase(args, server, driver, http, set_loaded)
+        idle_2, idle_cpu_2, alone_2 = await baseline_half(2, args, server, driver, http, set_alone[half:])
+        idle, idle_cpu, alone = idle_1 + idle_2, idle_cpu_1 + idle_cpu_2, joined(alone_1, alone_2)
     return {"seed": seeded, "idle": idle.summary(), "idle_server_cpu_s": idle_cpu, "ingest_alone": alone,
             "loaded": loaded.summary(), "ingest_under_load": under, "loaded_server_cpu_s": loaded_cpu}
 
