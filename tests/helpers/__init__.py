@@ -1,7 +1,7 @@
 """Helpers shared by test modules (never import helpers from another test module)."""
 
 from tests.helpers.browser import (  # noqa: F401
-    BROWSER_ARGS, CHROMIUM, SHOTS, browser_page, main_area, nav, no_exception, screenshot, settle, shot, toast,
+    CHROMIUM, SHOTS, browser_page, main_area, nav, no_exception, screenshot, settle, shot, toast,
 )
 from tests.helpers.documents import (  # noqa: F401
     cjk_font_path, epub_bytes, image_bytes, mixed_pdf, pptx_bytes, scanned_pdf, text_image,
